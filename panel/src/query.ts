@@ -1,0 +1,121 @@
+import type { CustomerLookup } from './lookup';
+
+/** The one query the panel makes, and the shape of its answer (schema.graphql). */
+const CONTEXT_QUERY = `query Panel($lookup: CustomerLookupInput!) {
+  customerContext(lookup: $lookup) {
+    profileId
+    resolvedBy { type id }
+    externalIds { type id }
+    traits
+    audiences
+    signals { repeatContact24h contacts24h openConversations lastPurchaseAt lastSeenAt }
+    routing { attributes matchedRules degraded degradedReason explanations { rule matched reason error } }
+    journey(first: 30) { at kind title event { id name type } conversation { sid channel state } }
+    conversations(first: 3) { totalCount edges { node { sid channel state friendlyName updatedAt messages(last: 4) { sid author fromCustomer body createdAt } } } }
+    freshness { stale sources { source stale error fetchedAt } }
+  }
+}`;
+
+interface ExternalId {
+  type: string;
+  id: string;
+}
+
+interface Message {
+  sid: string;
+  author: string | null;
+  fromCustomer: boolean;
+  body: string | null;
+  createdAt: string;
+}
+
+export interface Conversation {
+  sid: string;
+  channel: string | null;
+  state: string;
+  friendlyName: string | null;
+  updatedAt: string | null;
+  messages: Message[];
+}
+
+export interface JourneyEntry {
+  at: string;
+  kind: string;
+  title: string;
+  event: { id: string; name: string | null; type: string } | null;
+  conversation: { sid: string; channel: string | null; state: string } | null;
+}
+
+interface RuleExplanation {
+  rule: string;
+  matched: boolean;
+  reason: string;
+  error: string | null;
+}
+
+interface SourceStatus {
+  source: string;
+  stale: boolean;
+  error: string | null;
+  /** When the copy shown was fetched; null when there is none (the source is missing). */
+  fetchedAt: string | null;
+}
+
+export interface CustomerContext {
+  profileId: string | null;
+  resolvedBy: ExternalId | null;
+  externalIds: ExternalId[];
+  traits: Record<string, unknown>;
+  audiences: string[];
+  signals: {
+    repeatContact24h: boolean;
+    contacts24h: number;
+    openConversations: number;
+    lastPurchaseAt: string | null;
+    lastSeenAt: string | null;
+  };
+  routing: {
+    attributes: Record<string, unknown>;
+    matchedRules: string[];
+    degraded: boolean;
+    degradedReason: string | null;
+    explanations: RuleExplanation[];
+  };
+  journey: JourneyEntry[];
+  conversations: { totalCount: number; edges: Array<{ node: Conversation }> };
+  freshness: { stale: boolean; sources: SourceStatus[] };
+}
+
+type QueryResult =
+  | { kind: 'ok'; context: CustomerContext | null }
+  | { kind: 'unauthenticated' }
+  | { kind: 'failed'; message: string };
+
+interface GraphQLAnswer {
+  data?: { customerContext: CustomerContext | null } | null;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+}
+
+export async function fetchContext(token: string, lookup: CustomerLookup): Promise<QueryResult> {
+  let response: Response;
+  try {
+    response = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: CONTEXT_QUERY, variables: { lookup } }),
+    });
+  } catch {
+    return { kind: 'failed', message: 'The service cannot be reached.' };
+  }
+  if (response.status === 401) return { kind: 'unauthenticated' };
+  let answer: GraphQLAnswer;
+  try {
+    answer = (await response.json()) as GraphQLAnswer;
+  } catch {
+    return { kind: 'failed', message: `The service answered ${response.status}.` };
+  }
+  const error = answer.errors?.[0];
+  if (error?.extensions?.code === 'UNAUTHENTICATED') return { kind: 'unauthenticated' };
+  if (error || !answer.data) return { kind: 'failed', message: error?.message ?? `The service answered ${response.status}.` };
+  return { kind: 'ok', context: answer.data.customerContext };
+}

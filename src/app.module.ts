@@ -1,0 +1,67 @@
+import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { GraphQLModule } from '@nestjs/graphql';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
+import { CacheModule } from './cache/cache.module';
+import { formatGraphQLErrors, HttpErrorFilter } from './common/error-handling';
+import { loggingParams } from './common/logging';
+import { AppConfig } from './config/config';
+import { ConfigModule } from './config/config.module';
+import { ContextModule } from './context/context.module';
+import { HealthModule } from './health/health.module';
+import { IngestModule } from './ingest/ingest.module';
+import { LiveModule } from './live/live.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { PanelModule } from './panel/panel.module';
+import { liveSubscriptions } from './live/subscriptions';
+import { AuthService } from './auth/auth.service';
+import { RoutingApiModule } from './routing/routing-api.module';
+import { AccessPolicy } from './security/access-policy';
+import { graphqlSecurity } from './security/graphql-security';
+import { SecurityModule } from './security/security.module';
+import { TrackingModule } from './tracking/tracking.module';
+import { TwilioModule } from './twilio/twilio.module';
+import { UpstreamModule } from './upstream/upstream.module';
+
+/** customer-context: Segment profiles joined with Twilio conversations, for agents and routers. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggingParams(config)),
+        MetricsModule,
+        CacheModule,
+        UpstreamModule,
+        TwilioModule,
+        TrackingModule,
+        AuthModule,
+        GraphQLModule.forRootAsync<MercuriusDriverConfig>({
+          driver: MercuriusDriver,
+          imports: [AuthModule, SecurityModule],
+          inject: [AppConfig, AuthService, AccessPolicy],
+          useFactory: (appConfig: AppConfig, auth: AuthService, policy: AccessPolicy) => ({
+            autoSchemaFile: true,
+            sortSchema: true,
+            jit: 1,
+            errorFormatter: formatGraphQLErrors as never,
+            ...graphqlSecurity(appConfig, auth, policy),
+            subscription: liveSubscriptions(auth),
+          }),
+        }),
+        LiveModule,
+        ContextModule,
+        RoutingApiModule,
+        IngestModule,
+        SecurityModule,
+        HealthModule,
+        PanelModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
+    };
+  }
+}

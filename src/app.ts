@@ -1,0 +1,33 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import type { AppConfig } from './config/config';
+import { clientErrorHandler, frameworkErrors, registerHttpSecurity } from './security/http-hygiene';
+
+const BODY_LIMIT_BYTES = 1024 * 1024;
+/** Longer than Fastify's 72 s keep-alive, so only sockets idle past any keep-alive are cut. */
+const CONNECTION_TIMEOUT_MS = 120_000;
+
+/** Builds the application (not listening yet): used by `main`, the tests and the benchmarks. */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+    // A client must send its whole request within this (slow-loris); answers are bounded by the upstream timeouts.
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    trustProxy: config.http.trustProxy,
+    // A "__proto__" or "constructor.prototype" key in a JSON body is dropped, not refused with a 400:
+    // Segment does not retry a 4xx, so refusing would lose the rest of a customer's event for good.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
+    clientErrorHandler,
+    frameworkErrors,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, abortOnError: false });
+  app.useLogger(app.get(Logger));
+  await registerHttpSecurity(app, config);
+  app.enableShutdownHooks();
+  return app;
+}

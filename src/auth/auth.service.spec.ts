@@ -1,0 +1,86 @@
+import { DomainError, ErrorCode, UpstreamError } from '../common/errors';
+import type { CacheService } from '../cache/cache.service';
+import type { AppConfig } from '../config/config';
+import { AuthService } from './auth.service';
+import type { Principal } from './principal';
+import { FlexTokenValidator } from './token-validator';
+
+const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
+const agent = (expiresAt = Date.now() + 3_600_000): Principal => ({ identity: 'jane', roles: ['agent'], workerSid: 'WK1', expiresAt });
+
+/** A cache that remembers values and the TTL each was stored with, and never stores a failure. */
+class MemoryCache {
+  readonly stored = new Map<string, { value: unknown; ttlMs: number }>();
+  async getOrSet<T>(key: string, policy: { ttlMs: number }, factory: () => Promise<T>, options: { policyFor?: (v: T) => { ttlMs: number } } = {}) {
+    const hit = this.stored.get(key);
+    if (hit) return { value: hit.value as T, fetchedAt: 0, stale: false, error: null };
+    const value = await factory();
+    this.stored.set(key, { value, ttlMs: (options.policyFor?.(value) ?? policy).ttlMs });
+    return { value, fetchedAt: Date.now(), stale: false, error: null };
+  }
+}
+
+class FakeValidator extends FlexTokenValidator {
+  calls = 0;
+  constructor(private readonly answer: () => Promise<Principal | null>) {
+    super();
+  }
+  validate(): Promise<Principal | null> {
+    this.calls++;
+    return this.answer();
+  }
+}
+
+function setup(answer: () => Promise<Principal | null>) {
+  const cache = new MemoryCache();
+  const validator = new FakeValidator(answer);
+  const service = new AuthService({ auth: { mode: 'flex' } } as AppConfig, cache as unknown as CacheService, validator);
+  return { cache, validator, service };
+}
+
+describe(AuthService.name, () => {
+  it('asks Twilio once per token and keeps the answer until the token expires, under a digest', async () => {
+    const expiresAt = Date.now() + 600_000;
+    const { cache, validator, service } = setup(async () => agent(expiresAt));
+    const token = jwt({ sub: 'jane' });
+    expect(await service.authenticate(token)).toEqual(agent(expiresAt));
+    expect(await service.authenticate(token)).toEqual(agent(expiresAt));
+    expect(validator.calls).toBe(1);
+    const [[key, entry]] = [...cache.stored.entries()];
+    expect(key).not.toContain(token);
+    expect(key).toMatch(/^auth:[A-Za-z0-9_-]{43}$/);
+    expect(entry.ttlMs).toBeGreaterThan(590_000);
+    expect(entry.ttlMs).toBeLessThanOrEqual(600_000);
+  });
+
+  it('refuses a token Twilio calls invalid, and remembers nothing', async () => {
+    const { cache, service } = setup(async () => null);
+    await expect(service.authenticate(jwt({}))).rejects.toMatchObject({ code: ErrorCode.UNAUTHENTICATED });
+    expect(cache.stored.size).toBe(0);
+  });
+
+  it('refuses a token Twilio says expires now', async () => {
+    const { service } = setup(async () => agent(Date.now() - 1));
+    await expect(service.authenticate(jwt({}))).rejects.toMatchObject({ code: ErrorCode.UNAUTHENTICATED, message: expect.stringMatching(/expired/) });
+  });
+
+  it('passes an IAM outage on as such, not as a bad token', async () => {
+    const { service } = setup(async () => {
+      throw new UpstreamError('twilio', ErrorCode.UPSTREAM_UNAVAILABLE, 'twilio failed (503)');
+    });
+    await expect(service.authenticate(jwt({}))).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_UNAVAILABLE });
+  });
+
+  it('authenticates a request once however many root fields ask, and says how to authenticate', async () => {
+    const { validator, service } = setup(async () => agent());
+    const request = { headers: { authorization: `Bearer ${jwt({})}` } } as never;
+    await Promise.all([service.authenticateRequest(request), service.authenticateRequest(request)]);
+    expect(validator.calls).toBe(1);
+    expect((request as { principal?: Principal }).principal?.identity).toBe('jane');
+
+    const header = jest.fn();
+    await expect(service.authenticateRequest({ headers: {} } as never, { header } as never)).rejects.toBeInstanceOf(DomainError);
+    expect(header).toHaveBeenCalledWith('WWW-Authenticate', expect.stringMatching(/^Bearer/));
+    expect(validator.calls).toBe(1);
+  });
+});

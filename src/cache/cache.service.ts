@@ -1,0 +1,183 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { BentoCache, bentostore } from 'bentocache';
+import { memoryDriver } from 'bentocache/drivers/memory';
+import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis';
+import { DomainError } from '../common/errors';
+import type { CachePolicy } from '../config/config';
+import { AppConfig } from '../config/config';
+import { CacheMetrics } from '../metrics/cache-metrics';
+import { runWithPriority } from '../upstream/priority';
+import { RedisConnection } from './redis-connection';
+import { SingleFlight } from './single-flight';
+
+/** What the cache hands back: the value, when it was fetched upstream, whether it is past its TTL. */
+export interface Cached<T> {
+  value: T;
+  fetchedAt: number;
+  /** When the value goes past its TTL (ms since the epoch). */
+  expiresAt: number;
+  stale: boolean;
+  /** Why a stale value is being served: the last refresh's error code. */
+  error: string | null;
+}
+
+interface Envelope<T> {
+  v: T;
+  at: number;
+  /** The TTL this value was stored with (a remembered "not found" lives shorter). */
+  ttl: number;
+}
+
+export interface GetOrSetOptions<T> {
+  /** A different policy for some values, e.g. a short one for "not found". */
+  policyFor?: (value: T) => CachePolicy;
+}
+
+const MAX_REMEMBERED_ERRORS = 10_000;
+
+/**
+ * Read-through cache for upstream resources on bentocache: an in-process L1 in front of Redis (L2)
+ * with a pub/sub bus that evicts other instances' L1 copies, grace periods (a stale value is
+ * served at once while one refresh runs in the background, and kept when the upstream fails),
+ * and stampede protection within a process (bentocache) and across processes (SingleFlight).
+ * Without Redis it runs on L1 alone.
+ */
+@Injectable()
+export class CacheService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(CacheService.name);
+  private readonly bento: BentoCache<{ cache: ReturnType<typeof bentostore> }>;
+  private readonly singleFlight?: SingleFlight;
+  /** key → error code of its last failed refresh; cleared by the next good one. */
+  private readonly refreshErrors = new Map<string, string>();
+  readonly mode: 'redis' | 'memory';
+
+  constructor(config: AppConfig, redis: RedisConnection, metrics: CacheMetrics) {
+    // L1 entries are stored serialised: bentocache can then bound them in bytes, and its
+    // unserialised mode breaks on entries it copies from L2 (they arrive as strings).
+    const l1 = memoryDriver({ maxItems: config.cache.l1MaxItems, maxSize: config.cache.l1MaxSizeMb * 1024 * 1024, maxEntrySize: 4 * 1024 * 1024 });
+    let store = bentostore().useL1Layer(l1);
+    if (redis.enabled) {
+      store = store.useL2Layer(redisDriver({ connection: redis.create('cache') })).useBus(
+        // The bus duplicates this connection for its publisher and subscriber. Bounded retries on
+        // purpose: bentocache awaits each publish, and a request must not wait for Redis to return.
+        redisBusDriver({ connection: redis.create('cache-bus') }),
+      );
+      this.singleFlight = new SingleFlight(redis.create('cache-locks'), `${config.redis.keyPrefix}`, config.cache.lockTimeoutMs);
+      this.mode = 'redis';
+    } else {
+      this.mode = 'memory';
+      this.logger.warn('REDIS_URL is not set: caching in process memory only (not shared between instances)');
+    }
+    this.bento = new BentoCache({
+      default: 'cache',
+      prefix: `${config.redis.keyPrefix}c`,
+      stores: { cache: store },
+      suppressL2Errors: true,
+      l2CircuitBreakerDuration: '5s',
+      // Soft timeout 0: a value in its grace period is answered at once, refreshed in the background.
+      timeout: 0,
+      lockTimeout: config.cache.lockTimeoutMs,
+    });
+    metrics.watch(this.bento);
+    // Keys written or dropped here, and keys another instance wrote or dropped (its bus message).
+    const changed = (keys: string[]) => {
+      for (const listener of this.keyListeners) listener(keys);
+    };
+    this.bento.on('cache:written', ({ key }: { key: string }) => changed([key]));
+    this.bento.on('cache:deleted', ({ key }: { key: string }) => changed([key]));
+    this.bento.on('cache:expire' as 'cache:deleted', ({ key }: { key: string }) => changed([key]));
+    this.bento.on('bus:message:received', ({ message }: { message: { keys?: string[] } }) => changed(message.keys ?? []));
+  }
+
+  private readonly keyListeners = new Set<(keys: string[]) => void>();
+
+  /**
+   * Calls `listener` with the keys whose value changed, on this instance or (through the bus) on
+   * another; for caches built from these values. Returns the unsubscribe.
+   */
+  onKeysChanged(listener: (keys: string[]) => void): () => void {
+    this.keyListeners.add(listener);
+    return () => this.keyListeners.delete(listener);
+  }
+
+  /** bentocache builds its store and bus on first use; build them at start, not mid-request. */
+  onModuleInit(): void {
+    this.bento.use('cache');
+  }
+
+  /**
+   * The cached value for `key`, or the factory's result stored with the policy's TTL. Past its
+   * TTL a value is still answered (stale) for the grace period while one refresh runs; if the
+   * refresh fails, the last good value stays.
+   */
+  async getOrSet<T>(key: string, policy: CachePolicy, factory: () => Promise<T>, options: GetOrSetOptions<T> = {}): Promise<Cached<T>> {
+    const envelope = await this.bento.getOrSet<Envelope<T>>({
+      key,
+      ttl: policy.ttlMs,
+      grace: policy.graceMs > 0 ? policy.graceMs : false,
+      graceBackoff: '5s',
+      onFactoryError: (error) => this.rememberError(key, error),
+      factory: (ctx) =>
+        // A factory with a graced entry refreshes a value someone already got: background work.
+        runWithPriority(ctx.gracedEntry ? 'background' : 'foreground', async () => {
+          const fetched = this.singleFlight ? await this.singleFlight.run(key, factory) : { value: await factory(), leader: true };
+          const chosen = options.policyFor?.(fetched.value) ?? policy;
+          if (chosen !== policy) ctx.setOptions({ ttl: chosen.ttlMs });
+          // A follower got the leader's value, which the leader already wrote to L2 and announced.
+          if (!fetched.leader) ctx.setOptions({ skipL2Write: true, skipBusNotify: true });
+          this.refreshErrors.delete(key);
+          return { v: fetched.value, at: Date.now(), ttl: chosen.ttlMs };
+        }),
+    });
+    const stale = Date.now() - envelope.at > envelope.ttl;
+    return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale, error: stale ? (this.refreshErrors.get(key) ?? null) : null };
+  }
+
+  /** The cached value without calling anything upstream; undefined when nothing is cached. */
+  async peek<T>(key: string): Promise<Cached<T> | undefined> {
+    const envelope = await this.bento.get<Envelope<T>>({ key });
+    if (!envelope) return undefined;
+    const stale = Date.now() - envelope.at > envelope.ttl;
+    return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale, error: null };
+  }
+
+  /**
+   * Changes a cached value in place (a webhook told us what changed). The entry keeps its fetch
+   * time and so its expiry: it is still refreshed from the upstream on schedule. Nothing is
+   * written when the key is not cached.
+   */
+  async update<T>(key: string, change: (value: T) => T): Promise<T | undefined> {
+    const envelope = await this.bento.get<Envelope<T>>({ key });
+    if (!envelope) return undefined;
+    const value = change(envelope.v);
+    const remaining = envelope.at + envelope.ttl - Date.now();
+    if (remaining <= 0) {
+      // Already past its TTL: drop it so the next read fetches, rather than extend it.
+      await this.delete([key]);
+      return value;
+    }
+    await this.bento.set({ key, value: { ...envelope, v: value }, ttl: remaining });
+    return value;
+  }
+
+  /** Stores a value that did not come from a factory (e.g. a webhook's record of changes). */
+  async put<T>(key: string, value: T, ttlMs: number): Promise<void> {
+    await this.bento.set({ key, value: { v: value, at: Date.now(), ttl: ttlMs }, ttl: ttlMs, grace: false });
+  }
+
+  /** Drops keys here and, through the bus, in every other instance's L1. */
+  async delete(keys: string[]): Promise<void> {
+    // One key at a time: a pipeline over keys of different Cluster slots would be refused.
+    await Promise.all(keys.map((key) => this.bento.delete({ key })));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.bento.disconnectAll();
+  }
+
+  private rememberError(key: string, error: unknown): void {
+    const cause = error instanceof DomainError ? error : (error as { cause?: unknown })?.cause;
+    if (this.refreshErrors.size >= MAX_REMEMBERED_ERRORS) this.refreshErrors.delete(this.refreshErrors.keys().next().value as string);
+    this.refreshErrors.set(key, cause instanceof DomainError ? cause.code : 'INTERNAL');
+  }
+}

@@ -1,0 +1,85 @@
+import Redis from 'ioredis';
+import { SingleFlight } from './single-flight';
+
+/** Cross-process single flight on a real Redis (the run's redis-server). */
+describe('SingleFlight', () => {
+  let client: Redis;
+  let prefix: string;
+  let n = 0;
+
+  beforeAll(() => {
+    client = new Redis(process.env.TEST_REDIS_URL!);
+  });
+  afterAll(() => client.quit());
+  beforeEach(() => {
+    prefix = `sf${process.pid}n${++n}:`;
+  });
+
+  const deferred = <T>() => {
+    let resolve!: (value: T) => void;
+    const promise = new Promise<T>((r) => (resolve = r));
+    return { promise, resolve };
+  };
+
+  it('lets one of many concurrent callers, on separate connections, fetch; the others get its value', async () => {
+    const clients = Array.from({ length: 4 }, () => client.duplicate());
+    try {
+      const flights = clients.map((c) => new SingleFlight(c, prefix, 5_000));
+      let calls = 0;
+      const gate = deferred<void>();
+      const runs = Array.from({ length: 40 }, (_, i) =>
+        flights[i % flights.length].run('k', async () => {
+          calls++;
+          await gate.promise;
+          return { fetched: calls };
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      gate.resolve();
+      const results = await Promise.all(runs);
+      expect(calls).toBe(1);
+      expect(results.filter((r) => r.leader)).toHaveLength(1);
+      expect(results.map((r) => r.value)).toEqual(Array.from({ length: 40 }, () => ({ fetched: 1 })));
+    } finally {
+      clients.forEach((c) => c.disconnect());
+    }
+  });
+
+  it('takes the holder’s published result even when the holder released the lock before the next poll', async () => {
+    const flight = new SingleFlight(client, prefix, 5_000);
+    // Another process holds the lock.
+    await client.set(`${prefix}lock:{k}`, 'other', 'PX', 5_000);
+    let fetched = false;
+    const waiting = flight.run('k', async () => {
+      fetched = true;
+      return 'mine';
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    // It publishes and releases between two polls: the lock is free, the result is there.
+    await client.set(`${prefix}lock:{k}:other`, JSON.stringify('theirs'), 'PX', 10_000);
+    await client.del(`${prefix}lock:{k}`);
+    await expect(waiting).resolves.toEqual({ value: 'theirs', leader: false });
+    expect(fetched).toBe(false);
+  });
+
+  it('hands the leader’s failure to the leader’s caller only; a waiter then leads itself', async () => {
+    const flight = new SingleFlight(client, prefix, 5_000);
+    const gate = deferred<void>();
+    const leader = flight.run('k', async () => {
+      await gate.promise;
+      throw new Error('upstream down');
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    const follower = flight.run('k', async () => 'second try');
+    gate.resolve();
+    await expect(leader).rejects.toThrow('upstream down');
+    await expect(follower).resolves.toEqual({ value: 'second try', leader: true });
+  });
+
+  it('fetches alone when Redis does not answer', async () => {
+    const dead = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    const flight = new SingleFlight(dead, prefix, 1_000);
+    await expect(flight.run('k', async () => 'alone')).resolves.toEqual({ value: 'alone', leader: true });
+    dead.disconnect();
+  });
+});

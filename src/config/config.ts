@@ -1,0 +1,267 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Parsed once at start; a bad value stops the start
+ * with a message naming the variable. Everything else receives the typed `AppConfig`.
+ */
+
+const duration = (fallback: number) => z.coerce.number().int().min(0).max(86_400_000).default(fallback);
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .pipe(z.url({ protocol: /^https?$/ }).optional())
+  .optional();
+
+const clusterNodes = z
+  .string()
+  .trim()
+  .transform((value, ctx) => {
+    if (value === '') return undefined;
+    const nodes = value.split(',').map((part) => {
+      const match = /^\s*([^:\s]+):(\d{1,5})\s*$/.exec(part);
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: `"${part}" is not host:port` });
+        return { host: '', port: 0 };
+      }
+      return { host: match[1], port: Number(match[2]) };
+    });
+    return nodes;
+  })
+  .optional();
+
+const flag = z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1');
+
+const origins = z
+  .string()
+  .default('https://flex.twilio.com')
+  .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+  // A wildcard would hand every site an agent's token-bearing requests: name each origin.
+  .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s*]+$/, 'comma-separated origins such as https://flex.twilio.com')).min(1));
+
+/** Fastify's trustProxy: true (any proxy), or the proxies' addresses/CIDRs, comma-separated. */
+const trustProxy = optionalString.transform((value): boolean | string[] => {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  return value.split(',').map((part) => part.trim());
+});
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PUBLIC_BASE_URL: optionalUrl,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  REDIS_URL: optionalUrl.or(z.string().regex(/^rediss?:\/\//).optional()),
+  REDIS_CLUSTER_NODES: clusterNodes,
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_:.-]{0,40}$/, 'letters, digits and _ : . - only').default('cc:'),
+  REDIS_COMMAND_TIMEOUT_MS: duration(500),
+
+  SEGMENT_SPACE_ID: optionalString,
+  SEGMENT_ACCESS_TOKEN: optionalString,
+  SEGMENT_PROFILE_API_URL: z.url({ protocol: /^https?$/ }).default('https://profiles.segment.com'),
+  SEGMENT_PHONE_ID_TYPE: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a Segment external-id type such as phone').default('phone'),
+  SEGMENT_MAX_RPS: z.coerce.number().int().min(1).max(10_000).default(50),
+  SEGMENT_BUDGET_WAIT_MS: duration(1_000),
+  SEGMENT_BUDGET_BACKGROUND_WAIT_MS: duration(5_000),
+  SEGMENT_WRITE_KEY: optionalString,
+  SEGMENT_TRACKING_HOST: z.url({ protocol: /^https?$/ }).default('https://api.segment.io'),
+  SEGMENT_WEBHOOK_SECRET: optionalString,
+  TRACKING_FLUSH_AT: z.coerce.number().int().min(1).max(1000).default(15),
+  TRACKING_FLUSH_INTERVAL_MS: duration(10_000),
+  TRACKING_SHUTDOWN_TIMEOUT_MS: duration(5_000),
+  TRACKING_VIEW_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
+
+  TWILIO_ACCOUNT_SID: optionalString.pipe(z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'an account SID (AC + 32 hex)').optional()),
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_WORKSPACE_SID: optionalString.pipe(z.string().regex(/^WS[0-9a-fA-F]{32}$/, 'a workspace SID (WS + 32 hex)').optional()),
+  TWILIO_API_BASE_URL: optionalUrl,
+
+  ROUTING_RULES_FILE: optionalString,
+  ROUTING_DEADLINE_MS: duration(1_500),
+  ENRICHMENT_JOB_DEADLINE_MS: duration(3_000),
+  ENRICHMENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  ENRICHMENT_CLAIM_IDLE_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
+  ENRICHMENT_WORKERS: z.coerce.number().int().min(1).max(100).default(4),
+  ENRICHMENT_SHUTDOWN_GRACE_MS: duration(5_000),
+  ENRICHMENT_DEDUPE_TTL_MS: z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(86_400_000),
+  AUTH_MODE: z.enum(['flex', 'dev']).optional(),
+  ACCESS_POLICY_FILE: optionalString,
+  ACCESS_STRICT: flag,
+  /** Short: a task offered a moment ago must open at once, and one taken away must close soon. */
+  ACCESS_STRICT_CACHE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+
+  CORS_ORIGINS: origins,
+  TRUST_PROXY: trustProxy,
+  HTTP_REQUEST_TIMEOUT_MS: duration(10_000),
+  RATE_LIMIT_WINDOW_MS: duration(60_000),
+  RATE_LIMIT_WORKER_MAX: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_IP_MAX: z.coerce.number().int().min(1).default(6_000),
+
+  GRAPHQL_INTROSPECTION: flag,
+  GRAPHQL_IDE: flag,
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
+  GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(5_000),
+  GRAPHQL_MAX_QUERY_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(16_384),
+  GRAPHQL_PERSISTED_ONLY: flag,
+  GRAPHQL_PERSISTED_QUERIES_FILE: optionalString,
+
+  UPSTREAM_TIMEOUT_MS: duration(2_000),
+  UPSTREAM_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  DEFAULT_PHONE_REGION: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 country code such as US').default('US'),
+  EVENTS_WINDOW: z.coerce.number().int().min(10).max(1000).default(200),
+  CONVERSATIONS_WINDOW: z.coerce.number().int().min(10).max(1000).default(200),
+  MESSAGES_WINDOW: z.coerce.number().int().min(1).max(100).default(50),
+
+  CACHE_L1_MAX_ITEMS: z.coerce.number().int().min(100).default(50_000),
+  CACHE_L1_MAX_SIZE_MB: z.coerce.number().int().min(1).default(256),
+  CACHE_LOCK_TIMEOUT_MS: duration(5_000),
+  CACHE_TTL_TRAITS_MS: duration(5 * 60_000),
+  CACHE_TTL_EVENTS_MS: duration(60_000),
+  CACHE_TTL_EXTERNAL_IDS_MS: duration(30 * 60_000),
+  CACHE_TTL_CONVERSATIONS_MS: duration(60_000),
+  CACHE_TTL_MESSAGES_MS: duration(60_000),
+  CACHE_TTL_RESOLUTION_MS: duration(60 * 60_000),
+  CACHE_TTL_NEGATIVE_MS: duration(60_000),
+  CACHE_GRACE_MS: duration(6 * 60 * 60_000),
+  /** Whole customer context answers kept in process (0 turns them off). */
+  CACHE_ANSWERS_MAX_MB: z.coerce.number().int().min(0).default(64),
+  CACHE_ANSWERS_MAX_AGE_MS: duration(30_000),
+
+  SANDBOX_CUSTOMERS: z.coerce.number().int().min(6).max(100_000).default(50),
+  SANDBOX_SEED: z.coerce.number().int().default(42),
+}).superRefine((env, ctx) => {
+  // dev mode trusts the sandbox's IAM; with real credentials it would be a production service
+  // running under a name that says "not checked properly".
+  if (env.AUTH_MODE === 'dev' && env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN) {
+    ctx.addIssue({ code: 'custom', path: ['AUTH_MODE'], message: 'dev is only for the sandbox: unset it (or use flex) with Twilio credentials' });
+  }
+  if (env.GRAPHQL_PERSISTED_ONLY && !env.GRAPHQL_PERSISTED_QUERIES_FILE) {
+    ctx.addIssue({ code: 'custom', path: ['GRAPHQL_PERSISTED_ONLY'], message: 'needs GRAPHQL_PERSISTED_QUERIES_FILE' });
+  }
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface CachePolicy {
+  ttlMs: number;
+  graceMs: number;
+}
+
+function build(env: Env) {
+  const twilioConfigured = Boolean(env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN);
+  const segmentConfigured = Boolean(env.SEGMENT_SPACE_ID && env.SEGMENT_ACCESS_TOKEN);
+  const policy = (ttlMs: number): CachePolicy => ({ ttlMs, graceMs: env.CACHE_GRACE_MS });
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+    logLevel: env.LOG_LEVEL,
+    /** True when an upstream has no credentials: `main` starts the sandbox and points it there. */
+    sandbox: !twilioConfigured || !segmentConfigured,
+    redis: {
+      url: env.REDIS_URL,
+      clusterNodes: env.REDIS_CLUSTER_NODES,
+      keyPrefix: env.REDIS_KEY_PREFIX,
+      commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    },
+    segment: {
+      configured: segmentConfigured,
+      spaceId: env.SEGMENT_SPACE_ID ?? '',
+      accessToken: env.SEGMENT_ACCESS_TOKEN ?? '',
+      profileApiUrl: env.SEGMENT_PROFILE_API_URL.replace(/\/$/, ''),
+      phoneIdType: env.SEGMENT_PHONE_ID_TYPE,
+      maxRps: env.SEGMENT_MAX_RPS,
+      budgetWaitMs: env.SEGMENT_BUDGET_WAIT_MS,
+      budgetBackgroundWaitMs: env.SEGMENT_BUDGET_BACKGROUND_WAIT_MS,
+      writeKey: env.SEGMENT_WRITE_KEY,
+      trackingHost: env.SEGMENT_TRACKING_HOST.replace(/\/$/, ''),
+      webhookSecret: env.SEGMENT_WEBHOOK_SECRET,
+    },
+    twilio: {
+      configured: twilioConfigured,
+      accountSid: env.TWILIO_ACCOUNT_SID ?? '',
+      authToken: env.TWILIO_AUTH_TOKEN ?? '',
+      workspaceSid: env.TWILIO_WORKSPACE_SID ?? '',
+      apiBaseUrl: env.TWILIO_API_BASE_URL?.replace(/\/$/, ''),
+    },
+    routing: { rulesFile: env.ROUTING_RULES_FILE, deadlineMs: env.ROUTING_DEADLINE_MS },
+    enrichment: {
+      jobDeadlineMs: env.ENRICHMENT_JOB_DEADLINE_MS,
+      maxAttempts: env.ENRICHMENT_MAX_ATTEMPTS,
+      claimIdleMs: env.ENRICHMENT_CLAIM_IDLE_MS,
+      workers: env.ENRICHMENT_WORKERS,
+      shutdownGraceMs: env.ENRICHMENT_SHUTDOWN_GRACE_MS,
+      dedupeTtlMs: env.ENRICHMENT_DEDUPE_TTL_MS,
+    },
+    auth: { mode: env.AUTH_MODE ?? (twilioConfigured ? 'flex' : 'dev') },
+    access: { policyFile: env.ACCESS_POLICY_FILE, strict: env.ACCESS_STRICT, strictCacheMs: env.ACCESS_STRICT_CACHE_MS },
+    http: {
+      corsOrigins: env.CORS_ORIGINS,
+      trustProxy: env.TRUST_PROXY,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      rateLimit: { windowMs: env.RATE_LIMIT_WINDOW_MS, workerMax: env.RATE_LIMIT_WORKER_MAX, ipMax: env.RATE_LIMIT_IP_MAX },
+    },
+    graphql: {
+      introspection: env.GRAPHQL_INTROSPECTION,
+      ide: env.GRAPHQL_IDE,
+      maxDepth: env.GRAPHQL_MAX_DEPTH,
+      maxComplexity: env.GRAPHQL_MAX_COMPLEXITY,
+      maxQueryBytes: env.GRAPHQL_MAX_QUERY_BYTES,
+      persistedQueries: { file: env.GRAPHQL_PERSISTED_QUERIES_FILE, only: env.GRAPHQL_PERSISTED_ONLY },
+    },
+    upstream: { timeoutMs: env.UPSTREAM_TIMEOUT_MS, retries: env.UPSTREAM_RETRIES },
+    identity: { defaultPhoneRegion: env.DEFAULT_PHONE_REGION },
+    windows: { events: env.EVENTS_WINDOW, conversations: env.CONVERSATIONS_WINDOW, messages: env.MESSAGES_WINDOW },
+    cache: {
+      l1MaxItems: env.CACHE_L1_MAX_ITEMS,
+      l1MaxSizeMb: env.CACHE_L1_MAX_SIZE_MB,
+      lockTimeoutMs: env.CACHE_LOCK_TIMEOUT_MS,
+      traits: policy(env.CACHE_TTL_TRAITS_MS),
+      audiences: policy(env.CACHE_TTL_TRAITS_MS),
+      events: policy(env.CACHE_TTL_EVENTS_MS),
+      externalIds: policy(env.CACHE_TTL_EXTERNAL_IDS_MS),
+      conversations: policy(env.CACHE_TTL_CONVERSATIONS_MS),
+      messages: policy(env.CACHE_TTL_MESSAGES_MS),
+      resolution: policy(env.CACHE_TTL_RESOLUTION_MS),
+      negative: policy(env.CACHE_TTL_NEGATIVE_MS),
+      task: policy(Math.min(env.CACHE_TTL_MESSAGES_MS, 30_000)),
+      answers: { maxMb: env.CACHE_ANSWERS_MAX_MB, maxAgeMs: env.CACHE_ANSWERS_MAX_AGE_MS },
+    },
+    tracking: {
+      flushAt: env.TRACKING_FLUSH_AT,
+      flushIntervalMs: env.TRACKING_FLUSH_INTERVAL_MS,
+      shutdownTimeoutMs: env.TRACKING_SHUTDOWN_TIMEOUT_MS,
+      viewSampleRate: env.TRACKING_VIEW_SAMPLE_RATE,
+    },
+    sandboxOptions: { customers: env.SANDBOX_CUSTOMERS, seed: env.SANDBOX_SEED },
+  };
+}
+
+export type Config = ReturnType<typeof build>;
+
+/** Injection token and type of the parsed configuration. */
+export abstract class AppConfig {}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface AppConfig extends Config {}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      return `  ${name}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return build(parsed.data) as AppConfig;
+}

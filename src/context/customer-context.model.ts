@@ -1,0 +1,215 @@
+import type { Type } from '@nestjs/common';
+import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
+import { GraphQLJSON } from 'graphql-scalars';
+import { RoutingDecision } from '../routing/routing-decision.model';
+
+@ObjectType()
+export class ExternalId {
+  @Field()
+  type!: string;
+
+  @Field()
+  id!: string;
+}
+
+@ObjectType({ description: 'A Segment event on the profile (last 14 days).' })
+export class Event {
+  @Field(() => ID)
+  id!: string;
+
+  @Field({ description: 'track, page, screen, identify...' })
+  type!: string;
+
+  @Field(() => String, { nullable: true })
+  name!: string | null;
+
+  @Field(() => Date)
+  occurredAt!: Date;
+
+  @Field(() => GraphQLJSON, { nullable: true })
+  properties!: Record<string, unknown> | null;
+}
+
+@ObjectType()
+export class Message {
+  @Field(() => ID)
+  sid!: string;
+
+  @Field(() => String, { nullable: true })
+  author!: string | null;
+
+  @Field({ description: 'The customer wrote it (from their address); false for agents and automations.' })
+  fromCustomer!: boolean;
+
+  /** Not a field: the customer's identifier type when they wrote it, for the access policy. */
+  authorType?: 'phone' | 'email' | null;
+
+  @Field(() => String, { nullable: true })
+  body!: string | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+}
+
+@ObjectType({ description: 'A Twilio conversation the customer took part in.' })
+export class Conversation {
+  @Field(() => ID)
+  sid!: string;
+
+  @Field(() => String, { nullable: true })
+  channel!: string | null;
+
+  @Field({ description: 'active, inactive or closed' })
+  state!: string;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date, { nullable: true })
+  updatedAt!: Date | null;
+
+  @Field(() => String, { nullable: true })
+  friendlyName!: string | null;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field()
+  hasNextPage!: boolean;
+
+  @Field()
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  startCursor!: string | null;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+/** A Relay connection of `node` items: `<Node>Edge` and, through the subclass, `<Node>Connection`. */
+function Connection<T>(node: Type<T>, totalCountDescription?: string) {
+  @ObjectType(`${node.name}Edge`)
+  class Edge {
+    @Field()
+    cursor!: string;
+
+    @Field(() => node)
+    node!: T;
+  }
+
+  @ObjectType({ isAbstract: true })
+  abstract class ConnectionOf {
+    @Field(() => [Edge])
+    edges!: Edge[];
+
+    @Field(() => PageInfo)
+    pageInfo!: PageInfo;
+
+    @Field(() => Int, { description: totalCountDescription })
+    totalCount!: number;
+  }
+  return ConnectionOf;
+}
+
+@ObjectType()
+export class EventConnection extends Connection(Event, 'Events in the cached window (the newest, up to EVENTS_WINDOW).') {}
+
+@ObjectType()
+export class ConversationConnection extends Connection(Conversation) {}
+
+@ObjectType({ description: 'One entry of the merged timeline: a Segment event or a conversation.' })
+export class JourneyEntry {
+  @Field({ description: 'event or conversation' })
+  kind!: string;
+
+  @Field(() => Date)
+  at!: Date;
+
+  @Field({ description: 'Event name, or the conversation channel and state.' })
+  title!: string;
+
+  @Field(() => Event, { nullable: true })
+  event!: Event | null;
+
+  @Field(() => Conversation, { nullable: true })
+  conversation!: Conversation | null;
+}
+
+@ObjectType({ description: 'Facts derived from events and conversations.' })
+export class CustomerSignals {
+  @Field({ description: 'Two or more conversations started in the last 24 hours.' })
+  repeatContact24h!: boolean;
+
+  @Field(() => Int, { description: 'Conversations started in the last 24 hours.' })
+  contacts24h!: number;
+
+  @Field(() => Int, { description: 'Conversations not closed.' })
+  openConversations!: number;
+
+  @Field(() => Date, { nullable: true, description: 'Latest event or conversation activity.' })
+  lastSeenAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'Latest Order Completed event, else the last_purchase_at trait.' })
+  lastPurchaseAt!: Date | null;
+}
+
+@ObjectType()
+export class SourceStatus {
+  @Field({ description: 'segment.traits, segment.audiences, segment.events, segment.external_ids, twilio.conversations, twilio.messages' })
+  source!: string;
+
+  @Field(() => Date, { nullable: true, description: 'When the oldest copy shown was fetched; null when some of it could not be read at all (error says why).' })
+  fetchedAt!: Date | null;
+
+  @Field()
+  stale!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Error code when the source failed; the answer for it is empty or last known.' })
+  error!: string | null;
+}
+
+@ObjectType()
+export class Freshness {
+  @Field({ description: 'True when any source answered from a stale copy or failed.' })
+  stale!: boolean;
+
+  @Field(() => [SourceStatus])
+  sources!: SourceStatus[];
+}
+
+@ObjectType({ description: 'Everything known about one customer, joined from Segment and Twilio.' })
+export class CustomerContext {
+  @Field(() => ID, { nullable: true, description: 'Segment profile id (use_...); null when Segment has no profile.' })
+  profileId!: string | null;
+
+  @Field(() => ExternalId, { nullable: true, description: 'The identifier that found the profile.' })
+  resolvedBy!: ExternalId | null;
+
+  @Field(() => [ExternalId])
+  externalIds!: ExternalId[];
+
+  @Field(() => GraphQLJSON)
+  traits!: Record<string, unknown>;
+
+  @Field(() => [String])
+  audiences!: string[];
+
+  @Field(() => EventConnection)
+  events!: EventConnection;
+
+  @Field(() => ConversationConnection)
+  conversations!: ConversationConnection;
+
+  @Field(() => [JourneyEntry])
+  journey!: JourneyEntry[];
+
+  @Field(() => CustomerSignals)
+  signals!: CustomerSignals;
+
+  @Field(() => RoutingDecision)
+  routing!: RoutingDecision;
+
+  @Field(() => Freshness)
+  freshness!: Freshness;
+}

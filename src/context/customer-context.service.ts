@@ -1,0 +1,274 @@
+import { Injectable } from '@nestjs/common';
+import { cacheKeys } from '../cache/cache-keys';
+import { CacheService, type Cached } from '../cache/cache.service';
+import { DomainError } from '../common/errors';
+import { AppConfig, type CachePolicy } from '../config/config';
+import { ConversationSource } from '../conversations/conversation.source';
+import type { ConversationMessage, ConversationSummary } from '../conversations/conversation.types';
+import { addressesFor, lookupFromTaskAttributes, normalizeLookup, unique, type LookupInput } from '../identity/identity';
+import { PendingChanges } from '../live/pending-changes';
+import { ProfileSource } from '../profiles/profile.source';
+import type { ExternalId, ProfileEvent, ResolvedProfile, Traits } from '../profiles/profile.types';
+import { TaskSource, type TaskSnapshot } from '../tasks/task.source';
+import { deriveSignals, type Signals } from './signals';
+
+export interface SourceState {
+  source: string;
+  fetchedAt: number | null;
+  stale: boolean;
+  error: string | null;
+}
+
+/** The cache keys a request's answer was built from, and when the first of them goes stale. */
+export class ReadTrail {
+  readonly keys = new Set<string>();
+  expiresAt = Number.POSITIVE_INFINITY;
+
+  add(key: string, expiresAt: number | null): void {
+    this.keys.add(key);
+    // A failed read (no expiry) makes the answer one not worth keeping: it expires now.
+    this.expiresAt = Math.min(this.expiresAt, expiresAt ?? 0);
+  }
+}
+
+/**
+ * One customer as resolved for one request. It memoises every upstream read it makes, so each
+ * resource is read once per request however many fields need it, and records how fresh each
+ * source was for `freshness`.
+ */
+export class CustomerRoot {
+  readonly memo = new Map<string, Promise<unknown>>();
+  readonly sources = new Map<string, SourceState>();
+
+  constructor(
+    readonly profileKey: string | null,
+    readonly resolvedBy: ExternalId | null,
+    readonly externalIds: ExternalId[],
+    readonly addresses: string[],
+    /** The task the lookup came through, if any (its attributes feed routing). */
+    readonly task: TaskSnapshot | null,
+    /** Every cache key read for this customer, resolution included. */
+    readonly trail = new ReadTrail(),
+  ) {}
+
+  once<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let pending = this.memo.get(key) as Promise<T> | undefined;
+    if (!pending) {
+      pending = load();
+      this.memo.set(key, pending);
+    }
+    return pending;
+  }
+
+  record(source: string, state: Omit<SourceState, 'source'>): void {
+    const previous = this.sources.get(source);
+    // Several reads feed one source (one per address, one per conversation): keep the worst, and
+    // a read that brought nothing (fetchedAt null) makes the source partly missing.
+    this.sources.set(source, {
+      source,
+      fetchedAt: state.fetchedAt === null || previous?.fetchedAt === null ? null : Math.min(previous?.fetchedAt ?? state.fetchedAt, state.fetchedAt),
+      stale: Boolean(previous?.stale || state.stale),
+      error: state.error ?? previous?.error ?? null,
+    });
+  }
+}
+
+/** Joins Segment profiles with Twilio conversation history, through the cache. */
+@Injectable()
+export class CustomerContextService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly cache: CacheService,
+    private readonly profiles: ProfileSource,
+    private readonly conversations: ConversationSource,
+    private readonly tasks: TaskSource,
+    private readonly pending: PendingChanges,
+  ) {}
+
+  /**
+   * Finds the customer a lookup names. Null when neither Segment nor Twilio knows them; a root
+   * without a profile when only Twilio does, or when Segment could not be asked.
+   */
+  async resolve(input: LookupInput): Promise<CustomerRoot | null> {
+    const failures: Array<[string, string]> = [];
+    const trail = new ReadTrail();
+    let lookup: LookupInput = { ...input };
+    let task: TaskSnapshot | null = null;
+    if (input.taskSid) {
+      const loaded = await this.read('twilio.task', cacheKeys.task(input.taskSid), this.config.cache.task, () => this.tasks.task(input.taskSid as string), trail);
+      if (loaded.error) failures.push(['twilio.task', loaded.error]);
+      task = loaded.value ?? null;
+      if (task) lookup = mergeLookup(lookup, lookupFromTaskAttributes(task.attributes));
+    }
+    const identifiers = normalizeLookup(lookup, { region: this.config.identity.defaultPhoneRegion, phoneIdType: this.config.segment.phoneIdType });
+    if (lookup.conversationSid && identifiers.candidates.length === 0 && identifiers.addresses.length === 0) {
+      const sid = lookup.conversationSid;
+      const loaded = await this.read('twilio.conversations', cacheKeys.conversationCustomer(sid), this.config.cache.externalIds, () => this.conversations.customerAddress(sid), trail);
+      if (loaded.error) failures.push(['twilio.conversations', loaded.error]);
+      if (loaded.value) {
+        lookup = mergeLookup(lookup, { address: loaded.value });
+        Object.assign(identifiers, normalizeLookup(lookup, { region: this.config.identity.defaultPhoneRegion, phoneIdType: this.config.segment.phoneIdType }));
+      }
+    }
+
+    let profile: ResolvedProfile | null = null;
+    let resolvedBy: ExternalId | null = null;
+    for (const candidate of identifiers.candidates) {
+      const found = await this.read(
+        'segment.profile',
+        cacheKeys.resolution(candidate.type, candidate.id),
+        this.config.cache.resolution,
+        async () => {
+          const resolved = await this.profiles.resolve({ type: candidate.type, id: candidate.id });
+          // Fetched just now: remembered under its other identifiers too, once, by whoever fetched it.
+          if (resolved) void this.rememberIdentifiers(resolved, candidate);
+          return resolved;
+        },
+        trail,
+        (value) => (value ? this.config.cache.resolution : this.config.cache.negative),
+      );
+      if (found.error) {
+        failures.push(['segment.profile', found.error]);
+        continue;
+      }
+      if (found.value) {
+        profile = found.value;
+        resolvedBy = { type: candidate.type, id: candidate.id };
+        break;
+      }
+    }
+
+    const phones = profile?.externalIds.filter((e) => e.type === this.config.segment.phoneIdType).map((e) => e.id) ?? [];
+    const emails = profile?.externalIds.filter((e) => e.type === 'email').map((e) => e.id) ?? [];
+    const addresses = unique([...identifiers.addresses, ...addressesFor({ phones, emails })]);
+    const root = new CustomerRoot(profile?.profileId ?? null, resolvedBy, profile?.externalIds ?? [], addresses, task, trail);
+    for (const [source, error] of failures) root.record(source, { fetchedAt: null, stale: true, error });
+    if (profile || failures.length > 0) return root;
+    if (addresses.length === 0) return null;
+    // Known to Twilio only? Their conversations decide.
+    const conversations = await this.conversationsOf(root);
+    return conversations.length > 0 || root.sources.get('twilio.conversations')?.error ? root : null;
+  }
+
+  /**
+   * A profile just found by one identifier is remembered under all of its identifiers, so a
+   * lookup (or a webhook) by another one needs no Profile API call.
+   */
+  private async rememberIdentifiers(profile: ResolvedProfile, foundBy: ExternalId): Promise<void> {
+    const types = new Set(['user_id', 'email', 'anonymous_id', this.config.segment.phoneIdType]);
+    await Promise.all(
+      profile.externalIds
+        .filter((e) => types.has(e.type) && !(e.type === foundBy.type && e.id === foundBy.id))
+        .map((e) => this.cache.put(cacheKeys.resolution(e.type, e.type === 'email' ? e.id.toLowerCase() : e.id), profile, this.config.cache.resolution.ttlMs).catch(() => undefined)),
+    );
+  }
+
+  traits(root: CustomerRoot): Promise<Traits> {
+    const key = root.profileKey;
+    if (!key) return Promise.resolve({});
+    return root.once('traits', async () => {
+      const { value, fetchedAt } = await this.readRecorded(root, 'segment.traits', cacheKeys.traits(key), this.config.cache.traits, () => this.profiles.traits(key));
+      return this.pending.traits(key, value ?? {}, fetchedAt ?? 0);
+    });
+  }
+
+  audiences(root: CustomerRoot): Promise<string[]> {
+    const key = root.profileKey;
+    if (!key) return Promise.resolve([]);
+    return root.once('audiences', () =>
+      this.readInto(root, 'segment.audiences', cacheKeys.audiences(key), this.config.cache.audiences, () => this.profiles.audiences(key), []),
+    );
+  }
+
+  /** The newest events as cached, with events webhooks delivered since merged in. */
+  events(root: CustomerRoot): Promise<ProfileEvent[]> {
+    const key = root.profileKey;
+    if (!key) return Promise.resolve([]);
+    const window = this.config.windows.events;
+    return root.once('events', async () => {
+      const { value } = await this.readRecorded(root, 'segment.events', cacheKeys.events(key), this.config.cache.events, () => this.profiles.events(key, window));
+      return this.pending.events(key, value ?? [], window);
+    });
+  }
+
+  /** All of the customer's conversations across their addresses, newest activity first. */
+  conversationsOf(root: CustomerRoot): Promise<ConversationSummary[]> {
+    return root.once('conversations', async () => {
+      const lists = await Promise.all(
+        root.addresses.map((address) =>
+          this.readInto(root, 'twilio.conversations', cacheKeys.conversations(address), this.config.cache.conversations, () => this.conversations.conversationsOf(address, this.config.windows.conversations), []),
+        ),
+      );
+      const bySid = new Map<string, ConversationSummary>();
+      for (const conversation of lists.flat()) if (!bySid.has(conversation.sid)) bySid.set(conversation.sid, conversation);
+      return [...bySid.values()].sort((a, b) => Date.parse(b.updatedAt ?? b.createdAt) - Date.parse(a.updatedAt ?? a.createdAt));
+    });
+  }
+
+  /** The latest `last` messages of a conversation, oldest first. */
+  async messages(root: CustomerRoot, conversationSid: string, last: number): Promise<ConversationMessage[]> {
+    const all = await root.once(`messages:${conversationSid}`, () =>
+      this.readInto(root, 'twilio.messages', cacheKeys.messages(conversationSid), this.config.cache.messages, () => this.conversations.messages(conversationSid, this.config.windows.messages), []),
+    );
+    return last === 0 ? [] : all.slice(-last);
+  }
+
+  signals(root: CustomerRoot): Promise<Signals> {
+    return root.once('signals', async () => {
+      const [events, conversations, traits] = await Promise.all([this.events(root), this.conversationsOf(root), this.traits(root)]);
+      return deriveSignals({ events, conversations, traits });
+    });
+  }
+
+  /** Drops one customer's cached Segment data and conversation lists. */
+  async forget(root: CustomerRoot): Promise<void> {
+    const keys = [
+      ...(root.profileKey ? cacheKeys.profileKeys(root.profileKey) : []),
+      ...root.addresses.map((address) => cacheKeys.conversations(address)),
+      ...(root.resolvedBy ? [cacheKeys.resolution(root.resolvedBy.type, root.resolvedBy.id)] : []),
+    ];
+    await this.cache.delete(keys);
+  }
+
+  /** A cached read whose failure is recorded on the root and answered with `fallback`. */
+  private async readInto<T>(root: CustomerRoot, source: string, key: string, policy: CachePolicy, load: () => Promise<T | null>, fallback: T): Promise<T> {
+    return (await this.readRecorded(root, source, key, policy, load)).value ?? fallback;
+  }
+
+  /** A cached read whose freshness (or failure) is recorded on the root. */
+  private async readRecorded<T>(root: CustomerRoot, source: string, key: string, policy: CachePolicy, load: () => Promise<T | null>) {
+    const result = await this.read(source, key, policy, load, root.trail);
+    root.record(source, { fetchedAt: result.fetchedAt, stale: result.stale, error: result.error });
+    return result;
+  }
+
+  private async read<T>(
+    source: string,
+    key: string,
+    policy: CachePolicy,
+    load: () => Promise<T>,
+    trail: ReadTrail,
+    policyFor?: (value: T) => CachePolicy,
+  ): Promise<{ value: T | null; fetchedAt: number | null; stale: boolean; error: string | null }> {
+    try {
+      const cached: Cached<T> = await this.cache.getOrSet(key, policy, load, { policyFor });
+      trail.add(key, cached.stale || cached.error ? null : cached.expiresAt);
+      return { value: cached.value, fetchedAt: cached.fetchedAt, stale: cached.stale, error: cached.error };
+    } catch (error) {
+      // bentocache wraps a failing factory's error; what the adapter threw is its cause.
+      const cause = error instanceof DomainError ? error : (error as { cause?: unknown })?.cause;
+      const code = cause instanceof DomainError ? cause.code : 'INTERNAL';
+      trail.add(key, null);
+      return { value: null, fetchedAt: null, stale: true, error: code };
+    }
+  }
+}
+
+/** Fills what the caller did not give from what the task or conversation carries. */
+function mergeLookup(given: LookupInput, found: LookupInput): LookupInput {
+  const merged: LookupInput = { ...given };
+  for (const [key, value] of Object.entries(found) as Array<[keyof LookupInput, string | null | undefined]>) {
+    if (value && !merged[key]) merged[key] = value;
+  }
+  return merged;
+}

@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/config';
+import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
+import { toUpstreamError } from '../twilio/twilio-errors';
+import { UpstreamMetrics } from '../upstream/upstream-metrics';
+import type { UpstreamPolicy } from '../upstream/upstream-policy';
+import { ConversationSource } from './conversation.source';
+import type { ConversationMessage, ConversationSummary } from './conversation.types';
+
+const PAGE_SIZE = 50;
+
+/** Twilio Conversations through twilio-node. */
+@Injectable()
+export class TwilioConversationSource extends ConversationSource {
+  private readonly policy: UpstreamPolicy;
+
+  constructor(
+    config: AppConfig,
+    private readonly twilio: TwilioClient,
+    private readonly metrics: UpstreamMetrics,
+  ) {
+    super();
+    this.policy = twilioPolicy(config, 2);
+  }
+
+  conversationsOf(address: string, limit: number): Promise<ConversationSummary[]> {
+    return this.call('participant_conversations', async () => {
+      const items = await this.twilio.client.conversations.v1.participantConversations.list({ address, pageSize: PAGE_SIZE, limit });
+      return items.map((item) => {
+        const binding = (item.participantMessagingBinding ?? {}) as { type?: string; address?: string };
+        const customerAddress = binding.address ?? address;
+        return {
+          sid: item.conversationSid,
+          channel: binding.type ?? channelOf(customerAddress),
+          state: item.conversationState,
+          createdAt: toIso(item.conversationDateCreated) ?? new Date(0).toISOString(),
+          updatedAt: toIso(item.conversationDateUpdated),
+          friendlyName: item.conversationFriendlyName ?? null,
+          address: customerAddress,
+        };
+      });
+    });
+  }
+
+  messages(conversationSid: string, last: number): Promise<ConversationMessage[]> {
+    return this.call('messages', async () => {
+      try {
+        const items = await this.twilio.client.conversations.v1
+          .conversations(conversationSid)
+          .messages.list({ order: 'desc', pageSize: Math.min(last, 100), limit: last });
+        return items
+          .map((m) => ({ sid: m.sid, index: m.index, author: m.author ?? null, body: m.body ?? null, createdAt: toIso(m.dateCreated) ?? new Date(0).toISOString() }))
+          .reverse();
+      } catch (error) {
+        if ((error as { status?: number }).status === 404) return [];
+        throw error;
+      }
+    });
+  }
+
+  customerAddress(conversationSid: string): Promise<string | null> {
+    return this.call('participants', async () => {
+      try {
+        const participants = await this.twilio.client.conversations.v1.conversations(conversationSid).participants.list({ pageSize: PAGE_SIZE, limit: PAGE_SIZE });
+        for (const participant of participants) {
+          const binding = (participant.messagingBinding ?? {}) as { address?: string };
+          if (binding.address) return binding.address;
+        }
+        return null;
+      } catch (error) {
+        if ((error as { status?: number }).status === 404) return null;
+        throw error;
+      }
+    });
+  }
+
+  private call<T>(route: string, work: () => Promise<T>): Promise<T> {
+    return this.metrics.observe('twilio', route, () => this.policy.execute(() => work().catch(toUpstreamError)));
+  }
+}
+
+export function channelOf(address: string): string {
+  const prefix = /^([a-z]+):/.exec(address)?.[1];
+  if (prefix) return prefix;
+  if (address.includes('@')) return 'email';
+  return address.startsWith('+') ? 'sms' : 'chat';
+}
+
+function toIso(value: Date | string | null | undefined): string | null {
+  if (!value) return null;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}

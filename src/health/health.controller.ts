@@ -1,0 +1,61 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { CacheService } from '../cache/cache.service';
+import { RedisConnection } from '../cache/redis-connection';
+import { UpstreamMetrics } from '../upstream/upstream-metrics';
+import { Public } from '../auth/public.decorator';
+
+const REDIS_PING_TIMEOUT_MS = 300;
+
+/** Liveness and readiness for the orchestrator. */
+@Public()
+@Controller()
+export class HealthController {
+  private pingClient?: ReturnType<RedisConnection['create']>;
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly cache: CacheService,
+    private readonly upstreams: UpstreamMetrics,
+  ) {}
+
+  @Get('healthz')
+  healthz(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /**
+   * Ready while the process can answer. Redis or an upstream being down degrades answers but
+   * does not make the instance useless, so it is reported, not failed on.
+   */
+  @Get('readyz')
+  async readyz(@Res({ passthrough: true }) reply: FastifyReply): Promise<Record<string, unknown>> {
+    const redis = await this.redisState();
+    const upstreams = this.upstreams.snapshot().map((u) => ({
+      source: u.source,
+      status: u.consecutiveFailures >= 3 ? 'failing' : 'ok',
+      lastError: u.lastError,
+      lastOkAt: u.lastOkAt ? new Date(u.lastOkAt).toISOString() : null,
+    }));
+    const degraded = redis.status === 'down' || upstreams.some((u) => u.status === 'failing');
+    void reply.header('cache-control', 'no-store');
+    return { status: degraded ? 'degraded' : 'ok', cache: this.cache.mode, redis, upstreams };
+  }
+
+  private async redisState(): Promise<{ status: 'ok' | 'down' | 'embedded'; latencyMs?: number; error?: string }> {
+    if (!this.redis.enabled) return { status: 'embedded' };
+    this.pingClient ??= this.redis.create('health');
+    const started = performance.now();
+    try {
+      const ping = this.pingClient.ping();
+      ping.catch(() => undefined); // may settle after the race is lost
+      await Promise.race([
+        ping,
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${REDIS_PING_TIMEOUT_MS} ms`)), REDIS_PING_TIMEOUT_MS).unref()),
+      ]);
+      return { status: 'ok', latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+    } catch (error) {
+      return { status: 'down', error: (error as Error).message };
+    }
+  }
+}

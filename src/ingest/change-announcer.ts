@@ -1,0 +1,24 @@
+import { Injectable } from '@nestjs/common';
+import type { ContextChange } from '../live/change';
+import { ChangeBus } from '../live/change-bus';
+import type { ResolvedProfile } from '../profiles/profile.types';
+import type { ChangedPart as TrackedPart } from '../tracking/tracking-plan';
+import { TrackingService } from '../tracking/tracking.service';
+
+/** Tells every instance's subscribers, and the data team, that a customer's context changed. */
+@Injectable()
+export class ChangeAnnouncer {
+  constructor(
+    private readonly bus: ChangeBus,
+    private readonly tracking: TrackingService,
+  ) {}
+
+  async announce(change: ContextChange, profile: ResolvedProfile): Promise<void> {
+    await this.bus.publish(change);
+    this.tracking.contextChanged({
+      customer: { profileKey: profile.profileId, resolvedBy: null, externalIds: profile.externalIds, addresses: [] },
+      parts: change.parts.map((part): TrackedPart => (part === 'identity' ? 'external_ids' : part)),
+      source: change.source === 'segment' ? 'segment_webhook' : 'conversations_webhook',
+    });
+  }
+}

@@ -1,0 +1,64 @@
+import { Body, Controller, Headers, HttpCode, Logger, Post, UseGuards } from '@nestjs/common';
+import { z } from 'zod';
+import { Public } from '../auth/public.decorator';
+import { DomainError, ErrorCode } from '../common/errors';
+import { TwilioSignatureGuard } from '../twilio/twilio-signature.guard';
+import { ConversationsIngestService, type ConversationEvent } from './conversations-ingest.service';
+import { WebhookMetrics } from '../metrics/webhook-metrics';
+import { Deliveries } from './deliveries';
+
+const sid = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`));
+const form = z.object({
+  EventType: z.string().max(64),
+  ConversationSid: sid('CH'),
+  MessageSid: sid('IM').optional(),
+  Body: z.string().max(100_000).optional(),
+  Author: z.string().max(256).optional(),
+  DateCreated: z.string().max(64).optional(),
+  'MessagingBinding.Address': z.string().max(256).optional(),
+});
+const HANDLED = new Set(['onMessageAdded', 'onConversationAdded', 'onConversationStateUpdated', 'onParticipantAdded']);
+
+/** Twilio Conversations post-event webhook: signature first, then a validated event, then the work. */
+@Public()
+@Controller('webhooks/conversations')
+export class ConversationsWebhookController {
+  private readonly logger = new Logger(ConversationsWebhookController.name);
+
+  constructor(
+    private readonly ingest: ConversationsIngestService,
+    private readonly deliveries: Deliveries,
+    private readonly metrics: WebhookMetrics,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  @UseGuards(TwilioSignatureGuard)
+  async receive(@Body() body: unknown, @Headers('i-twilio-idempotency-token') idempotencyToken?: string): Promise<{ outcome: string }> {
+    const answer = await this.handle(body, idempotencyToken);
+    this.metrics.count('conversations', answer.outcome);
+    return answer;
+  }
+
+  private async handle(body: unknown, idempotencyToken: string | undefined): Promise<{ outcome: string }> {
+    const parsed = form.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new DomainError(ErrorCode.BAD_REQUEST, `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    }
+    const params = parsed.data;
+    if (!HANDLED.has(params.EventType)) return { outcome: 'ignored' };
+    const deliveryId = idempotencyToken ?? `${params.EventType}:${params.ConversationSid}:${params.MessageSid ?? params['MessagingBinding.Address'] ?? params.DateCreated ?? ''}`;
+    if (!(await this.deliveries.first('conversations', deliveryId))) return { outcome: 'duplicate' };
+    const at = params.DateCreated && !Number.isNaN(Date.parse(params.DateCreated)) ? new Date(params.DateCreated).toISOString() : new Date().toISOString();
+    const event: ConversationEvent = {
+      type: params.EventType as ConversationEvent['type'],
+      conversationSid: params.ConversationSid,
+      address: params['MessagingBinding.Address'] ?? null,
+      message: params.MessageSid ? { sid: params.MessageSid, author: params.Author ?? null, body: params.Body ?? null, createdAt: at } : null,
+    };
+    const outcome = await this.ingest.apply(event);
+    this.logger.log({ eventType: params.EventType, outcome }, 'conversations webhook');
+    return { outcome };
+  }
+}

@@ -1,0 +1,47 @@
+import { Body, Controller, HttpCode, Logger, Post, UseGuards } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { Public } from '../auth/public.decorator';
+import { DomainError, ErrorCode } from '../common/errors';
+import { WebhookMetrics } from '../metrics/webhook-metrics';
+import { KEEP_RAW_BODY } from '../twilio/raw-body';
+import { segmentMessage } from './segment-event';
+import { SegmentIngestService, type IngestOutcome } from './segment-ingest.service';
+import { SegmentSignatureGuard } from './segment-signature.guard';
+
+/** Segment's batch form carries many events; more than this in one delivery is refused. */
+const MAX_BATCH = 1_000;
+
+/** The Segment webhook destination: signature first, then a validated message, then the work. */
+@Public()
+@Controller('webhooks/segment')
+export class SegmentWebhookController {
+  private readonly logger = new Logger(SegmentWebhookController.name);
+
+  constructor(
+    private readonly ingest: SegmentIngestService,
+    private readonly metrics: WebhookMetrics,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  @RouteConfig(KEEP_RAW_BODY)
+  @UseGuards(SegmentSignatureGuard)
+  async receive(@Body() body: unknown): Promise<{ received: number; outcomes: Record<IngestOutcome, number> }> {
+    const items = Array.isArray(body) ? body : [body];
+    if (items.length === 0 || items.length > MAX_BATCH) throw new DomainError(ErrorCode.BAD_REQUEST, `expected 1 to ${MAX_BATCH} Segment messages`);
+    const messages = items.map((item, index) => {
+      const parsed = segmentMessage.safeParse(item);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new DomainError(ErrorCode.BAD_REQUEST, `message ${index}: ${issue.path.join('.') || 'body'}: ${issue.message}`);
+      }
+      return parsed.data;
+    });
+    const outcomes: Record<IngestOutcome, number> = { applied: 0, duplicate: 0, unknown_customer: 0, ignored: 0 };
+    // In order: a batch's identify and track about one customer apply as sent.
+    for (const message of messages) outcomes[await this.ingest.apply(message)] += 1;
+    this.logger.log({ outcomes }, 'segment webhook');
+    for (const [outcome, count] of Object.entries(outcomes)) this.metrics.count('segment', outcome, count);
+    return { received: messages.length, outcomes };
+  }
+}

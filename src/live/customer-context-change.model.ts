@@ -1,0 +1,30 @@
+import { Field, ID, ObjectType } from '@nestjs/graphql';
+import { GraphQLJSON } from 'graphql-scalars';
+import { Event, Message } from '../context/customer-context.model';
+
+@ObjectType({ description: 'What changed about a customer; small parts carry their new values.' })
+export class CustomerContextChange {
+  @Field(() => ID)
+  profileId!: string;
+
+  @Field(() => [String], { description: 'traits, events, identity, conversations, messages' })
+  parts!: string[];
+
+  @Field({ description: 'segment or conversations' })
+  source!: string;
+
+  @Field(() => Date)
+  at!: Date;
+
+  @Field(() => GraphQLJSON, { nullable: true, description: 'The traits an identify changed, with their new values.' })
+  traits!: Record<string, unknown> | null;
+
+  @Field(() => Event, { nullable: true, description: 'The new event (track, page, screen).' })
+  event!: Event | null;
+
+  @Field(() => String, { nullable: true })
+  conversationSid!: string | null;
+
+  @Field(() => Message, { nullable: true, description: 'The new message (onMessageAdded).' })
+  message!: Message | null;
+}

@@ -1,0 +1,72 @@
+import { OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import { Args, Context, ID, Resolver, Subscription } from '@nestjs/graphql';
+import type { FastifyInstance } from 'fastify';
+import type { PubSub } from 'mercurius';
+import { principalOf, type CallerContext } from '../auth/principal';
+import { StrictAccess } from '../security/strict-access';
+import type { ContextChange } from './change';
+import { ChangeBus } from './change-bus';
+import { CustomerContextChange } from './customer-context-change.model';
+
+const topicOf = (profileId: string) => `customerContextChanged:${profileId}`;
+
+/** Live updates: every change the bus delivers to this instance reaches its subscribers. */
+@Resolver(() => CustomerContextChange)
+export class LiveResolver implements OnModuleInit {
+  private strict?: StrictAccess;
+
+  constructor(
+    private readonly bus: ChangeBus,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  onModuleInit(): void {
+    this.bus.onChange((change) => {
+      const pubsub = this.pubsub();
+      void pubsub?.publish({ topic: topicOf(change.profileId), payload: change });
+    });
+  }
+
+  @Subscription(() => CustomerContextChange, {
+    description: 'Pushes what changed about a customer (webhooks from Segment and Twilio), on every instance.',
+    filter(this: LiveResolver, change: ContextChange, _variables: unknown, context: CallerContext) {
+      return this.stillAllowed(change, context);
+    },
+    resolve: (change: ContextChange): CustomerContextChange => ({
+      profileId: change.profileId,
+      parts: change.parts,
+      source: change.source,
+      at: new Date(change.at),
+      traits: change.traits ?? null,
+      event: change.event ? { ...change.event, occurredAt: new Date(change.event.occurredAt) } : null,
+      conversationSid: change.conversationSid ?? null,
+      message: change.message ? { ...change.message, fromCustomer: change.message.fromCustomer ?? false, createdAt: new Date(change.message.createdAt) } : null,
+    }),
+  })
+  customerContextChanged(@Args('profileId', { type: () => ID }) profileId: string, @Context('pubsub') pubsub: PubSub) {
+    // The connection's own pubsub: it ends the subscription when the socket closes.
+    return pubsub.subscribe(topicOf(profileId));
+  }
+
+  /**
+   * ACCESS_STRICT is checked when a subscription starts and again on every push: an agent whose
+   * reservation ended stops receiving the customer's changes (within ACCESS_STRICT_CACHE_MS).
+   */
+  private async stillAllowed(change: ContextChange, context: CallerContext): Promise<boolean> {
+    // Resolved lazily: the security module builds on the context module, which builds on this one.
+    this.strict ??= this.moduleRef.get(StrictAccess, { strict: false });
+    try {
+      await this.strict.check(principalOf(context), { profileId: change.profileId });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Mercurius's process-wide pubsub, to publish into every connection of this instance. */
+  private pubsub(): PubSub | undefined {
+    return (this.adapterHost.httpAdapter?.getInstance<FastifyInstance>() as FastifyInstance & { graphql?: { pubsub: PubSub } })?.graphql?.pubsub;
+  }
+}

@@ -1,0 +1,46 @@
+import { cacheKeys } from '../cache/cache-keys';
+import { cacheResource } from './cache-resources';
+
+describe('cacheResource', () => {
+  it('names the resource of every key the service writes, without any part of the key', () => {
+    const profile = 'use_2Xq9';
+    expect(
+      [
+        cacheKeys.resolution('phone', '+14155550100'),
+        cacheKeys.traits(profile),
+        cacheKeys.audiences(profile),
+        cacheKeys.events(profile),
+        cacheKeys.externalIds(profile),
+        cacheKeys.pendingChanges(profile),
+        cacheKeys.conversations('whatsapp:+14155550100'),
+        cacheKeys.messages('CH123'),
+        cacheKeys.conversationCustomer('CH123'),
+        cacheKeys.task('WT123'),
+        cacheKeys.delivery('segment', 'msg-1'),
+        // The auth caches build their keys beside their code.
+        'auth:q2Vb7Hk',
+        'authz:worker:WK123',
+      ].map(cacheResource),
+    ).toEqual([
+      'resolution',
+      'traits',
+      'audiences',
+      'events',
+      'external_ids',
+      'pending',
+      'conversations',
+      'messages',
+      'conversation_customer',
+      'task',
+      'delivery',
+      'auth_token',
+      'worker_reservations',
+    ]);
+  });
+
+  it('puts keys of an unknown layout under other', () => {
+    expect(cacheResource('something:new')).toBe('other');
+    expect(cacheResource('p:{use_1}:unheard_of')).toBe('other');
+    expect(cacheResource('nocolon')).toBe('other');
+  });
+});

@@ -1,0 +1,201 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/config';
+import { upstreamErrorFor, upstreamPolicy, type UpstreamPolicy } from '../upstream/upstream-policy';
+import { ProfileApiBudget } from '../upstream/profile-api-budget';
+import { UpstreamMetrics } from '../upstream/upstream-metrics';
+import { ProfileSource } from './profile.source';
+import type { ExternalId, ProfileEvent, ResolvedProfile, Traits } from './profile.types';
+
+interface Cursor {
+  url?: string;
+  has_more?: boolean;
+  next?: string;
+}
+interface TraitsPage {
+  traits?: Record<string, unknown>;
+  cursor?: Cursor;
+}
+interface ListPage<T> {
+  data?: T[];
+  cursor?: Cursor;
+}
+interface ExternalIdWire {
+  type: string;
+  id: string;
+}
+interface EventWire {
+  type?: string;
+  event?: string;
+  message_id?: string;
+  timestamp?: string;
+  properties?: Record<string, unknown>;
+}
+
+/** Segment's list routes answer at most 100 per page (the docs disagree on 200 for traits; 100 is safe in both). */
+const PAGE_LIMIT = 100;
+/** A profile with more pages than this is cut short rather than looping on a misbehaving cursor. */
+const MAX_PAGES = 50;
+
+/**
+ * Segment Profile API adapter: Basic auth with the access token, `type:value` ids with the value
+ * URL-encoded, cursor paging, 404 `not_found` read as "no profile".
+ */
+@Injectable()
+export class SegmentProfileSource extends ProfileSource {
+  private readonly policy: UpstreamPolicy;
+  private readonly authorization: string;
+  private readonly base: string;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: UpstreamMetrics,
+    private readonly budget: ProfileApiBudget,
+  ) {
+    super();
+    // Every attempt, retries included, spends one call of the space's shared budget.
+    this.policy = upstreamPolicy({
+      source: 'segment',
+      timeoutMs: config.upstream.timeoutMs,
+      retries: config.upstream.retries,
+      beforeAttempt: () => budget.acquire(),
+    });
+    this.authorization = `Basic ${Buffer.from(`${config.segment.accessToken}:`).toString('base64')}`;
+    this.base = `${config.segment.profileApiUrl}/v1/spaces/${encodeURIComponent(config.segment.spaceId)}/collections/users/profiles`;
+  }
+
+  async resolve(id: ExternalId): Promise<ResolvedProfile | null> {
+    const key = `${id.type}:${id.id}`;
+    let profileId: string | undefined;
+    const externalIds: ExternalId[] = [];
+    const found = await this.pages<ListPage<ExternalIdWire>>(key, 'external_ids', {}, (page) => {
+      profileId ??= profileIdFromCursor(page.cursor);
+      for (const item of page.data ?? []) {
+        if (typeof item?.type === 'string' && typeof item?.id === 'string') externalIds.push({ type: item.type, id: item.id });
+      }
+    });
+    if (!found) return null;
+    // When Segment does not name the profile in its cursor, its user_id is the most stable key.
+    const userId = externalIds.find((e) => e.type === 'user_id');
+    return { profileId: profileId ?? (userId ? `user_id:${userId.id}` : key), externalIds };
+  }
+
+  async traits(profileKey: string): Promise<Traits | null> {
+    const traits: Traits = {};
+    const found = await this.pages<TraitsPage>(profileKey, 'traits', {}, (page) => Object.assign(traits, page.traits ?? {}));
+    return found ? traits : null;
+  }
+
+  async audiences(profileKey: string): Promise<string[] | null> {
+    const audiences: string[] = [];
+    const found = await this.pages<TraitsPage>(profileKey, 'traits', { class: 'audience' }, (page) => {
+      for (const [key, value] of Object.entries(page.traits ?? {})) if (value === true) audiences.push(key);
+    });
+    return found ? audiences : null;
+  }
+
+  async events(profileKey: string, limit: number): Promise<ProfileEvent[] | null> {
+    const events: ProfileEvent[] = [];
+    const found = await this.pages<ListPage<EventWire>>(
+      profileKey,
+      'events',
+      { sort: 'desc' },
+      (page) => {
+        for (const item of page.data ?? []) {
+          const event = toEvent(item);
+          if (event) events.push(event);
+        }
+      },
+      () => events.length < limit,
+      Math.min(PAGE_LIMIT, limit),
+    );
+    return found ? events.slice(0, limit) : null;
+  }
+
+  /**
+   * Walks a list route page by page. Returns false when Segment has no such profile.
+   * `more` lets the caller stop early once it has enough.
+   */
+  private async pages<P extends { cursor?: Cursor }>(
+    profileKey: string,
+    resource: string,
+    query: Record<string, string>,
+    onPage: (page: P) => void,
+    more: () => boolean = () => true,
+    limit = PAGE_LIMIT,
+  ): Promise<boolean> {
+    let next: string | undefined;
+    for (let pageNo = 0; pageNo < MAX_PAGES; pageNo++) {
+      const params = new URLSearchParams({ ...query, limit: String(limit) });
+      if (next) params.set('next', next);
+      const page = await this.get<P>(`${this.base}/${profilePath(profileKey)}/${resource}?${params}`, resource);
+      if (page === null) return false;
+      onPage(page);
+      if (!page.cursor?.has_more || !page.cursor.next || !more()) return true;
+      next = page.cursor.next;
+    }
+    return true;
+  }
+
+  private async get<T>(url: string, route: string): Promise<T | null> {
+    return this.metrics.observe('segment', route, () =>
+      this.policy.execute(async (signal) => {
+        const response = await fetch(url, { headers: { authorization: this.authorization, accept: 'application/json' }, signal });
+        if (response.status === 404) {
+          await response.body?.cancel();
+          return null;
+        }
+        if (!response.ok) {
+          const detail = await errorDetail(response);
+          const retryAfter = retryAfterMs(response.headers.get('retry-after'));
+          // Segment says the space is over its limit: every instance holds off, not just this call.
+          if (response.status === 429) await this.budget.pause(retryAfter ?? 1_000);
+          throw upstreamErrorFor('segment', response.status, detail, retryAfter);
+        }
+        return (await response.json()) as T;
+      }),
+    );
+  }
+}
+
+/** `use_…` ids go bare; `type:value` ids carry their value URL-encoded (`+` must be `%2B`). */
+export function profilePath(profileKey: string): string {
+  if (/^use_[A-Za-z0-9]+$/.test(profileKey)) return profileKey;
+  const colon = profileKey.indexOf(':');
+  if (colon <= 0) return encodeURIComponent(profileKey);
+  return `${encodeURIComponent(profileKey.slice(0, colon))}:${encodeURIComponent(profileKey.slice(colon + 1))}`;
+}
+
+function profileIdFromCursor(cursor: Cursor | undefined): string | undefined {
+  return /\/profiles\/(use_[A-Za-z0-9]+)\//.exec(cursor?.url ?? '')?.[1];
+}
+
+function toEvent(item: EventWire): ProfileEvent | null {
+  if (!item || typeof item.timestamp !== 'string' || Number.isNaN(Date.parse(item.timestamp))) return null;
+  const type = typeof item.type === 'string' ? item.type : 'track';
+  const properties = item.properties && typeof item.properties === 'object' ? item.properties : null;
+  const pageName = typeof properties?.name === 'string' ? properties.name : null;
+  return {
+    id: item.message_id ?? `${type}:${item.timestamp}`,
+    type,
+    name: typeof item.event === 'string' ? item.event : pageName,
+    occurredAt: new Date(item.timestamp).toISOString(),
+    properties,
+  };
+}
+
+async function errorDetail(response: Response): Promise<string> {
+  try {
+    const body = (await response.json()) as { error?: { code?: string; message?: string } };
+    return body?.error?.code ?? response.statusText;
+  } catch {
+    return response.statusText;
+  }
+}
+
+export function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}

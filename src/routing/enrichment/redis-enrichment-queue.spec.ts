@@ -1,0 +1,108 @@
+import Redis from 'ioredis';
+import type { EnrichmentJob } from './enrichment-queue';
+import { CONSUMER_GROUP, queueKeys } from './queue-keys';
+import { RedisEnrichmentQueue } from './redis-enrichment-queue';
+
+const job = (taskSid: string): EnrichmentJob => ({ taskSid, eventSid: 'EV1', enqueuedAt: '2025-06-15T12:00:00.000Z' });
+
+/** Against the test run's real redis-server: the stream commands are the point. */
+describe(RedisEnrichmentQueue.name, () => {
+  const clients: Redis[] = [];
+  let prefix: string;
+  let run = 0;
+
+  const client = () => {
+    const redis = new Redis(process.env.TEST_REDIS_URL as string);
+    clients.push(redis);
+    return redis;
+  };
+  const queue = (consumer: string, overrides: Partial<{ maxAttempts: number; claimIdleMs: number; dedupeTtlMs: number }> = {}) =>
+    new RedisEnrichmentQueue(client(), client(), { maxAttempts: 2, claimIdleMs: 100, dedupeTtlMs: 60_000, keyPrefix: prefix, consumer, blockMs: 50, ...overrides });
+  /** Takes until something comes (the claim sweep runs on its own schedule). */
+  const takeSome = async (q: RedisEnrichmentQueue, max = 10) => {
+    for (let i = 0; i < 100; i++) {
+      const taken = await q.take(max);
+      if (taken.length > 0) return taken;
+    }
+    throw new Error('nothing to take');
+  };
+
+  beforeEach(() => {
+    prefix = `tq${process.pid}x${++run}x${Date.now() % 100000}:`;
+  });
+  afterEach(() => {
+    for (const redis of clients.splice(0)) redis.disconnect();
+  });
+
+  it('keeps every key under one hash tag, so it works on Redis Cluster', () => {
+    const keys = queueKeys('cc:');
+    const tag = (key: string) => /\{([^}]*)\}/.exec(key)?.[1];
+    expect(new Set([keys.jobs, keys.dead, keys.seen('task:WT1')].map(tag))).toEqual(new Set(['enrichment']));
+  });
+
+  it('enqueues a dedupe key once', async () => {
+    const q = queue('a');
+    expect(await q.enqueue(job('WT1'), 'task:WT1')).toBe(true);
+    expect(await q.enqueue(job('WT1'), 'task:WT1')).toBe(false);
+    expect(await client().xlen(queueKeys(prefix).jobs)).toBe(1);
+  });
+
+  it('hands out jobs enqueued before any worker ran, and forgets them once complete', async () => {
+    const q = queue('a');
+    await q.enqueue(job('WT1'), 'task:WT1');
+
+    const [delivery] = await takeSome(q);
+    expect(delivery).toMatchObject({ job: job('WT1'), attempt: 1 });
+    await q.complete(delivery);
+
+    const redis = client();
+    expect(await redis.xlen(queueKeys(prefix).jobs)).toBe(0);
+    expect(((await redis.xpending(queueKeys(prefix).jobs, CONSUMER_GROUP)) as [number])[0]).toBe(0);
+  });
+
+  it('says how many jobs wait, are pending and are dead, and when the oldest was enqueued', async () => {
+    const q = queue('a', { maxAttempts: 1 });
+    expect(await q.depth()).toEqual({ waiting: 0, pending: 0, deadLetters: 0, oldestEnqueuedAt: null });
+    const before = Date.now();
+    await q.enqueue(job('WT1'), 'task:WT1');
+    await q.enqueue(job('WT2'), 'task:WT2');
+    expect(await q.depth()).toMatchObject({ waiting: 2, pending: 0, deadLetters: 0 });
+    const [first] = await takeSome(q, 1);
+    const depth = await q.depth();
+    expect(depth).toMatchObject({ waiting: 1, pending: 1, deadLetters: 0 });
+    expect(depth.oldestEnqueuedAt).toBeGreaterThanOrEqual(before - 5);
+    await q.fail(first, 'boom');
+    const [second] = await takeSome(q, 1);
+    await q.complete(second);
+    expect(await q.depth()).toEqual({ waiting: 0, pending: 0, deadLetters: 1, oldestEnqueuedAt: null });
+  });
+
+  it('hands a failed job out again once idle, as attempt 2, then dead-letters it', async () => {
+    const a = queue('a');
+    const b = queue('b');
+    await a.enqueue(job('WT1'), 'task:WT1');
+    const [first] = await takeSome(a);
+    await a.fail(first, 'boom 1');
+
+    const [second] = await takeSome(b);
+    expect(second).toMatchObject({ id: first.id, attempt: 2 });
+    await b.fail(second, 'boom 2');
+
+    expect(await b.deadLetters(10)).toEqual({
+      total: 1,
+      items: [{ id: first.id, job: job('WT1'), attempts: 2, error: 'boom 2', failedAt: expect.any(String) }],
+    });
+    expect(await client().xlen(queueKeys(prefix).jobs)).toBe(0);
+  });
+
+  it('lets another consumer take a released job at once, without waiting for the claim-idle time', async () => {
+    const a = queue('a', { claimIdleMs: 60_000 });
+    const b = queue('b', { claimIdleMs: 60_000 });
+    await a.enqueue(job('WT1'), 'task:WT1');
+    const [first] = await takeSome(a);
+
+    await a.release(first);
+    const [again] = await b.take(10);
+    expect(again).toMatchObject({ id: first.id, attempt: 2 });
+  });
+});

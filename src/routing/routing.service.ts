@@ -1,0 +1,89 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { join } from 'node:path';
+import { AppConfig } from '../config/config';
+import type { Signals } from '../context/signals';
+import { applyToTaskAttributes, evaluate, loadRulesFile, watchRulesFile, type RoutingOutcome, type RuleExplanation, type RuleSet, type RulesWatcher } from './rules';
+
+export interface RoutingInput {
+  traits: Record<string, unknown>;
+  audiences: string[];
+  signals: Signals | null;
+  task: Record<string, unknown>;
+}
+
+export interface Decision {
+  /** The namespace of the rules that decided: a reload between deciding and stamping cannot mix two files. */
+  namespace: string;
+  /** `{ [namespace]: {...}, customers?: {...} }`: what lands on the task. */
+  attributes: Record<string, unknown>;
+  matchedRules: string[];
+  explanations: RuleExplanation[];
+  /** Decided without all of the customer's data (a source failed, or a deadline passed). */
+  degraded: boolean;
+  degradedReason: string | null;
+  /** True only when this decision was just written onto a task. */
+  stamped: boolean;
+  outcome: RoutingOutcome;
+}
+
+/** The rules file shipped with the service; it works on the sandbox's demo customers. */
+export const BUNDLED_RULES_FILE = join(__dirname, '..', '..', 'config', 'routing-rules.example.yaml');
+
+/**
+ * Turns what is known about a customer into task attributes, by the rules in ROUTING_RULES_FILE.
+ * A broken file stops the start; a broken edit while running keeps the last good rules.
+ */
+@Injectable()
+export class RoutingService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(RoutingService.name);
+  private readonly path: string;
+  private rules!: RuleSet;
+  private watcher?: RulesWatcher;
+
+  constructor(config: AppConfig) {
+    this.path = config.routing.rulesFile ?? BUNDLED_RULES_FILE;
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.rules = await loadRulesFile(this.path);
+    this.logger.log(`routing rules loaded from ${this.path}: ${this.rules.rules.length} rules`);
+    this.watcher = watchRulesFile(
+      this.path,
+      (rules) => {
+        this.rules = rules;
+        this.logger.log(`routing rules reloaded: ${rules.rules.length} rules`);
+      },
+      (error) => this.logger.error(`routing rules not reloaded, keeping the last good ones: ${error.message}`),
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.watcher?.close();
+  }
+
+  get namespace(): string {
+    return this.rules.namespace;
+  }
+
+  /**
+   * With `degradedReason`, the outcome also says so under the namespace (`degraded: true`,
+   * `degraded_reason`), so a workflow can route such tasks on what little is known.
+   */
+  decide(input: RoutingInput, degradedReason?: string): Decision {
+    const rules = this.rules;
+    const evaluated = evaluate(rules, input);
+    const outcome = degradedReason
+      ? { ...evaluated, attributes: { ...evaluated.attributes, degraded: true, degraded_reason: degradedReason } }
+      : evaluated;
+    return {
+      namespace: rules.namespace,
+      attributes: applyToTaskAttributes({}, rules.namespace, outcome),
+      matchedRules: outcome.matchedRules,
+      explanations: outcome.explanations,
+      degraded: degradedReason !== undefined,
+      degradedReason: degradedReason ?? null,
+      stamped: false,
+      outcome,
+    };
+  }
+}

@@ -1,0 +1,116 @@
+// Every routing expression is compiled in this one CEL environment, so the variables and number
+// semantics declared here are the language rule writers get (README.md describes it for them).
+import { Environment } from '@marcbachmann/cel-js';
+import type { JsonObject, JsonValue } from './json-values';
+import { findRegexProblem } from './regex-guard';
+
+/** Longer expressions belong in several rules; the cap also bounds parse work for a bad file. */
+export const MAX_EXPRESSION_LENGTH = 2_000;
+
+/** What an expression can read. `now` and `attributes` extend the designed `{ traits, audiences, signals, task }`. */
+export interface CelContext {
+  readonly traits: JsonObject;
+  readonly audiences: string[];
+  readonly signals: JsonObject;
+  readonly task: JsonObject;
+  /** The outcome so far: defaults overlaid by the rules above this one (all rules, for insights). */
+  readonly attributes: JsonObject;
+  /** CEL has no clock; one instant per evaluation keeps every rule consistent and tests exact. */
+  readonly now: Date;
+}
+
+export interface CompiledExpression {
+  readonly source: string;
+  /** The statically inferred CEL type; `dyn` when it depends on the data. */
+  readonly type: string;
+  /** Throws when the expression fails on this data (missing key, wrong type). */
+  run(context: CelContext): unknown;
+}
+
+export type CompileResult =
+  | { readonly expression: CompiledExpression; readonly problem?: undefined }
+  | { readonly expression?: undefined; readonly problem: string };
+
+const environment = createEnvironment();
+
+function createEnvironment(): Environment {
+  const env = new Environment({
+    // Mixed literals such as ["vip", 1] are ordinary JSON; rule writers should not need dyn().
+    homogeneousAggregateLiterals: false,
+    limits: { maxAstNodes: 1_000, maxDepth: 32, maxListElements: 200, maxMapEntries: 200, maxCallArguments: 8 },
+  })
+    .registerVariable('traits', 'map<string, dyn>')
+    .registerVariable('audiences', 'list<string>')
+    .registerVariable('signals', 'map<string, dyn>')
+    .registerVariable('task', 'map<string, dyn>')
+    .registerVariable('attributes', 'map<string, dyn>')
+    .registerVariable('now', 'google.protobuf.Timestamp');
+
+  // JSON numbers reach CEL as double whether or not they are integral, while literals such as
+  // `5` are int. Comparisons across the two already work; these overloads make arithmetic work
+  // too (`signals.contacts24h * 5`), so a rule never depends on whether a value had a fraction.
+  const arithmetic: Record<string, (a: number, b: number) => number> = {
+    '+': (a, b) => a + b,
+    '-': (a, b) => a - b,
+    '*': (a, b) => a * b,
+    '/': (a, b) => a / b,
+  };
+  for (const [op, apply] of Object.entries(arithmetic)) {
+    env.registerOperator(`double ${op} int: double`, (a: number, b: bigint) => apply(a, Number(b)));
+    env.registerOperator(`int ${op} double: double`, (a: bigint, b: number) => apply(Number(a), b));
+  }
+  env.registerOperator('int == double', (a: bigint, b: number) => Number(a) === b);
+  return env;
+}
+
+export function compileExpression(source: string): CompileResult {
+  if (source.trim() === '') return { problem: 'empty expression' };
+  if (source.length > MAX_EXPRESSION_LENGTH) {
+    return { problem: `expression is ${source.length} characters long (at most ${MAX_EXPRESSION_LENGTH})` };
+  }
+  let parsed: ReturnType<Environment['parse']>;
+  try {
+    parsed = environment.parse(source);
+  } catch (error) {
+    return { problem: describeCompileError('CEL syntax error', error, source) };
+  }
+  // Checking now turns typos (`trait.plan`) and type mistakes into load errors instead of a rule
+  // that silently never matches; it also lets the library skip the check on each evaluation.
+  const checked = parsed.check();
+  if (!checked.valid) return { problem: describeCompileError('CEL type error', checked.error, source) };
+  const regexProblem = findRegexProblem(parsed.ast);
+  if (regexProblem) return { problem: `${regexProblem} in ${quote(source)}` };
+  return {
+    expression: { source, type: checked.type ?? 'dyn', run: (context) => parsed(context as unknown as Record<string, unknown>) },
+  };
+}
+
+/** A YAML scalar written where an expression may stand (`vip: true`). */
+export function constantExpression(value: JsonValue): CompiledExpression {
+  return { source: JSON.stringify(value), type: 'dyn', run: () => value };
+}
+
+/** One line, for explanations and logs; the library's own message adds a multi-line source excerpt. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) {
+    const summary = (error as { summary?: unknown }).summary;
+    return typeof summary === 'string' && summary !== '' ? summary : error.message.split('\n')[0];
+  }
+  return String(error);
+}
+
+function describeCompileError(kind: string, error: unknown, source: string): string {
+  const start = (error as { range?: { start?: unknown } } | undefined)?.range?.start;
+  return `${kind}${typeof start === 'number' ? ` at ${position(source, start)}` : ''}: ${errorMessage(error)} in ${quote(source)}`;
+}
+
+function position(source: string, offset: number): string {
+  const before = source.slice(0, offset).split('\n');
+  const column = `column ${before[before.length - 1].length + 1}`;
+  return before.length > 1 ? `line ${before.length} ${column}` : column;
+}
+
+function quote(source: string): string {
+  const oneLine = source.replace(/\s+/g, ' ').trim();
+  return `\`${oneLine.length > 80 ? `${oneLine.slice(0, 77)}...` : oneLine}\``;
+}

@@ -1,0 +1,60 @@
+import type { SandboxRoute, SandboxService } from './faults';
+
+export interface CallRecord {
+  service: SandboxService;
+  route: SandboxRoute | 'unknown';
+  method: string;
+  /** Path and query string as received (still URL-encoded). */
+  path: string;
+  /** Status of the answer; 0 while unanswered (or never answered: a `timeout` fault). */
+  status: number;
+  /** Arrival, ms since the epoch. */
+  at: number;
+}
+
+export type CallFilter = Partial<Pick<CallRecord, 'service' | 'route' | 'method'>>;
+
+/** Every upstream call the sandbox saw, so tests and benchmarks can assert on traffic. */
+export class CallLog {
+  private records: CallRecord[] = [];
+
+  record(call: CallRecord): void {
+    this.records.push(call);
+  }
+
+  log(): CallRecord[] {
+    return this.records.map((call) => ({ ...call }));
+  }
+
+  count(filter: CallFilter = {}): number {
+    let n = 0;
+    for (const call of this.records) if (matches(call, filter)) n++;
+    return n;
+  }
+
+  /** The highest number of calls recorded in any one calendar second. */
+  maxPerSecond(service: SandboxService, route?: SandboxRoute): number {
+    const perSecond = new Map<number, number>();
+    let max = 0;
+    for (const call of this.records) {
+      if (call.service !== service || (route !== undefined && call.route !== route)) continue;
+      const second = Math.floor(call.at / 1000);
+      const n = (perSecond.get(second) ?? 0) + 1;
+      perSecond.set(second, n);
+      if (n > max) max = n;
+    }
+    return max;
+  }
+
+  reset(): void {
+    this.records = [];
+  }
+}
+
+function matches(call: CallRecord, filter: CallFilter): boolean {
+  return (
+    (filter.service === undefined || call.service === filter.service) &&
+    (filter.route === undefined || call.route === filter.route) &&
+    (filter.method === undefined || call.method === filter.method.toUpperCase())
+  );
+}

@@ -1,0 +1,304 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SandboxStore } from './data';
+import { COMPUTED_TRAITS, type SandboxCustomer, type SegmentEventWire } from './seed';
+import { basicCredentials, createServiceServer, queryValue, routeConfig, type SandboxContext } from './service-server';
+import { listBody, WireCache } from './wire-cache';
+
+/** Segment Profile API: `/v1/spaces/:space/collections/users/profiles/:id/:resource`. */
+
+type SegmentErrorCode = 'authentication_error' | 'not_found' | 'invalid_request_error' | 'validation_error' | 'rate_limit_error' | 'internal_error';
+
+interface SegmentCursor {
+  url: string;
+  has_more: boolean;
+  next: string;
+}
+
+interface TraitEntry {
+  key: string;
+  value: unknown;
+  kind: 'trait' | 'computed_trait' | 'audience';
+  sourceId: string;
+  updatedAt: string;
+}
+
+interface ExternalIdWire {
+  source_id: string;
+  collection: 'users';
+  id: string;
+  type: string;
+  created_at: string;
+  encoding: 'none';
+  first_message_id: string;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const identity = <T>(value: T): T => value;
+
+type ProfileParams = { spaceId: string; id: string };
+type ProfileRequest = FastifyRequest<{ Params: ProfileParams }>;
+
+class BadRequest extends Error {
+  constructor(
+    readonly code: SegmentErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const ERROR_MESSAGES: Record<number, [SegmentErrorCode, string]> = {
+  400: ['invalid_request_error', 'The request was invalid.'],
+  401: ['authentication_error', 'Authentication failed: check the access token.'],
+  404: ['not_found', 'Profile was not found.'],
+  429: ['rate_limit_error', 'Rate limit exceeded: too many requests.'],
+};
+
+export function segmentError(status: number, message?: string): { error: { code: SegmentErrorCode; message: string } } {
+  const [code, fallback] = ERROR_MESSAGES[status] ?? (status >= 500 ? ['internal_error', 'Internal server error.'] : ['invalid_request_error', 'The request was invalid.']);
+  return { error: { code, message: status === 404 || status === 401 || status >= 500 ? fallback : message ?? fallback } };
+}
+
+export function createSegmentProfilesServer(store: SandboxStore, context: SandboxContext): FastifyInstance {
+  const { world } = store;
+  const app = createServiceServer({
+    service: 'segment',
+    context,
+    errorBody: segmentError,
+    authorized: (request) => basicCredentials(request)?.user === world.accessToken,
+    requestId: { header: 'Request-Id', next: randomUUID },
+  });
+  const views = new ProfileViews(store);
+  // events are immutable once seeded or added
+  const eventJson = new WireCache<SegmentEventWire>();
+  const base = '/v1/spaces/:spaceId/collections/users/profiles/:id';
+
+  /** The customer the path names, or null once an error answer has been sent. */
+  const resolve = (request: ProfileRequest, reply: FastifyReply): SandboxCustomer | null => {
+    if (request.params.spaceId !== world.spaceId) {
+      void reply.code(404).send({ error: { code: 'not_found', message: 'Space was not found.' } });
+      return null;
+    }
+    const customer = lookup(store, request.params.id);
+    if (!customer) void reply.code(404).send(segmentError(404));
+    return customer ?? null;
+  };
+
+  /** Runs a handler, turning parameter errors into Segment's 400 body. */
+  const answer = (request: ProfileRequest, reply: FastifyReply, build: (customer: SandboxCustomer) => unknown): unknown => {
+    const customer = resolve(request, reply);
+    if (!customer) return reply;
+    try {
+      return build(customer);
+    } catch (error) {
+      if (error instanceof BadRequest) return reply.code(400).send({ error: { code: error.code, message: error.message } });
+      throw error;
+    }
+  };
+
+  const cursorUrl = (customer: SandboxCustomer, resource: string): string =>
+    `/v1/spaces/${world.spaceId}/collections/users/profiles/${customer.profileId}/${resource}`;
+
+  app.get<{ Params: ProfileParams }>(`${base}/traits`, routeConfig('traits'), async (request, reply) =>
+    answer(request, reply, (customer) => {
+      const q = request.query;
+      const limit = intParam(queryValue(q, 'limit'), 10, 1, 200);
+      const traitClass = queryValue(q, 'class');
+      if (traitClass !== undefined && traitClass !== 'audience' && traitClass !== 'computed_trait') {
+        throw new BadRequest('validation_error', 'class must be one of: audience, computed_trait');
+      }
+      const include = listParam(queryValue(q, 'include'));
+      const verbose = queryValue(q, 'verbose') === 'true';
+      let entries = views.traits(customer);
+      if (traitClass || include) entries = entries.filter((e) => (!traitClass || e.kind === traitClass) && (!include || include.has(e.key)));
+      const offset = decodeOffsetCursor(queryValue(q, 'next'), 'traits');
+      const traits: Record<string, unknown> = {};
+      for (const e of entries.slice(offset, offset + limit)) {
+        traits[e.key] = verbose ? { value: e.value, source_id: e.sourceId, updated_at: e.updatedAt } : e.value;
+      }
+      const hasMore = offset + limit < entries.length;
+      return { traits, cursor: cursor(cursorUrl(customer, 'traits'), hasMore, () => encodeCursor(`traits:${offset + limit}`)) };
+    }),
+  );
+
+  app.get<{ Params: ProfileParams }>(`${base}/events`, routeConfig('events'), async (request, reply) =>
+    answer(request, reply, (customer) => {
+      const q = request.query;
+      const limit = intParam(queryValue(q, 'limit'), 10, 1, 100);
+      const sort = queryValue(q, 'sort') ?? 'desc';
+      if (sort !== 'asc' && sort !== 'desc') throw new BadRequest('validation_error', 'sort must be one of: asc, desc');
+      const start = isoParam(queryValue(q, 'start'), 'start');
+      const end = isoParam(queryValue(q, 'end'), 'end');
+      const include = listParam(queryValue(q, 'include'));
+      const exclude = listParam(queryValue(q, 'exclude'));
+      const next = queryValue(q, 'next');
+      // Keyset cursor (the last event returned), so events added between pages do not shift it.
+      const after = next ? decodeCursor(next, 'events') : null;
+      const all = customer.events;
+      const data: SegmentEventWire[] = [];
+      let found = after === null;
+      let hasMore = false;
+      for (let i = 0; i < all.length; i++) {
+        const event = all[sort === 'desc' ? i : all.length - 1 - i];
+        if (!found) {
+          found = event.message_id === after;
+          continue;
+        }
+        if ((start && event.timestamp < start) || (end && event.timestamp > end)) continue;
+        if ((include && !include.has(event.event)) || (exclude && exclude.has(event.event))) continue;
+        if (data.length === limit) {
+          hasMore = true;
+          break;
+        }
+        data.push(event);
+      }
+      if (!found) throw new BadRequest('invalid_request_error', 'The next cursor is invalid.');
+      const page = cursor(cursorUrl(customer, 'events'), hasMore, () => encodeCursor(`events:${data[data.length - 1].message_id}`));
+      return reply.type(JSON_TYPE).send(listBody('data', data.map((e) => eventJson.json(e, '', identity)), { cursor: page }));
+    }),
+  );
+
+  app.get<{ Params: ProfileParams }>(`${base}/external_ids`, routeConfig('external_ids'), async (request, reply) =>
+    answer(request, reply, (customer) => {
+      const limit = intParam(queryValue(request.query, 'limit'), 10, 1, 100);
+      const offset = decodeOffsetCursor(queryValue(request.query, 'next'), 'external_ids');
+      const all = views.externalIds(customer);
+      const hasMore = offset + limit < all.length;
+      return {
+        data: all.slice(offset, offset + limit),
+        cursor: cursor(cursorUrl(customer, 'external_ids'), hasMore, () => encodeCursor(`external_ids:${offset + limit}`)),
+      };
+    }),
+  );
+
+  app.get<{ Params: ProfileParams }>(`${base}/metadata`, routeConfig('metadata'), async (request, reply) =>
+    answer(request, reply, (customer) => {
+      const newest = customer.events[0];
+      const oldest = customer.events[customer.events.length - 1];
+      const fallbackMessageId = stableUuid(`${customer.profileId}:identify`);
+      return {
+        metadata: {
+          created_at: customer.createdAt,
+          updated_at: newest?.timestamp ?? customer.createdAt,
+          expires_at: null,
+          first_message_id: oldest?.message_id ?? fallbackMessageId,
+          first_source_id: oldest?.source_id ?? world.sources.server,
+          last_message_id: newest?.message_id ?? fallbackMessageId,
+          last_source_id: newest?.source_id ?? world.sources.server,
+        },
+      };
+    }),
+  );
+
+  app.get<{ Params: ProfileParams }>(`${base}/links`, routeConfig('links'), async (request, reply) => answer(request, reply, () => ({ data: [] })));
+
+  return app;
+}
+
+/**
+ * `type:value` (value already URL-decoded by the router) or a bare `use_` id. Some stacks turn an
+ * unencoded `+` into a space; Segment tolerates it for phone numbers, so the sandbox does too.
+ */
+function lookup(store: SandboxStore, id: string): SandboxCustomer | undefined {
+  const colon = id.indexOf(':');
+  if (colon === -1) return id.startsWith('use_') ? store.profile(null, id) : undefined;
+  if (colon === 0) return undefined;
+  const type = id.slice(0, colon);
+  let value = id.slice(colon + 1);
+  if (type === store.phoneIdType && value.startsWith(' ')) value = '+' + value.slice(1);
+  return store.profile(type, value);
+}
+
+/** Per-customer listings, computed on first use: traits do not change after seeding. */
+class ProfileViews {
+  private readonly traitCache = new Map<number, TraitEntry[]>();
+  private readonly externalIdCache = new Map<number, ExternalIdWire[]>();
+
+  constructor(private readonly store: SandboxStore) {}
+
+  traits(customer: SandboxCustomer): TraitEntry[] {
+    let entries = this.traitCache.get(customer.index);
+    if (entries) return entries;
+    const { sources } = this.store.world;
+    const computedAt = new Date(this.store.clock()).toISOString();
+    entries = Object.entries(customer.traits).map(([key, value]) => {
+      const computed = COMPUTED_TRAITS.has(key);
+      return { key, value, kind: computed ? 'computed_trait' : 'trait', sourceId: computed ? sources.personas : sources.web, updatedAt: computed ? computedAt : customer.createdAt };
+    });
+    for (const [key, value] of Object.entries(customer.audiences)) {
+      entries.push({ key, value, kind: 'audience', sourceId: sources.personas, updatedAt: computedAt });
+    }
+    this.traitCache.set(customer.index, entries);
+    return entries;
+  }
+
+  externalIds(customer: SandboxCustomer): ExternalIdWire[] {
+    let ids = this.externalIdCache.get(customer.index);
+    if (ids) return ids;
+    const { sources } = this.store.world;
+    const pairs: Array<[string, string, string]> = [];
+    if (customer.userId) pairs.push(['user_id', customer.userId, sources.server]);
+    if (customer.email) pairs.push(['email', customer.email, sources.server]);
+    if (customer.phone) pairs.push([this.store.phoneIdType, customer.phone, sources.server]);
+    for (const id of customer.anonymousIds) pairs.push(['anonymous_id', id, sources.web]);
+    const created = Date.parse(customer.createdAt);
+    ids = pairs.map(([type, id, sourceId], i) => ({
+      source_id: sourceId,
+      collection: 'users',
+      id,
+      type,
+      created_at: new Date(created + i * 60_000).toISOString(),
+      encoding: 'none',
+      first_message_id: stableUuid(`${customer.profileId}:${type}:${id}`),
+    }));
+    this.externalIdCache.set(customer.index, ids);
+    return ids;
+  }
+}
+
+function cursor(url: string, hasMore: boolean, next: () => string): SegmentCursor {
+  return { url, has_more: hasMore, next: hasMore ? next() : '' };
+}
+
+const encodeCursor = (value: string): string => Buffer.from(value, 'utf8').toString('base64');
+
+/** The payload of a cursor made for `kind`; anything else is a bad cursor. */
+function decodeCursor(cursor: string, kind: string): string {
+  const decoded = /^[A-Za-z0-9+/]+={0,2}$/.test(cursor) ? Buffer.from(cursor, 'base64').toString('utf8') : '';
+  if (!decoded.startsWith(`${kind}:`)) throw new BadRequest('invalid_request_error', 'The next cursor is invalid.');
+  return decoded.slice(kind.length + 1);
+}
+
+function decodeOffsetCursor(cursor: string | undefined, kind: string): number {
+  if (!cursor) return 0;
+  const offset = Number(decodeCursor(cursor, kind));
+  if (!Number.isInteger(offset) || offset < 0) throw new BadRequest('invalid_request_error', 'The next cursor is invalid.');
+  return offset;
+}
+
+function intParam(raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= min && n <= max)) throw new BadRequest('validation_error', `limit must be an integer between ${min} and ${max}`);
+  return n;
+}
+
+/** An ISO 8601 bound, normalised so it compares with event timestamps as strings. */
+function isoParam(raw: string | undefined, name: string): string | null {
+  if (raw === undefined || raw === '') return null;
+  const ms = Date.parse(raw);
+  if (Number.isNaN(ms)) throw new BadRequest('validation_error', `${name} must be an ISO 8601 timestamp`);
+  return new Date(ms).toISOString();
+}
+
+function listParam(raw: string | undefined): Set<string> | null {
+  if (!raw) return null;
+  return new Set(raw.split(',').map((s) => s.trim()).filter(Boolean));
+}
+
+/** A UUID that depends only on its input, for ids Segment would have stored. */
+function stableUuid(input: string): string {
+  const h = createHash('sha1').update(input).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${'89ab'[parseInt(h[16], 16) & 3]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+import type { Principal } from '../auth/principal';
+import { AccessPolicy, AccessPolicyError, globToRegExp } from './access-policy';
+
+const who = (...roles: string[]): Principal => ({ identity: 'jane', roles, workerSid: 'WK1', expiresAt: Date.now() + 60_000 });
+
+const POLICY = `
+roles:
+  agent:
+    traits:
+      allow: ['*']
+      deny: ['ssn', '*token*', 'address.street']
+      mask: ['email', '*_phone']
+    attributes:
+      allow: ['customer_context', 'customers.name']
+      mask: ['customers.phone']
+  supervisor:
+    traits:
+      allow: ['*']
+      deny: ['ssn']
+  auditor:
+    traits:
+      allow: ['plan', 'address.city']
+`;
+
+const traits = {
+  first_name: 'Jane',
+  email: 'jane@example.com',
+  mobile_phone: '+12015550100',
+  ssn: '123-45-6789',
+  api_token: 'abc',
+  plan: 'gold',
+  address: { street: 'Main St 1', city: 'Springfield' },
+};
+
+describe(AccessPolicy.name, () => {
+  const policy = AccessPolicy.parse(POLICY);
+
+  it('hides denied traits and masks the masked ones', () => {
+    expect(policy.viewFor(who('agent')).traits(traits)).toEqual({
+      first_name: 'Jane',
+      email: 'j***@example.com',
+      mobile_phone: '***0100',
+      plan: 'gold',
+      address: { city: 'Springfield' },
+    });
+  });
+
+  it('shows only allowed paths when the allow-list is narrow', () => {
+    expect(policy.viewFor(who('auditor')).traits(traits)).toEqual({ plan: 'gold', address: { city: 'Springfield' } });
+  });
+
+  it('gives a caller with several roles the union of what each may see', () => {
+    const view = policy.viewFor(who('agent', 'supervisor')).traits(traits);
+    expect(view).toMatchObject({ email: 'jane@example.com', api_token: 'abc', address: traits.address });
+    expect(view).not.toHaveProperty('ssn');
+  });
+
+  it('shows nothing to roles it does not name, or to nobody', () => {
+    expect(policy.viewFor(who('wfo.viewer')).traits(traits)).toEqual({});
+    expect(policy.viewFor(null).traits(traits)).toEqual({});
+    expect(policy.viewFor(null).externalId('user_id', 'u1')).toBeNull();
+  });
+
+  it('applies the attribute rules to routing attributes', () => {
+    const attributes = { customer_context: { vip: true }, customers: { name: 'Jane Doe', email: 'jane@example.com', phone: '+12015550100' }, other: 1 };
+    expect(policy.viewFor(who('agent')).attributes(attributes)).toEqual({ customer_context: { vip: true }, customers: { name: 'Jane Doe', phone: '***0100' } });
+  });
+
+  it('treats external ids like the trait of their type', () => {
+    const view = policy.viewFor(who('agent'));
+    expect(view.externalId('email', 'jane@example.com')).toBe('j***@example.com');
+    expect(view.externalId('ssn', '123')).toBeNull();
+    expect(view.externalId('user_id', 'u1')).toBe('u1');
+  });
+
+  it('passes everything through without a policy file', () => {
+    const open = AccessPolicy.load(undefined);
+    expect(open.viewFor(who('agent')).traits(traits)).toBe(traits);
+    expect(open.viewFor(null).externalId('email', 'a@b.io')).toBe('a@b.io');
+  });
+
+  it("applies a role's trait deny and mask rules to event properties at any depth, inside arrays too, and shows the rest", () => {
+    const properties = { order_id: 'A-1', email: 'jane@example.com', contact: { home_phone: '+12015550100' }, items: [{ api_token: 'x', sku: 'S' }], ssn: '1' };
+    expect(policy.viewFor(who('agent')).eventProperties(properties)).toEqual({
+      order_id: 'A-1',
+      email: 'j***@example.com',
+      contact: { home_phone: '***0100' },
+      items: [{ sku: 'S' }],
+    });
+    // An allow-list of traits does not narrow events: only deny and mask carry over.
+    expect(policy.viewFor(who('auditor')).eventProperties(properties)).toEqual(properties);
+    expect(policy.viewFor(who('wfo.viewer')).eventProperties(properties)).toEqual({});
+  });
+
+  it('takes a role\'s own events rules instead when it has them', () => {
+    const own = AccessPolicy.parse(`
+roles:
+  agent:
+    traits: { allow: ['*'], mask: ['email'] }
+    events: { allow: ['order_id', 'items'], deny: ['items.price'] }
+`);
+    const properties = { order_id: 'A-1', email: 'jane@example.com', items: [{ sku: 'S', price: 3 }] };
+    expect(own.viewFor(who('agent')).eventProperties(properties)).toEqual({ order_id: 'A-1', items: [{ sku: 'S' }] });
+  });
+
+  it('loads the example policy shipped in config/', () => {
+    const example = AccessPolicy.load(join(__dirname, '..', '..', 'config', 'access-policy.example.yaml'));
+    expect(example.viewFor(who('agent')).traits({ email: 'jane@example.com', ssn: '1' })).toEqual({ email: 'j***@example.com' });
+    expect(example.viewFor(who('admin')).traits({ ssn: '1' })).toEqual({ ssn: '1' });
+  });
+
+  it('refuses a malformed file with a message that says where', () => {
+    expect(() => AccessPolicy.parse('roles: [')).toThrow(AccessPolicyError);
+    expect(() => AccessPolicy.parse('roles:\n  agent:\n    traits:\n      alow: ["*"]')).toThrow(/roles\.agent\.traits/);
+    expect(() => AccessPolicy.load('/nonexistent/policy.yaml')).toThrow(/ACCESS_POLICY_FILE/);
+  });
+});
+
+describe('globToRegExp', () => {
+  it('matches dots with * and nothing else specially', () => {
+    expect(globToRegExp('customers.*').test('customers.email')).toBe(true);
+    expect(globToRegExp('customers.*').test('customersXemail')).toBe(false);
+    expect(globToRegExp('*token*').test('auth.Token_v2')).toBe(true);
+    expect(globToRegExp('a+b').test('aab')).toBe(false);
+  });
+});

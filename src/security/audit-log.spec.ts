@@ -1,0 +1,39 @@
+import { Logger } from '@nestjs/common';
+import { CustomerRoot } from '../context/customer-context.service';
+import { AuditLog } from './audit-log';
+
+const principal = { identity: 'jane@acme.test', roles: ['agent'], workerSid: 'WK1', expiresAt: 0 };
+
+describe(AuditLog.name, () => {
+  let lines: unknown[];
+  beforeEach(() => {
+    lines = [];
+    jest.spyOn(Logger.prototype, 'log').mockImplementation((line: unknown) => void lines.push(line));
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('says who read whose data and which parts', () => {
+    new AuditLog().customerRead({ principal, field: 'customerContext', parts: ['traits', 'events'], lookup: { phone: '+12015550100' }, result: new CustomerRoot('use_1', null, [], ['+12015550100'], null) });
+    expect(lines).toEqual([
+      {
+        audit: 'customer.read',
+        who: { identity: 'jane@acme.test', workerSid: 'WK1', roles: ['agent'] },
+        whose: { profileId: 'use_1' },
+        field: 'customerContext',
+        parts: ['traits', 'events'],
+        outcome: 'read',
+        error: undefined,
+      },
+    ]);
+  });
+
+  it('never writes an identifier in clear: addresses and lookups are hashed, sids kept', () => {
+    const audit = new AuditLog();
+    audit.customerRead({ principal, field: 'customerContext', parts: [], result: new CustomerRoot(null, null, [], ['whatsapp:+34600000000'], null) });
+    audit.customerRead({ principal, field: 'routingPreview', parts: ['attributes'], lookup: { email: 'ada@example.com', taskSid: 'WT1' }, error: 'FORBIDDEN' });
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain('34600000000');
+    expect(text).not.toContain('ada@example.com');
+    expect(lines[1]).toMatchObject({ whose: { email: expect.any(String), taskSid: 'WT1' }, outcome: 'refused', error: 'FORBIDDEN' });
+  });
+});

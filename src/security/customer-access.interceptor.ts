@@ -1,0 +1,53 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { GqlExecutionContext, type GqlContextType } from '@nestjs/graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { catchError, from, mergeMap, tap, throwError, type Observable } from 'rxjs';
+import { principalOf, type CallerContext } from '../auth/principal';
+import { DomainError } from '../common/errors';
+import { selectedFields } from '../context/selection';
+import type { LookupInput } from '../identity/identity';
+import { AnswerCache } from '../context/answer-cache';
+import { AuditLog } from './audit-log';
+import { StrictAccess, type AccessTarget } from './strict-access';
+
+/**
+ * Around every GraphQL root field that names a customer (`lookup`, `profileId`) or a task (`taskSid`):
+ * strict mode's check before it runs, the audit line after. Root fields only, like the guard,
+ * which has already put the caller on the request.
+ */
+@Injectable()
+export class CustomerAccessInterceptor implements NestInterceptor {
+  constructor(
+    private readonly strict: StrictAccess,
+    private readonly audit: AuditLog,
+    private readonly answers: AnswerCache,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType<GqlContextType>() !== 'graphql') return next.handle();
+    const gql = GqlExecutionContext.create(context);
+    const args = gql.getArgs<{ lookup?: unknown; taskSid?: unknown; profileId?: unknown }>();
+    const target: AccessTarget = {
+      lookup: typeof args.lookup === 'object' && args.lookup !== null ? (args.lookup as LookupInput) : undefined,
+      taskSid: typeof args.taskSid === 'string' ? args.taskSid : undefined,
+      profileId: typeof args.profileId === 'string' ? args.profileId : undefined,
+    };
+    if (!target.lookup && !target.taskSid && !target.profileId) return next.handle();
+
+    const caller = gql.getContext<CallerContext>();
+    const principal = principalOf(caller);
+    const info = gql.getInfo<GraphQLResolveInfo>();
+    const read = { principal, field: info.fieldName, parts: [...selectedFields(info)], ...target };
+    return from(this.strict.check(principal, target)).pipe(
+      mergeMap(() => next.handle()),
+      tap((result) => {
+        this.audit.customerRead({ ...read, result });
+        this.answers.noteRead(caller.req, { field: read.field, parts: read.parts, target, result });
+      }),
+      catchError((error: unknown) => {
+        this.audit.customerRead({ ...read, error: error instanceof DomainError ? error.code : 'INTERNAL' });
+        return throwError(() => error);
+      }),
+    );
+  }
+}

@@ -1,0 +1,91 @@
+import { buildSchema, graphql, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
+import type { Principal } from '../auth/principal';
+import { AccessPolicy } from './access-policy';
+import { applyAccessPolicy } from './exposure';
+
+const SDL = `
+  type Query { customer: CustomerContext change: CustomerContextChange }
+  type CustomerContext { traits: JSON externalIds: [ExternalId!]! resolvedBy: ExternalId routing: RoutingDecision events: [Event!]! messages: [Message!]! }
+  type ExternalId { type: String! id: String! }
+  type RoutingDecision { attributes: JSON }
+  type CustomerContextChange { traits: JSON event: Event }
+  type Event { properties: JSON }
+  type Message { author: String fromCustomer: Boolean! }
+  scalar JSON
+`;
+const POLICY = AccessPolicy.parse(`
+roles:
+  agent:
+    traits: { allow: ['*'], deny: ['ssn'], mask: ['email'] }
+    attributes: { allow: ['*'], mask: ['customers.email'] }
+`);
+const agent: Principal = { identity: 'jane', roles: ['agent'], workerSid: null, expiresAt: Date.now() + 60_000 };
+const customer = {
+  traits: { email: 'ada@example.com', ssn: '1', plan: 'gold' },
+  externalIds: [
+    { type: 'email', id: 'ada@example.com' },
+    { type: 'ssn', id: '1' },
+    { type: 'user_id', id: 'u1' },
+  ],
+  resolvedBy: { type: 'email', id: 'ada@example.com' },
+  routing: { attributes: { customers: { email: 'ada@example.com' } } },
+  events: [{ properties: { email: 'ada@example.com', cart: { items: 2 } } }],
+  messages: [
+    { author: 'ada@example.com', fromCustomer: true, authorType: 'email' },
+    { author: 'agent.bo@example.com', fromCustomer: false, authorType: null },
+  ],
+};
+
+function schemaWith(resolvers: { customer: () => unknown; change: () => unknown }): GraphQLSchema {
+  const schema = buildSchema(SDL);
+  schema.getQueryType()!.getFields().customer.resolve = resolvers.customer;
+  schema.getQueryType()!.getFields().change.resolve = resolvers.change;
+  return schema;
+}
+
+const QUERY = '{ customer { traits externalIds { type id } resolvedBy { type id } routing { attributes } events { properties } messages { author fromCustomer } } change { traits } }';
+
+describe('applyAccessPolicy', () => {
+  const schema = applyAccessPolicy(
+    schemaWith({ customer: () => customer, change: () => ({ traits: { email: 'ada@example.com' }, event: { properties: { email: 'ada@example.com' } } }) }),
+    POLICY,
+  );
+
+  it("filters every field that carries trait values, for the HTTP caller's roles", async () => {
+    const result = await graphql({ schema, source: QUERY, contextValue: { req: { principal: agent } } });
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({
+      customer: {
+        traits: { email: 'a***@example.com', plan: 'gold' },
+        externalIds: [
+          { type: 'email', id: 'a***@example.com' },
+          { type: 'user_id', id: 'u1' },
+        ],
+        resolvedBy: { type: 'email', id: 'a***@example.com' },
+        routing: { attributes: { customers: { email: 'a***@example.com' } } },
+        events: [{ properties: { email: 'a***@example.com', cart: { items: 2 } } }],
+        messages: [
+          { author: 'a***@example.com', fromCustomer: true },
+          { author: 'agent.bo@example.com', fromCustomer: false },
+        ],
+      },
+      change: { traits: { email: 'a***@example.com' } },
+    });
+  });
+
+  it('reads a WebSocket caller from the context, and shows nothing to nobody', async () => {
+    const ws = await graphql({ schema, source: '{ change { traits event { properties } } }', contextValue: { principal: agent } });
+    expect(ws.data).toEqual({ change: { traits: { email: 'a***@example.com' }, event: { properties: { email: 'a***@example.com' } } } });
+    const nobody = await graphql({ schema, source: '{ customer { traits resolvedBy { id } } }', contextValue: {} });
+    expect(nobody.data).toEqual({ customer: { traits: {}, resolvedBy: null } });
+  });
+
+  it('leaves the schema alone without a policy file, and insists on the fields it guards', () => {
+    const plain = schemaWith({ customer: () => customer, change: () => null });
+    const traits = () => (plain.getType('CustomerContext') as GraphQLObjectType).getFields().traits.resolve;
+    const before = traits();
+    expect(applyAccessPolicy(plain, AccessPolicy.load(undefined))).toBe(plain);
+    expect(traits()).toBe(before);
+    expect(() => applyAccessPolicy(buildSchema('type Query { a: Int }'), POLICY)).toThrow(/no type CustomerContext/);
+  });
+});

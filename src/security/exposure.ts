@@ -1,0 +1,62 @@
+import { defaultFieldResolver, GraphQLObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { principalOf, type CallerContext } from '../auth/principal';
+import type { AccessPolicy, PolicyView } from './access-policy';
+
+type Resolver = GraphQLFieldResolver<unknown, CallerContext>;
+type ExternalId = { type: string; id: string };
+type Apply = (view: PolicyView, value: unknown, parent: unknown) => unknown;
+
+/**
+ * The access policy applied where customer data leaves the service: the GraphQL fields that carry
+ * trait values or the customer's identifiers, wrapped once when the schema is built. Whoever writes those resolvers, and whatever
+ * root field reaches them, the data passes through here. Without a policy file nothing is wrapped.
+ */
+const EXPOSED: Record<string, Record<string, Apply>> = {
+  CustomerContext: {
+    traits: (view, value) => view.traits(value as Record<string, unknown>),
+    externalIds: (view, value) => (value as ExternalId[]).flatMap((e) => masked(view, e)),
+    resolvedBy: (view, value) => (value ? (masked(view, value as ExternalId)[0] ?? null) : value),
+  },
+  // Events carry the same data as traits (an email in an Order Completed), wherever they are
+  // reached: events, the journey, subscription pushes.
+  Event: {
+    properties: (view, value) => view.eventProperties(value as Record<string, unknown>),
+  },
+  // A customer writes from their phone or email: the author is that identifier, masked like it.
+  Message: {
+    author: (view, value, parent) => {
+      const type = (parent as { authorType?: string | null }).authorType;
+      return type ? view.externalId(type, value as string) : value;
+    },
+  },
+  RoutingDecision: {
+    attributes: (view, value) => view.attributes(value as Record<string, unknown>),
+  },
+  // Subscriptions push the traits an identify changed.
+  CustomerContextChange: {
+    traits: (view, value) => view.traits(value as Record<string, unknown>),
+  },
+};
+
+function masked(view: PolicyView, externalId: ExternalId): ExternalId[] {
+  const id = view.externalId(externalId.type, externalId.id);
+  return id === null ? [] : [{ type: externalId.type, id }];
+}
+
+export function applyAccessPolicy(schema: GraphQLSchema, policy: AccessPolicy): GraphQLSchema {
+  if (policy.unrestricted) return schema;
+  for (const [typeName, fields] of Object.entries(EXPOSED)) {
+    const type = schema.getType(typeName);
+    if (!(type instanceof GraphQLObjectType)) throw new Error(`access policy: the schema has no type ${typeName}`);
+    for (const [fieldName, apply] of Object.entries(fields)) {
+      const field = type.getFields()[fieldName];
+      if (!field) throw new Error(`access policy: ${typeName} has no field ${fieldName}`);
+      const resolve: Resolver = field.resolve ?? defaultFieldResolver;
+      field.resolve = async (parent, args, context, info) => {
+        const value: unknown = await resolve(parent, args, context, info);
+        return value === null || value === undefined ? value : apply(policy.viewFor(principalOf(context)), value, parent);
+      };
+    }
+  }
+  return schema;
+}

@@ -1,0 +1,108 @@
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import helmet from 'helmet';
+import { createHash } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { tokenFromHeaders } from '../auth/flex-token';
+import { RedisConnection } from '../cache/redis-connection';
+import { sendError } from '../common/error-handling';
+import { DomainError, ErrorCode } from '../common/errors';
+import type { AppConfig } from '../config/config';
+
+/**
+ * The HTTP surface's own defences, on the root Fastify instance before the routes exist (so every
+ * route gets them): the error shape for errors before a handler runs, CORS, security headers,
+ * rate limits.
+ */
+
+/** Orchestrator probes, and Twilio's signed callbacks whose bursts must not be dropped. */
+const UNLIMITED = [/^\/(healthz|readyz|metrics)$/, /^\/webhooks\//, /^\/routing\//];
+const exempt = (request: FastifyRequest) => UNLIMITED.some((path) => path.test(request.routeOptions.url ?? request.url.split('?')[0]));
+const tokenKey = (token: string) => createHash('sha256').update(token).digest('base64url').slice(0, 22);
+
+export async function registerHttpSecurity(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
+  // Nest hands Fastify its exception layer only after adding its routes, so their errors before
+  // the handler (a body that does not parse, a rate limit) would get Fastify's default shape.
+  // Routes of plugin scopes with their own shape (Mercurius: GraphQL errors) keep it.
+  fastify.addHook('onRoute', function (this: FastifyInstance, route) {
+    if (this === fastify && !route.errorHandler) route.errorHandler = (error, _request, reply) => sendError(reply, error);
+  });
+
+  await app.register(cors, {
+    origin: config.http.corsOrigins,
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'X-Flex-Token', 'Content-Type', 'X-Request-Id'],
+    exposedHeaders: ['X-Request-Id', 'Retry-After'],
+    maxAge: 600,
+    // An OPTIONS without the preflight headers gets an empty 204, not a plain-text 400.
+    strictPreflight: false,
+  });
+
+  // helmet itself, built once: @fastify/helmet builds it again (parsing the CSP) on every request.
+  const securityHeaders = helmet({
+    // The panel is shown in Flex's CRM container (an iframe): frame-ancestors names who may frame
+    // it, which X-Frame-Options cannot. GraphiQL (GRAPHQL_IDE, development only) loads from a CDN.
+    frameguard: false,
+    contentSecurityPolicy: config.graphql.ide
+      ? false
+      : { directives: { frameAncestors: ["'self'", ...config.http.corsOrigins], upgradeInsecureRequests: null } },
+  });
+  fastify.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (error) => done(error as Error | undefined)));
+
+  await registerRateLimits(app, config);
+}
+
+/**
+ * Two budgets per window, shared by every instance through Redis when there is one: per Flex
+ * token (one agent's session; keyed without asking IAM, so a flood costs no validation calls) and
+ * per client IP (sized for a contact center behind one NAT). Redis failing lets traffic through.
+ */
+async function registerRateLimits(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const redis = app.get(RedisConnection);
+  const store = redis.enabled ? { redis: redis.create('rate-limit') } : {};
+  const { windowMs, workerMax, ipMax } = config.http.rateLimit;
+  const common = {
+    ...store,
+    timeWindow: windowMs,
+    skipOnError: true,
+    allowList: exempt,
+    errorResponseBuilder: (_request: FastifyRequest, context: { after: string }) =>
+      new DomainError(ErrorCode.RATE_LIMITED, `Too many requests: retry in ${context.after}`),
+  };
+  await app.register(rateLimit, { ...common, max: ipMax, nameSpace: `${config.redis.keyPrefix}rl:ip:`, keyGenerator: (request) => request.ip });
+  await app.register(rateLimit, {
+    ...common,
+    max: workerMax,
+    nameSpace: `${config.redis.keyPrefix}rl:token:`,
+    allowList: (request) => exempt(request) || tokenFromHeaders(request.headers) === null,
+    keyGenerator: (request) => tokenKey(tokenFromHeaders(request.headers) ?? ''),
+  });
+}
+
+/** Fastify's frameworkErrors: a URL the router cannot decode gets the documented shape too. */
+export function frameworkErrors(error: Error, _request: FastifyRequest, reply: FastifyReply): void {
+  sendError(reply, error);
+}
+
+/**
+ * Fastify's clientErrorHandler: requests too broken to reach a route (bad HTTP, headers too large,
+ * too slow) still get the documented `{ error: { code, message } }` body.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'The request was not received in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'The request headers are too large']
+        : [400, 'Bad Request', 'Malformed HTTP request'];
+  const body = JSON.stringify({ error: { code: ErrorCode.BAD_REQUEST, message } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}

@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { AuthModule } from '../auth/auth.module';
+import { AppConfig } from '../config/config';
+import { ContextModule } from '../context/context.module';
+import { AccessPolicy } from './access-policy';
+import { AnswerCache } from '../context/answer-cache';
+import { AuditLog } from './audit-log';
+import { CustomerAccessInterceptor } from './customer-access.interceptor';
+import { StrictAccess } from './strict-access';
+import { TwilioWorkerTasks, WorkerTasks } from './worker-tasks';
+
+/** Who may see which customer data, and the audit trail of who did. */
+@Module({
+  imports: [ContextModule, AuthModule],
+  providers: [
+    { provide: AccessPolicy, useFactory: (config: AppConfig) => AccessPolicy.load(config.access.policyFile), inject: [AppConfig] },
+    { provide: WorkerTasks, useClass: TwilioWorkerTasks },
+    StrictAccess,
+    AuditLog,
+    // Kept answers replay strict access and the audit line, which live here.
+    AnswerCache,
+    { provide: APP_INTERCEPTOR, useClass: CustomerAccessInterceptor },
+  ],
+  exports: [AccessPolicy],
+})
+export class SecurityModule {}

@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import type { ReservationStatus } from 'twilio/lib/rest/taskrouter/v1/workspace/worker/reservation';
+import { AppConfig } from '../config/config';
+import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
+import { toUpstreamError } from '../twilio/twilio-errors';
+import { UpstreamMetrics } from '../upstream/upstream-metrics';
+import type { UpstreamPolicy } from '../upstream/upstream-policy';
+
+/** Port to the tasks a worker holds right now. */
+export abstract class WorkerTasks {
+  abstract activeTaskSids(workerSid: string): Promise<string[]>;
+}
+
+/** Offered (pending), accepted, and in wrap-up: an agent writing notes still needs the customer. */
+const ACTIVE: readonly ReservationStatus[] = ['pending', 'accepted', 'wrapping'];
+/** Far above what one worker holds at once (Flex caps concurrent tasks per channel). */
+const MAX_RESERVATIONS = 50;
+
+/** TaskRouter `GET /v1/Workspaces/{ws}/Workers/{WK}/Reservations?ReservationStatus=...`. */
+@Injectable()
+export class TwilioWorkerTasks extends WorkerTasks {
+  private readonly policy: UpstreamPolicy;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly twilio: TwilioClient,
+    private readonly metrics: UpstreamMetrics,
+  ) {
+    super();
+    this.policy = twilioPolicy(config);
+  }
+
+  async activeTaskSids(workerSid: string): Promise<string[]> {
+    if (!/^WK[0-9a-fA-F]{32}$/.test(workerSid)) return [];
+    const worker = this.twilio.client.taskrouter.v1.workspaces(this.config.twilio.workspaceSid).workers(workerSid);
+    const lists = await Promise.all(
+      ACTIVE.map((reservationStatus) =>
+        this.metrics.observe('twilio', 'worker_reservations', () =>
+          this.policy.execute(async () => {
+            try {
+              return await worker.reservations.list({ reservationStatus, limit: MAX_RESERVATIONS });
+            } catch (error) {
+              // A worker TaskRouter does not know holds no task: refused as such, not as an outage.
+              if ((error as { status?: unknown })?.status === 404) return [];
+              return toUpstreamError(error);
+            }
+          }),
+        ),
+      ),
+    );
+    return [...new Set(lists.flat().map((reservation) => reservation.taskSid))];
+  }
+}

@@ -1,0 +1,90 @@
+import { Injectable } from '@nestjs/common';
+import type { ApiResponse } from 'twilio/lib/base/ApiResponse';
+import type { TaskInstance } from 'twilio/lib/rest/taskrouter/v1/workspace/task';
+import { AppConfig } from '../config/config';
+import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
+import { toUpstreamError } from '../twilio/twilio-errors';
+import { UpstreamMetrics } from '../upstream/upstream-metrics';
+import type { UpstreamPolicy } from '../upstream/upstream-policy';
+import { TaskSource, type TaskSnapshot, type TaskUpdate } from './task.source';
+
+/** TaskRouter tasks through twilio-node, with the ETag that later updates send as If-Match. */
+@Injectable()
+export class TwilioTaskSource extends TaskSource {
+  private readonly policy: UpstreamPolicy;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly twilio: TwilioClient,
+    private readonly metrics: UpstreamMetrics,
+  ) {
+    super();
+    this.policy = twilioPolicy(config);
+  }
+
+  task(taskSid: string): Promise<TaskSnapshot | null> {
+    if (!TASK_SID.test(taskSid)) return Promise.resolve(null);
+    return this.metrics.observe('twilio', 'task', () =>
+      this.policy.execute(async () => {
+        try {
+          return toSnapshot(await this.tasks(taskSid).fetchWithHttpInfo());
+        } catch (error) {
+          if ((error as { status?: number }).status === 404) return null;
+          return toUpstreamError(error);
+        }
+      }),
+    );
+  }
+
+  updateAttributes(taskSid: string, attributes: Record<string, unknown>, etag: string): Promise<TaskUpdate | null> {
+    if (!TASK_SID.test(taskSid)) return Promise.resolve(null);
+    // Retrying after a timeout is safe: if the first try did land, the retry's If-Match is stale.
+    return this.metrics.observe('twilio', 'task_update', () =>
+      this.policy.execute(async (): Promise<TaskUpdate | null> => {
+        try {
+          const response = await this.tasks(taskSid).updateWithHttpInfo({ attributes: JSON.stringify(attributes), ifMatch: etag });
+          return { ok: true, task: toSnapshot(response) };
+        } catch (error) {
+          const status = (error as { status?: number }).status;
+          if (status === 412) return { ok: false, reason: 'stale' };
+          if (status === 404) return null;
+          return toUpstreamError(error);
+        }
+      }),
+    );
+  }
+
+  private tasks(taskSid: string) {
+    return this.twilio.client.taskrouter.v1.workspaces(this.config.twilio.workspaceSid).tasks(taskSid);
+  }
+}
+
+const TASK_SID = /^WT[0-9a-fA-F]{32}$/;
+
+function toSnapshot(response: ApiResponse<TaskInstance>): TaskSnapshot {
+  const task = response.body;
+  return {
+    sid: task.sid,
+    attributes: parseAttributes(task.attributes),
+    etag: headerOf(response.headers, 'etag'),
+    assignmentStatus: task.assignmentStatus,
+    taskChannel: task.taskChannelUniqueName ?? null,
+  };
+}
+
+/** Task attributes are a JSON string written by anyone; garbage reads as no attributes. */
+export function parseAttributes(raw: unknown): Record<string, unknown> {
+  if (typeof raw !== 'string') return {};
+  try {
+    const value: unknown = JSON.parse(raw);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function headerOf(headers: Record<string, string> | undefined, name: string): string | null {
+  if (!headers) return null;
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key ? String(headers[key]) : null;
+}

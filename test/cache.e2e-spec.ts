@@ -1,0 +1,263 @@
+import Redis, { Cluster } from 'ioredis';
+import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
+import { startHarness, type Harness, type HarnessOptions } from './support/harness';
+import { startRedisCluster } from './support/redis-cluster';
+import { startRedisServer } from './support/redis-server';
+
+/**
+ * The two-tier cache across instances: stampede protection, stale-while-revalidate, grace on
+ * upstream failure, the shared Profile API budget, Redis going away, cross-instance invalidation.
+ * Everything runs against a single Redis and against a real 3-master Redis Cluster.
+ */
+
+interface RedisUnderTest {
+  options: HarnessOptions;
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  keyCount(prefix: string): Promise<number>;
+}
+
+async function singleRedis(): Promise<RedisUnderTest> {
+  const server = await startRedisServer();
+  return {
+    options: { redis: server.url },
+    kill: () => server.kill(),
+    start: () => server.start(),
+    stop: () => server.stop(),
+    keyCount: async (prefix) => {
+      const client = new Redis(server.url);
+      try {
+        return (await client.keys(`${prefix}*`)).length;
+      } finally {
+        client.disconnect();
+      }
+    },
+  };
+}
+
+async function clusterRedis(): Promise<RedisUnderTest> {
+  const cluster = await startRedisCluster();
+  const nodes = cluster.nodes.split(',').map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) }));
+  return {
+    options: { redis: false, env: { REDIS_CLUSTER_NODES: cluster.nodes } },
+    kill: () => cluster.kill(),
+    start: () => cluster.start(),
+    stop: () => cluster.stop(),
+    keyCount: async (prefix) => {
+      const client = new Cluster(nodes);
+      try {
+        await new Promise((resolve) => client.once('ready', resolve));
+        const counts = await Promise.all(client.nodes('master').map((node) => node.keys(`${prefix}*`)));
+        return counts.flat().length;
+      } finally {
+        client.disconnect();
+      }
+    },
+  };
+}
+
+const PROFILE = `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) {
+  profileId traits audiences events(first: 5) { totalCount edges { node { id } } }
+  conversations(first: 3) { totalCount edges { node { sid messages(last: 2) { body } } } }
+  freshness { stale sources { source stale error } } } }`;
+
+interface Answer {
+  customerContext: {
+    profileId: string | null;
+    traits: Record<string, unknown>;
+    events: { totalCount: number; edges: Array<{ node: { id: string } }> };
+    freshness: { stale: boolean; sources: Array<{ source: string; stale: boolean; error: string | null }> };
+  } | null;
+}
+
+const until = async (check: () => boolean | Promise<boolean>, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+describe.each([
+  ['a single Redis', singleRedis],
+  ['a 3-master Redis Cluster', clusterRedis],
+])('the cache on %s (e2e)', (_name, makeRedis) => {
+  let redis: RedisUnderTest;
+  let sandbox: Sandbox;
+  let prefixCounter = 0;
+  const started: Harness[] = [];
+
+  /** Instances sharing one key prefix behave as one deployment. */
+  const deployment = async (count: number, env: Record<string, string> = {}) => {
+    const keyPrefix = `cache${process.pid}n${++prefixCounter}:`;
+    const instances: Harness[] = [];
+    for (let i = 0; i < count; i++) {
+      const h = await startHarness({ ...redis.options, env: { ...redis.options.env, ...env }, sandbox, keyPrefix });
+      instances.push(h);
+      started.push(h);
+    }
+    return { instances, keyPrefix };
+  };
+  const customerWith = (predicate: (c: SandboxCustomer) => boolean, skip = 0) => sandbox.data.customers.filter((c) => c.index > 5 && predicate(c))[skip];
+  const lookupOf = (c: SandboxCustomer) => ({ userId: c.userId, phone: c.phone });
+
+  beforeAll(async () => {
+    redis = await makeRedis();
+    sandbox = await startSandbox({ customers: 2600, quiet: true });
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(started.map((h) => h.close().catch(() => undefined)));
+    await sandbox.close();
+    await redis.stop();
+  });
+  beforeEach(() => {
+    sandbox.faults.clear();
+    sandbox.calls.reset();
+  });
+
+  it('answers a stampede of 200 queries for one cold customer, over two instances, with one call per upstream resource', async () => {
+    // 200 queries at once on two cores: upstream calls must not time out while they queue.
+    const { instances } = await deployment(2, { UPSTREAM_TIMEOUT_MS: '5000', RATE_LIMIT_WORKER_MAX: '100000' });
+    const customer = customerWith((c) => Boolean(c.userId && c.phone && c.conversations.length > 0 && c.events.length > 0));
+    // Slow upstreams make every request arrive while the first fetch is still in flight.
+    sandbox.faults.add({ service: 'segment', latencyMs: 150 });
+    sandbox.faults.add({ service: 'twilio', latencyMs: 150 });
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => instances[i % 2].gql<Answer>(PROFILE, { lookup: lookupOf(customer) })),
+    );
+    for (const answer of answers) {
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data?.customerContext?.profileId).toBe(customer.profileId);
+      expect(answer.data?.customerContext?.freshness.stale).toBe(false);
+    }
+    const perResource = new Map<string, number>();
+    // Customer data only: each instance validates the agent's token once, by design.
+    for (const call of sandbox.calls.log().filter((c) => c.route !== 'token_validate' && c.service !== 'tracking')) perResource.set(`${call.method} ${call.path}`, (perResource.get(`${call.method} ${call.path}`) ?? 0) + 1);
+    expect([...perResource.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    expect(sandbox.calls.count({ service: 'segment', route: 'external_ids' })).toBe(1);
+    expect(sandbox.calls.count({ service: 'segment', route: 'events' })).toBe(1);
+  });
+
+  it('answers a stale entry at once and refreshes it once in the background', async () => {
+    const { instances } = await deployment(1, { CACHE_TTL_TRAITS_MS: '300', UPSTREAM_TIMEOUT_MS: '3000' });
+    const [h] = instances;
+    const customer = customerWith((c) => Boolean(c.userId), 3);
+    const first = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
+    expect(first.data?.customerContext?.freshness.stale).toBe(false);
+    await new Promise((r) => setTimeout(r, 400));
+    sandbox.calls.reset();
+    sandbox.faults.add({ service: 'segment', route: 'traits', latencyMs: 1_500 });
+    const startedAt = Date.now();
+    const stale = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
+    expect(Date.now() - startedAt).toBeLessThan(1_000);
+    expect(stale.data?.customerContext?.traits).toEqual(first.data?.customerContext?.traits);
+    expect(stale.data?.customerContext?.freshness.stale).toBe(true);
+    expect(stale.data?.customerContext?.freshness.sources.find((s) => s.source === 'segment.traits')?.stale).toBe(true);
+    await until(() => sandbox.calls.log().some((c) => c.route === 'traits' && c.status === 200 && !c.path.includes('class=audience')));
+    sandbox.faults.clear();
+    await new Promise((r) => setTimeout(r, 50));
+    const fresh = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
+    expect(fresh.data?.customerContext?.freshness.sources.find((s) => s.source === 'segment.traits')?.stale).toBe(false);
+    expect(sandbox.calls.log().filter((c) => c.route === 'traits' && !c.path.includes('class=audience'))).toHaveLength(1);
+  });
+
+  it('keeps serving the last good value, marked stale, while the upstream fails during grace', async () => {
+    const { instances } = await deployment(1, { CACHE_TTL_TRAITS_MS: '300' });
+    const [h] = instances;
+    const customer = customerWith((c) => Boolean(c.userId), 4);
+    const first = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
+    expect(Object.keys(first.data?.customerContext?.traits ?? {}).length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 400));
+    sandbox.faults.add({ service: 'segment', route: 'traits', status: 500 });
+    const during = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
+    expect(during.data?.customerContext?.traits).toEqual(first.data?.customerContext?.traits);
+    expect(during.data?.customerContext?.freshness.stale).toBe(true);
+    // Once the background refresh has failed, freshness also says why.
+    await until(async () => {
+      const again = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
+      expect(again.data?.customerContext?.traits).toEqual(first.data?.customerContext?.traits);
+      return again.data?.customerContext?.freshness.sources.find((s) => s.source === 'segment.traits')?.error === 'UPSTREAM_UNAVAILABLE';
+    });
+  });
+
+  it('never lets a burst of 2,000 distinct customers push the Profile API over SEGMENT_MAX_RPS', async () => {
+    // Generous timeouts and HTTP rate limits: only the Profile API budget may hold this burst back.
+    const { instances } = await deployment(2, {
+      SEGMENT_MAX_RPS: '50',
+      SEGMENT_BUDGET_WAIT_MS: '300',
+      UPSTREAM_TIMEOUT_MS: '3000',
+      RATE_LIMIT_WORKER_MAX: '100000',
+      RATE_LIMIT_IP_MAX: '100000',
+    });
+    const customers = sandbox.data.customers.filter((c) => c.profileId && (c.userId || c.email || c.phone)).slice(0, 2000);
+    expect(customers).toHaveLength(2000);
+    let next = 0;
+    let partial = 0;
+    let complete = 0;
+    const worker = async (h: Harness) => {
+      while (next < customers.length) {
+        const customer = customers[next++];
+        const answer = await h.gql<Answer>(`query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId traits freshness { stale sources { source error } } } }`, {
+          lookup: { userId: customer.userId, email: customer.email, phone: customer.phone },
+        });
+        expect(answer.status).toBe(200);
+        expect(answer.errors).toBeUndefined();
+        const errors = answer.data?.customerContext?.freshness.sources.map((s) => s.error).filter(Boolean) ?? [];
+        if (errors.length > 0) {
+          expect(errors.filter((e) => e !== 'BUDGET_EXHAUSTED')).toEqual([]);
+          partial += 1;
+        } else complete += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: 100 }, (_, i) => worker(instances[i % 2])));
+    expect(sandbox.calls.maxPerSecond('segment')).toBeLessThanOrEqual(50);
+    expect(complete).toBeGreaterThan(0);
+    expect(partial).toBeGreaterThan(0);
+    expect(complete + partial).toBe(2000);
+  }, 90_000);
+
+  it('refreshCustomerContext on one instance drops the copy every instance holds', async () => {
+    const { instances } = await deployment(2);
+    const [a, b] = instances;
+    const customer = customerWith((c) => Boolean(c.userId && c.events.length > 0), 5);
+    const lookup = { userId: customer.userId };
+    await a.gql<Answer>(PROFILE, { lookup });
+    const before = await b.gql<Answer>(PROFILE, { lookup });
+    const added = sandbox.data.addEvent(customer, { event: 'Support Article Viewed' });
+    // B still answers from its own copy...
+    expect((await b.gql<Answer>(PROFILE, { lookup })).data?.customerContext?.events.edges[0].node.id).toBe(before.data?.customerContext?.events.edges[0].node.id);
+    const refreshed = await a.gql(`mutation($lookup: CustomerLookupInput!) { refreshCustomerContext(lookup: $lookup) { profileId } }`, { lookup });
+    expect(refreshed.errors).toBeUndefined();
+    // ...until A's refresh evicts it everywhere.
+    await until(async () => (await b.gql<Answer>(PROFILE, { lookup })).data?.customerContext?.events.edges[0].node.id === added.message_id);
+  });
+
+  it('keeps answering while Redis is down, says so in /readyz, and recovers when it is back', async () => {
+    const { instances, keyPrefix } = await deployment(1);
+    const [h] = instances;
+    const [c1, c2, c3] = [customerWith((c) => Boolean(c.userId), 6), customerWith((c) => Boolean(c.userId), 7), customerWith((c) => Boolean(c.userId), 8)];
+    await h.gql<Answer>(PROFILE, { lookup: { userId: c1.userId } });
+    expect(await redis.keyCount(keyPrefix)).toBeGreaterThan(0);
+    await redis.kill();
+    try {
+      const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { status: string; redis: { status: string } };
+      expect(ready).toMatchObject({ status: 'degraded', redis: { status: 'down' } });
+      for (const customer of [c1, c2]) {
+        const startedAt = Date.now();
+        const answer = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
+        expect(answer.errors).toBeUndefined();
+        expect(answer.data?.customerContext?.profileId).toBe(customer.profileId);
+        expect(Date.now() - startedAt).toBeLessThan(5_000);
+      }
+    } finally {
+      await redis.start();
+    }
+    await until(async () => ((await (await fetch(`${h.url}/readyz`)).json()) as { redis: { status: string } }).redis.status === 'ok', 20_000);
+    const before = await redis.keyCount(keyPrefix);
+    await until(async () => {
+      await h.gql<Answer>(PROFILE, { lookup: { userId: c3.userId } });
+      return (await redis.keyCount(keyPrefix)) > before;
+    }, 20_000);
+  }, 60_000);
+});

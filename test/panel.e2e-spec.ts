@@ -1,0 +1,284 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
+import { startHarness, type Harness } from './support/harness';
+import { postSegment } from './support/segment-callers';
+
+/**
+ * The agent panel in a real browser (Chromium through playwright-core): what it shows, its states,
+ * live updates, and both ways the Flex token reaches it. Screenshots land in test/artifacts/.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = join(__dirname, '..');
+const ARTIFACTS = join(__dirname, 'artifacts');
+const SECRET = 'panel-segment-secret';
+const WIDTH = 480;
+
+/** Builds the panel when its bundle is missing or older than its sources, so the test never runs a stale one. */
+function ensurePanelBuilt(): void {
+  const built = join(ROOT, 'panel/dist/index.html');
+  const newest = (path: string): number =>
+    statSync(path).isDirectory() ? Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name)))) : statSync(path).mtimeMs;
+  const sources = ['panel/src', 'panel/index.html', 'panel/vite.config.mts'].map((path) => newest(join(ROOT, path)));
+  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources)) return;
+  // Jest sets NODE_ENV=test, which would build Preact's debug bundle: build what production serves.
+  const env = { ...process.env, NODE_ENV: 'production' };
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', 'panel', '--logLevel', 'warn'], { cwd: ROOT, env, stdio: 'inherit' });
+}
+
+/**
+ * Stands in for Flex: a page on another origin that frames the panel and answers its ready
+ * message with the token, as docs/flex-plugin.md tells a plugin to; and a sibling frame on a third
+ * origin, which must not be able to hand the panel a token.
+ */
+function flexPage(panelUrl: string, siblingOrigin: string): string {
+  return `<!doctype html><html><head><title>Flex stand-in</title></head><body style="margin:0">
+<iframe id="panel" title="Customer context" src="${panelUrl}" style="width:${WIDTH}px;height:860px;border:0"></iframe>
+<iframe id="sibling" title="Another plugin" src="${siblingOrigin}/sibling" style="display:none"></iframe>
+<script>
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  const panel = document.getElementById('panel');
+  const panelOrigin = new URL(panel.src).origin;
+  window.addEventListener('message', (event) => {
+    if (event.origin !== panelOrigin || event.source !== panel.contentWindow) return;
+    if (event.data && event.data.type === 'customer-context:ready') {
+      window.panelAsked = true;
+      if (token) panel.contentWindow.postMessage({ type: 'customer-context:token', token }, panelOrigin);
+    }
+  });
+</script></body></html>`;
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('agent panel (browser e2e)', () => {
+  let h: Harness;
+  let browser: BrowserContext;
+  let profileDir: string;
+  let panelBase = '';
+  let flexOrigin: string;
+  let siblingOrigin: string;
+  const pageErrors: string[] = [];
+  const servers = [0, 1].map(() =>
+    createServer((request, response) => {
+      const html = request.url?.startsWith('/sibling') ? '<!doctype html><title>sibling</title>' : flexPage(`${panelBase}${request.url?.slice('/flex'.length) ?? ''}`, siblingOrigin);
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+    }),
+  );
+
+  beforeAll(async () => {
+    ensurePanelBuilt();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    [flexOrigin, siblingOrigin] = await Promise.all(servers.map(listen));
+    h = await startHarness({
+      sandbox: { customers: 20 },
+      env: { SEGMENT_WEBHOOK_SECRET: SECRET, CORS_ORIGINS: `https://flex.twilio.com,${flexOrigin}` },
+    });
+    panelBase = `${h.url}/panel`;
+    profileDir = mkdtempSync(join(tmpdir(), 'panel-chromium-'));
+    browser = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: WIDTH, height: 900 },
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    browser.setDefaultTimeout(10_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => h.sandbox.faults.clear());
+  afterEach(() => expect(pageErrors.splice(0)).toEqual([]));
+
+  const open = async (query: string, options: { token?: boolean; dark?: boolean; base?: string } = {}): Promise<Page> => {
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.emulateMedia({ colorScheme: options.dark ? 'dark' : 'light' });
+    await page.goto(`${options.base ?? panelBase}?${query}${options.token === false ? '' : `#token=${h.sandbox.credentials.agentToken}`}`);
+    return page;
+  };
+  const shot = (page: Page, name: string, fullPage = true) => page.screenshot({ path: join(ARTIFACTS, `panel-${name}.png`), fullPage });
+  const phone = (customer: { phone: string | null }) => `phone=${encodeURIComponent(customer.phone!)}`;
+
+  it('serves the page and bundle without a token: settings in a meta tag, gzip, hashed assets cached for good', async () => {
+    const page = await fetch(`${panelBase}?phone=%2B12015550100`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    expect(page.headers.get('content-security-policy')).toContain(`frame-ancestors 'self' https://flex.twilio.com ${flexOrigin}`);
+    const html = await page.text();
+    const settings = /<meta name="customer-context-panel" content="([^"]+)"/.exec(html)![1].replace(/&quot;/g, '"');
+    expect(JSON.parse(settings)).toEqual({ parentOrigins: ['https://flex.twilio.com', flexOrigin], fragmentToken: true });
+    const script = /src="(\/panel\/assets\/[^"]+\.js)"/.exec(html)![1];
+    const bundle = await fetch(`${h.url}${script}`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(bundle.headers.get('content-encoding')).toBe('gzip');
+    expect(bundle.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await fetch(`${panelBase}/assets/..%2F..%2Fpackage.json`)).status).toBe(404);
+  });
+
+  it('shows a demo customer: name, audiences, signals, timeline, messages and routing, in light and dark', async () => {
+    const vip = h.sandbox.data.byArchetype('vip');
+    const page = await open(phone(vip));
+    const ready = page.locator('[data-state=ready]');
+    await ready.waitFor();
+    await expect(page.locator('h1').textContent()).resolves.toBe(vip.name);
+    await expect(page.getByRole('list', { name: 'Audiences' }).getByRole('listitem').allTextContents()).resolves.toEqual(['vip', 'high value']);
+    await expect(page.getByRole('region', { name: 'Signals' }).textContent()).resolves.toContain('Repeat contact');
+    const timeline = page.getByRole('region', { name: 'Journey' }).getByRole('listitem');
+    await expect(timeline.first().textContent()).resolves.toMatch(/ago|just now/);
+    expect(await timeline.count()).toBe(8);
+    const newest = vip.conversations.reduce((a, b) => (a.dateUpdated > b.dateUpdated ? a : b));
+    await expect(page.getByRole('region', { name: 'Recent conversations' }).textContent()).resolves.toContain(newest.messages.at(-1)!.body);
+    // Who wrote each message of the open (newest) thread: the customer, or the agent by name.
+    const authors = await page.locator('details.thread[open] .message-meta').allTextContents();
+    const expectedAuthors = newest.messages.slice(-4).map((m) => (m.author === newest.address ? 'Customer' : m.author.split('@')[0]));
+    expect(expectedAuthors).toContain('Customer');
+    expect(authors.map((text) => text.split(' · ')[0])).toEqual(expectedAuthors);
+    await expect(page.getByRole('region', { name: 'Routing' }).textContent()).resolves.toContain('vip');
+    // The token fragment is gone from the address bar once read.
+    expect(page.url()).not.toContain('#token');
+    // Keyboard: the first stop is the timeline's "Show all", and Enter opens it.
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate('document.activeElement.textContent')).resolves.toMatch(/^Show all \d+$/);
+    await page.keyboard.press('Enter');
+    expect(await timeline.count()).toBeGreaterThan(8);
+    await page.keyboard.press('Enter');
+    await shot(page, 'customer-light');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, 'customer-dark');
+    await page.close();
+  });
+
+  it('paints something useful within 1 s on a warm cache', async () => {
+    const vip = h.sandbox.data.byArchetype('vip');
+    const page = await open(phone(vip));
+    await page.locator('[data-state=ready]').waitFor();
+    // A new document (the fragment alone would not reload), with the bundle and the data cached.
+    await page.goto('about:blank');
+    await page.goto(`${panelBase}?${phone(vip)}#token=${h.sandbox.credentials.agentToken}`);
+    await page.locator('[data-state=ready]').waitFor();
+    const usefulAt = (await page.evaluate(`performance.getEntriesByName('customer-context:useful')[0]?.startTime`)) as number;
+    expect(usefulAt).toBeLessThan(1_000);
+    await page.close();
+  });
+
+  it('shows the empty state for a customer nobody knows', async () => {
+    const page = await open(`phone=${encodeURIComponent(h.sandbox.data.unknownPhone())}`);
+    await expect(page.locator('[data-state=empty] h1').textContent()).resolves.toBe('No customer found');
+    await shot(page, 'empty');
+    await page.close();
+  });
+
+  it('shows a partial answer and names the source that failed', async () => {
+    h.sandbox.faults.add({ service: 'segment', route: 'events', status: 500 });
+    const customer = h.sandbox.data.byArchetype('long_history');
+    const page = await open(phone(customer));
+    const partial = page.locator('[data-state=partial]');
+    await expect(partial.textContent()).resolves.toContain('Segment events');
+    await expect(page.locator('h1').textContent()).resolves.toBe(customer.name);
+    await shot(page, 'partial');
+    await page.close();
+  });
+
+  it('says which parts are an old copy: refreshing, or kept because the refresh fails', async () => {
+    // Short TTLs on a second instance: a copy goes stale within the test.
+    const short = await startHarness({ sandbox: h.sandbox, env: { CACHE_TTL_EVENTS_MS: '300', CACHE_TTL_TRAITS_MS: '300', UPSTREAM_TIMEOUT_MS: '3000' } });
+    try {
+      const customer = h.sandbox.data.byArchetype('long_history');
+      const base = `${short.url}/panel`;
+      const first = await open(phone(customer), { base });
+      await expect(first.locator('h1').textContent()).resolves.toBe(customer.name);
+      await first.close();
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      // Past their TTL, with Segment slow: the old copies are shown while the refresh is on its way.
+      h.sandbox.faults.add({ service: 'segment', latencyMs: 1_500 });
+      const stale = await open(phone(customer), { base });
+      await expect(stale.locator('[data-state=stale]').textContent()).resolves.toMatch(/Segment events.*a refresh is on its way/);
+      await expect(stale.locator('[data-state=partial]').count()).resolves.toBe(0);
+      await expect(stale.locator('h1').textContent()).resolves.toBe(customer.name);
+      await shot(stale, 'stale');
+      await stale.close();
+      // Segment now failing: the old copies stay, and the panel says the refresh is failing, not that they are missing.
+      h.sandbox.faults.clear();
+      h.sandbox.faults.add({ service: 'segment', route: 'events', status: 500 });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      // Bounded by time, not attempts: on a loaded machine each page takes longer.
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+        const failing = await open(phone(customer), { base });
+        const notice = await failing.locator('[data-state=stale]').textContent({ timeout: 5_000 }).catch(() => '');
+        const partial = await failing.locator('[data-state=partial]').count();
+        await failing.close();
+        if (/refresh failing/.test(notice ?? '')) {
+          expect(notice).toMatch(/Segment events \(refresh failing: UPSTREAM_\w+\)/);
+          expect(partial).toBe(0);
+          return;
+        }
+        // The first answer past the TTL starts the refresh; its failure shows on the next one.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      throw new Error('the failing refresh was never shown');
+    } finally {
+      await short.close();
+    }
+  }, 60_000);
+
+  it('puts a Segment event posted while the panel is open on the timeline, highlighted, without a reload', async () => {
+    const vip = h.sandbox.data.byArchetype('vip');
+    const page = await open(phone(vip));
+    await page.locator('.live-live').waitFor();
+    // The subscription is registered once the server has read the subscribe message.
+    await page.waitForTimeout(200);
+    await page.evaluate('window.notReloaded = true');
+    const response = await postSegment(h, { type: 'track', event: 'Return Requested', userId: vip.userId, messageId: 'panel-live-1', timestamp: new Date().toISOString() });
+    expect(response.status).toBe(200);
+    const entry = page.locator('.timeline [data-fresh]', { hasText: 'Return Requested' });
+    await entry.waitFor({ timeout: 5_000 });
+    await expect(page.locator('.timeline li').first().textContent()).resolves.toContain('Return Requested');
+    await expect(page.getByRole('status').textContent()).resolves.toContain('Return Requested');
+    await expect(page.evaluate('window.notReloaded')).resolves.toBe(true);
+    // The first screen, as an agent sees it: this one is docs/panel.png.
+    await shot(page, 'live-update', false);
+    await page.close();
+  });
+
+  it('asks the agent to sign in when no token comes', async () => {
+    const page = await open(phone(h.sandbox.data.byArchetype('vip')), { token: false });
+    await expect(page.locator('[data-state=signin] h1').textContent()).resolves.toBe('Sign-in needed');
+    await shot(page, 'sign-in');
+    await page.close();
+  });
+
+  it('takes the token from the framing Flex page by postMessage, and from no other frame', async () => {
+    const vip = h.sandbox.data.byArchetype('vip');
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const panel: FrameLocator = page.frameLocator('#panel');
+
+    // A parent without a token, and a sibling frame on a foreign origin posting a valid one.
+    await page.goto(`${flexOrigin}/flex?${phone(vip)}`);
+    // The panel listens once it has asked for a token.
+    await page.waitForFunction('window.panelAsked === true');
+    await shot(page, 'loading');
+    const sibling = page.frames().find((frame) => frame.url().startsWith(siblingOrigin))!;
+    await sibling.evaluate(`parent.frames[0].postMessage({ type: 'customer-context:token', token: ${JSON.stringify(h.sandbox.credentials.agentToken)} }, '*')`);
+    await expect(panel.locator('[data-state=signin] h1').textContent()).resolves.toBe('Sign-in needed');
+
+    await page.goto('about:blank');
+    await page.goto(`${flexOrigin}/flex?${phone(vip)}#token=${h.sandbox.credentials.agentToken}`);
+    await expect(panel.locator('[data-state=ready] h1').textContent()).resolves.toBe(vip.name);
+    await shot(page, 'embedded');
+    await page.close();
+  });
+});
