@@ -111,26 +111,49 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
    * refresh fails, the last good value stays.
    */
   async getOrSet<T>(key: string, policy: CachePolicy, factory: () => Promise<T>, options: GetOrSetOptions<T> = {}): Promise<Cached<T>> {
+    const grace = policy.graceMs > 0 ? policy.graceMs : false;
+    const fetchEnvelope = async (): Promise<Envelope<T>> => {
+      const value = await factory();
+      return { v: value, at: Date.now(), ttl: (options.policyFor?.(value) ?? policy).ttlMs };
+    };
     const envelope = await this.bento.getOrSet<Envelope<T>>({
       key,
       ttl: policy.ttlMs,
-      grace: policy.graceMs > 0 ? policy.graceMs : false,
+      grace,
       graceBackoff: '5s',
       onFactoryError: (error) => this.rememberError(key, error),
       factory: (ctx) =>
         // A factory with a graced entry refreshes a value someone already got: background work.
         runWithPriority(ctx.gracedEntry ? 'background' : 'foreground', async () => {
-          const fetched = this.singleFlight ? await this.singleFlight.run(key, factory) : { value: await factory(), leader: true };
-          const chosen = options.policyFor?.(fetched.value) ?? policy;
-          if (chosen !== policy) ctx.setOptions({ ttl: chosen.ttlMs });
-          // A follower got the leader's value, which the leader already wrote to L2 and announced.
-          if (!fetched.leader) ctx.setOptions({ skipL2Write: true, skipBusNotify: true });
+          let fetched: Envelope<T>;
+          if (this.singleFlight) {
+            fetched = (await this.singleFlight.run(key, () => this.fetchUnlessStored(key, grace, fetchEnvelope))).value;
+            // Whoever fetched it stored it in L2 and announced it before letting go of the lock.
+            ctx.setOptions({ skipL2Write: true, skipBusNotify: true });
+          } else {
+            fetched = await fetchEnvelope();
+          }
+          if (fetched.ttl !== policy.ttlMs) ctx.setOptions({ ttl: fetched.ttl });
           this.refreshErrors.delete(key);
-          return { v: fetched.value, at: Date.now(), ttl: chosen.ttlMs };
+          return fetched;
         }),
     });
     const stale = Date.now() - envelope.at > envelope.ttl;
     return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale, error: stale ? (this.refreshErrors.get(key) ?? null) : null };
+  }
+
+  /**
+   * The cross-instance leader's work, under its lock. bentocache read L2 before the lock was
+   * ours: another instance may have stored a fresh value since (its lock was released after its
+   * write), and that value is used rather than fetched again. A fetched value is stored in both
+   * tiers and announced before the lock is released, so the next leader finds it.
+   */
+  private async fetchUnlessStored<T>(key: string, grace: number | false, fetchEnvelope: () => Promise<Envelope<T>>): Promise<Envelope<T>> {
+    const stored = await this.bento.get<Envelope<T>>({ key });
+    if (stored && Date.now() - stored.at <= stored.ttl) return stored;
+    const fetched = await fetchEnvelope();
+    await this.bento.set({ key, value: fetched, ttl: fetched.ttl, grace });
+    return fetched;
   }
 
   /** The cached value without calling anything upstream; undefined when nothing is cached. */

@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { startRedisServer } from '../../test/support/redis-server';
 import { SingleFlight } from './single-flight';
 
 /** Cross-process single flight on a real Redis (the run's redis-server). */
@@ -81,5 +82,39 @@ describe('SingleFlight', () => {
     const flight = new SingleFlight(dead, prefix, 1_000);
     await expect(flight.run('k', async () => 'alone')).resolves.toEqual({ value: 'alone', leader: true });
     dead.disconnect();
+  });
+
+  it('keeps the lock a timed-out try took, and still fetches once, when Redis answers late', async () => {
+    // A Redis of its own that may be paused (DEBUG SLEEP): commands wait in it, then all run.
+    const server = await startRedisServer(['--enable-debug-command', 'yes']);
+    const control = new Redis(server.url);
+    const impatient = new Redis(server.url, { commandTimeout: 200 });
+    const patient = new Redis(server.url);
+    try {
+      const flights = [new SingleFlight(impatient, prefix, 3_000), new SingleFlight(patient, prefix, 3_000)];
+      // Load the scripts, so each try below is one command.
+      await Promise.all(flights.map((f, i) => f.run(`warm${i}`, async () => 0)));
+      let calls = 0;
+      const fetch = async () => ({ fetched: ++calls });
+      const paused = control.call('DEBUG', 'SLEEP', '0.5');
+      await new Promise((r) => setTimeout(r, 20));
+      // In Redis's order: the impatient caller's first try takes the lock, but its answer comes
+      // after the caller gave up on it; the patient one waits for that holder; the impatient
+      // one's next try must find the lock its own.
+      const impatientRun = flights[0].run('k', fetch);
+      await new Promise((r) => setTimeout(r, 50));
+      const patientRun = flights[1].run('k', fetch);
+      await paused;
+      const started = Date.now();
+      const results = await Promise.all([impatientRun, patientRun]);
+      expect(calls).toBe(1);
+      expect(results.map((r) => r.value)).toEqual([{ fetched: 1 }, { fetched: 1 }]);
+      expect(results.map((r) => r.leader)).toEqual([true, false]);
+      // Neither waited for the lock to expire.
+      expect(Date.now() - started).toBeLessThan(1_500);
+    } finally {
+      [control, impatient, patient].forEach((c) => c.disconnect());
+      await server.stop();
+    }
   });
 });

@@ -5,23 +5,32 @@ import type { Cluster, Redis } from 'ioredis';
  * One upstream fetch per key across every instance sharing Redis. bentocache already collapses
  * concurrent misses inside one process; this collapses them between processes: the first to take
  * the lock fetches and publishes the result under its lock token, the others wait for that result.
- * If Redis fails, each caller fetches for itself (more calls, never a stuck request).
+ * If Redis fails, each caller fetches for itself (more calls, never a stuck request). A command
+ * that timed out is tried again a few times first: under load the late one is usually our own
+ * event loop, not Redis, and fetching alone then would call the upstream once per instance.
  */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 /**
  * One atomic step of waiting: the result of the holder seen last time if it has published one,
- * else the lock if it is free, else the current holder's token. Done apart, a holder could
- * publish and release between a failed SET NX and the GET that names it, and the waiter, knowing
- * no holder, would take the free lock and fetch a second time.
+ * else the lock if it is free or already ours (a try whose answer timed out may have taken it),
+ * else the current holder's token. Done apart, a holder could publish and release between a
+ * failed SET NX and the GET that names it, and the waiter, knowing no holder, would take the free
+ * lock and fetch a second time.
  * KEYS[1] lock, KEYS[2] the last seen holder's result; ARGV[1] our token, ARGV[2] lock TTL in ms.
  */
 const ACQUIRE = `
 local published = redis.call('GET', KEYS[2])
 if published then return {'result', published} end
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return {'lead', ''} end
-return {'wait', redis.call('GET', KEYS[1]) or ''}`;
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return {'lead', ''} end
+return {'wait', holder or ''}`;
 const POLL_MS = 15;
 const RESULT_TTL_MS = 10_000;
+/** Timed-out tries of one step before fetching alone: bounds the wait on a Redis that hangs. */
+const MAX_TIMEOUTS = 3;
+
+const isTimeout = (error: unknown) => error instanceof Error && error.message === 'Command timed out';
 
 /** The leader's own fetch failed: that error is the caller's, not a Redis problem. */
 class LeaderError extends Error {
@@ -52,11 +61,21 @@ export class SingleFlight {
     // The hash tag puts the lock and its results on one Cluster slot, as the script needs.
     const lockKey = `${this.prefix}lock:{${key}}`;
     const deadline = Date.now() + this.lockTimeoutMs;
+    const token = randomUUID();
     let holder = '';
+    let timeouts = 0;
     try {
       for (;;) {
-        const token = randomUUID();
-        const [state, detail] = await this.client.ccAcquire(lockKey, `${lockKey}:${holder || 'none'}`, token, this.lockTimeoutMs);
+        let step: [string, string];
+        try {
+          step = await this.client.ccAcquire(lockKey, `${lockKey}:${holder || 'none'}`, token, this.lockTimeoutMs);
+          timeouts = 0;
+        } catch (error) {
+          // A connection that is down fails at once next time too: only a late answer is retried.
+          if (!isTimeout(error) || this.client.status !== 'ready' || ++timeouts >= MAX_TIMEOUTS || Date.now() > deadline) throw error;
+          continue;
+        }
+        const [state, detail] = step;
         if (state === 'result') return { value: JSON.parse(detail) as T, leader: false };
         if (state === 'lead') return { value: await this.lead(lockKey, token, fetch), leader: true };
         holder = detail || holder;

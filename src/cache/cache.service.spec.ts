@@ -1,0 +1,130 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import Redis from 'ioredis';
+import { Registry } from 'prom-client';
+import { loadConfig, type AppConfig } from '../config/config';
+import { CacheMetrics } from '../metrics/cache-metrics';
+import { CacheService } from './cache.service';
+import { RedisConnection } from './redis-connection';
+
+/**
+ * A loopback proxy to Redis that holds what the client sends for `delayMs`: an instance whose
+ * lock commands reach Redis late, as they do when its event loop runs behind under load.
+ */
+async function laggingProxy(target: URL, delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = createConnection(Number(target.port), target.hostname);
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk) => setTimeout(() => upstream.write(chunk), delayMs));
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    close: () => {
+      sockets.forEach((s) => s.destroy());
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A RedisConnection whose lock connection goes through another URL. */
+class LocksThrough extends RedisConnection {
+  private locks?: Redis;
+
+  constructor(
+    config: AppConfig,
+    private readonly locksUrl: string,
+  ) {
+    super(config);
+  }
+
+  override create(name: string) {
+    if (name !== 'cache-locks') return super.create(name);
+    this.locks = new Redis(this.locksUrl, { ...this.options, commandTimeout: 5_000 });
+    return this.locks;
+  }
+
+  override async onModuleDestroy(): Promise<void> {
+    this.locks?.disconnect();
+    await super.onModuleDestroy();
+  }
+}
+
+/** Two CacheService instances on one real Redis: the cross-instance single flight. */
+describe(CacheService.name, () => {
+  const policy = { ttlMs: 60_000, graceMs: 60_000 };
+  let n = 0;
+  const open: Array<{ close(): Promise<void> }> = [];
+
+  const instance = (prefix: string, connection: (config: AppConfig) => RedisConnection = (c) => new RedisConnection(c)) => {
+    const config = loadConfig({ REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '5000' });
+    const redis = connection(config);
+    const cache = new CacheService(config, redis, new CacheMetrics(new Registry()));
+    cache.onModuleInit();
+    open.push({ close: () => cache.onModuleDestroy().then(() => redis.onModuleDestroy()) });
+    return cache;
+  };
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((o) => o.close()));
+  });
+
+  it('does not fetch again when another instance stored the value after this one missed it', async () => {
+    const prefix = `cs${process.pid}n${++n}:`;
+    const proxy = await laggingProxy(new URL(process.env.TEST_REDIS_URL!), 400);
+    open.push(proxy);
+    const first = instance(prefix);
+    const late = instance(prefix, (config) => new LocksThrough(config, proxy.url));
+    let calls = 0;
+    const fetch = async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 100));
+      return { fetched: calls };
+    };
+    const leading = first.getOrSet('k', policy, fetch);
+    // The late instance misses in L2 while the first is fetching; its lock request reaches Redis
+    // after the first has fetched, stored and released.
+    await new Promise((r) => setTimeout(r, 20));
+    const [a, b] = await Promise.all([leading, late.getOrSet('k', policy, fetch)]);
+    expect(calls).toBe(1);
+    expect(a.value).toEqual({ fetched: 1 });
+    expect(b.value).toEqual({ fetched: 1 });
+    expect(b.fetchedAt).toBe(a.fetchedAt);
+  });
+
+  it('fetches again after the value was dropped, even right after another instance fetched it', async () => {
+    const prefix = `cs${process.pid}n${++n}:`;
+    const [one, two] = [instance(prefix), instance(prefix)];
+    let calls = 0;
+    const fetch = async () => ({ fetched: ++calls });
+    expect((await one.getOrSet('k', policy, fetch)).value).toEqual({ fetched: 1 });
+    await one.delete(['k']);
+    expect((await two.getOrSet('k', policy, fetch)).value).toEqual({ fetched: 2 });
+    expect(calls).toBe(2);
+  });
+
+  it('refreshes a value past its TTL once, and the other instance then reads the refreshed one', async () => {
+    const prefix = `cs${process.pid}n${++n}:`;
+    const [one, two] = [instance(prefix), instance(prefix)];
+    let calls = 0;
+    const fetch = async () => ({ fetched: ++calls });
+    const short = { ttlMs: 100, graceMs: 60_000 };
+    await one.getOrSet('k', short, fetch);
+    await new Promise((r) => setTimeout(r, 150));
+    // Past its TTL: answered stale at once, refreshed in the background.
+    const stale = await two.getOrSet('k', short, fetch);
+    expect(stale).toMatchObject({ value: { fetched: 1 }, stale: true });
+    await new Promise((r) => setTimeout(r, 50));
+    const fresh = await one.getOrSet('k', short, fetch);
+    expect(fresh).toMatchObject({ value: { fetched: 2 }, stale: false });
+    expect(calls).toBe(2);
+  });
+});
