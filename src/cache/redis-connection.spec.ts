@@ -49,4 +49,24 @@ describe(RedisConnection.name, () => {
     connection = undefined;
     await expect(subscribed).resolves.toBe(0);
   });
+
+  it('queues commands until first connected, then fails them at once while Redis is down', async () => {
+    const port = await freePort();
+    // A command timeout longer than the test's: a command that waited for it would fail the test.
+    connection = new RedisConnection(loadConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: '60000' }));
+    const client = connection.create('cache');
+    const copy = client.duplicate();
+    const early = client.set('k', 'v');
+    server = await startRedisServer([], port);
+    await expect(early).resolves.toBe('OK');
+    // A copy made once its original is ready still queues until its own first connection.
+    const lateCopy = client.duplicate();
+    await expect(lateCopy.get('k')).resolves.toBe('v');
+    await server.kill();
+    for (let i = 0; i < 200 && [client, copy, lateCopy].some((c) => c.status === 'ready'); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const c of [client, copy, lateCopy]) await expect(c.get('k')).rejects.toThrow(/enableOfflineQueue/);
+    await server.start();
+    await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
+    await expect(client.get('k')).resolves.toBeNull(); // a fresh server: nothing saved
+  }, 15_000);
 });

@@ -5,6 +5,7 @@ import { AppConfig } from '../config/config';
 /**
  * The service's Redis connections (single node or Cluster), or none in embedded mode.
  * Commands fail fast when Redis is down instead of queueing: callers degrade, they never hang.
+ * They queue only until a connection is first ready (a library subscribes at start).
  */
 @Injectable()
 export class RedisConnection implements OnModuleDestroy {
@@ -42,7 +43,7 @@ export class RedisConnection implements OnModuleDestroy {
     const client = nodes?.length
       ? this.cluster(nodes, options)
       : new Redis(this.config.redis.url as string, options);
-    this.watch(client, name);
+    this.watch(failFastOnceReady(client), name);
     // Libraries duplicate the connections they are given (bentocache's bus makes a publisher and
     // a subscriber): the copies get the same error logging and are closed with the rest. The bus
     // subscribes without waiting and, when SUBSCRIBE fails (Redis slow or down at start), drops
@@ -50,7 +51,7 @@ export class RedisConnection implements OnModuleDestroy {
     // copy's SUBSCRIBE is retried until Redis answers instead.
     const duplicate = client.duplicate.bind(client) as (...args: unknown[]) => Redis | Cluster;
     client.duplicate = ((...args: unknown[]) => {
-      const copy = this.watch(duplicate(...args), `${name} (copy)`);
+      const copy = this.watch(failFastOnceReady(duplicate(...args)), `${name} (copy)`);
       const subscribe = copy.subscribe.bind(copy) as (...channels: string[]) => Promise<unknown>;
       copy.subscribe = ((...channels: string[]) => this.subscribeUntilDone(copy, `${name} (copy)`, () => subscribe(...channels))) as typeof copy.subscribe;
       return copy;
@@ -74,17 +75,8 @@ export class RedisConnection implements OnModuleDestroy {
     }
   }
 
-  /**
-   * A Cluster queues commands without any timeout while it has no connection. Queueing is
-   * wanted at start (the bus subscribes before the slots are known), never afterwards: once
-   * ready, commands fail fast while the cluster is down, like a single node's do.
-   */
   private cluster(nodes: Array<{ host: string; port: number }>, options: RedisOptions): Cluster {
-    const cluster = new Cluster(nodes, { redisOptions: options, scaleReads: 'master', enableOfflineQueue: true });
-    cluster.once('ready', () => {
-      cluster.options.enableOfflineQueue = false;
-    });
-    return cluster;
+    return new Cluster(nodes, { redisOptions: options, scaleReads: 'master', enableOfflineQueue: true });
   }
 
   private watch<T extends Redis | Cluster>(client: T, name: string): T {
@@ -105,4 +97,19 @@ export class RedisConnection implements OnModuleDestroy {
       }),
     );
   }
+}
+
+/**
+ * Commands wait in ioredis's offline queue while there is no connection: a Cluster's without
+ * any timeout, a single node's until the command timeout, so every lookup during an outage
+ * would cost that timeout. Queueing is wanted at start (the bus subscribes before the first
+ * connection), never afterwards: once ready, commands fail at once while Redis is down.
+ */
+function failFastOnceReady<T extends Redis | Cluster>(client: T): T {
+  // A copy made after its original was ready inherits the original's options.
+  client.options.enableOfflineQueue = true;
+  client.once('ready', () => {
+    client.options.enableOfflineQueue = false;
+  });
+  return client;
 }
