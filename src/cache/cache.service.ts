@@ -5,7 +5,7 @@ import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis';
 import { DomainError } from '../common/errors';
 import type { CachePolicy } from '../config/config';
 import { AppConfig } from '../config/config';
-import { CacheMetrics } from '../metrics/cache-metrics';
+import { CacheMetrics, type CacheEventSource } from '../metrics/cache-metrics';
 import { runWithPriority } from '../upstream/priority';
 import { RedisConnection } from './redis-connection';
 import { SingleFlight } from './single-flight';
@@ -78,7 +78,7 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
       timeout: 0,
       lockTimeout: config.cache.lockTimeoutMs,
     });
-    metrics.watch(this.bento);
+    metrics.watch(this.countedEvents());
     // Keys written or dropped here, and keys another instance wrote or dropped (its bus message).
     const changed = (keys: string[]) => {
       for (const listener of this.keyListeners) listener(keys);
@@ -90,6 +90,16 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
   }
 
   private readonly keyListeners = new Set<(keys: string[]) => void>();
+  /** Keys whose L2 entry a leader is reading again: a second look, not a lookup to count. */
+  private readonly rechecking = new Set<string>();
+
+  private countedEvents(): CacheEventSource {
+    const on = (event: string, callback: (data: { key?: string }) => void) =>
+      this.bento.on(event as 'cache:hit', (data: { key?: string }) => {
+        if (data.key === undefined || !this.rechecking.has(data.key)) callback(data);
+      });
+    return { on } as CacheEventSource;
+  }
 
   /**
    * Calls `listener` with the keys whose value changed, on this instance or (through the bus) on
@@ -149,7 +159,8 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
    * tiers and announced before the lock is released, so the next leader finds it.
    */
   private async fetchUnlessStored<T>(key: string, grace: number | false, fetchEnvelope: () => Promise<Envelope<T>>): Promise<Envelope<T>> {
-    const stored = await this.bento.get<Envelope<T>>({ key });
+    this.rechecking.add(key);
+    const stored = await this.bento.get<Envelope<T>>({ key }).finally(() => this.rechecking.delete(key));
     if (stored && Date.now() - stored.at <= stored.ttl) return stored;
     const fetched = await fetchEnvelope();
     await this.bento.set({ key, value: fetched, ttl: fetched.ttl, grace });
