@@ -1,4 +1,5 @@
-import type { RedisConnection } from '../cache/redis-connection';
+import { startRedisServer } from '../../test/support/redis-server';
+import { RedisConnection } from '../cache/redis-connection';
 import { ErrorCode, UpstreamError } from '../common/errors';
 import { loadConfig } from '../config/config';
 import { ProfileApiBudget } from './profile-api-budget';
@@ -34,5 +35,32 @@ describe(ProfileApiBudget.name, () => {
     const budget = budgetOf({ SEGMENT_MAX_RPS: '1000', SEGMENT_BUDGET_WAIT_MS: '0' });
     await budget.pause(1_000);
     await expect(budget.acquire('foreground')).rejects.toMatchObject({ code: ErrorCode.BUDGET_EXHAUSTED });
+  });
+
+  it('while Redis is down, keeps in each instance its share of the bucket, as many as used it', async () => {
+    const server = await startRedisServer();
+    const connections: RedisConnection[] = [];
+    try {
+      // SEGMENT_MAX_RPS 100: a burst of 4 and 76/s for the deployment; two instances share them.
+      const config = loadConfig({ REDIS_URL: server.url, SEGMENT_MAX_RPS: '100', SEGMENT_BUDGET_WAIT_MS: '0' });
+      const budgets = [0, 1].map(() => {
+        const connection = new RedisConnection(config);
+        connections.push(connection);
+        return { budget: new ProfileApiBudget(config, connection), connection };
+      });
+      // Both have used the shared bucket, and each has heard since that the other did.
+      for (const { budget } of [...budgets, ...budgets]) await budget.acquire('foreground');
+      await server.kill();
+      const immediate = async (budget: ProfileApiBudget) => {
+        let granted = 0;
+        while (granted < 10 && (await budget.acquire('foreground').then(() => true, () => false))) granted++;
+        return granted;
+      };
+      // Each now holds a burst of 2 in memory (not 4): together never more than the deployment's.
+      for (const { budget } of budgets) expect(await immediate(budget)).toBe(2);
+    } finally {
+      await Promise.all(connections.map((c) => c.onModuleDestroy()));
+      await server.stop();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { RedisConnection } from '../cache/redis-connection';
@@ -8,12 +9,19 @@ import { currentPriority, type Priority } from './priority';
 /**
  * Token bucket in Redis, refilled from Redis's own clock, shared by every instance: returns 0 and
  * takes a token, or the milliseconds until one is free. `reserve` tokens stay untouched for
- * foreground callers. A 429 from Segment pauses the bucket (`pause_ms`).
+ * foreground callers. A 429 from Segment pauses the bucket (`pause_ms`). Each call also marks the
+ * calling instance as using the budget and returns how many did in the last minute: while Redis
+ * is down, each keeps its share of the bucket in memory.
+ * KEYS[1] the bucket, KEYS[2] the instances using it (same hash tag).
  */
 const TAKE = `
 local rate, burst, reserve, pause = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('ZADD', KEYS[2], now, ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 60000)
+redis.call('PEXPIRE', KEYS[2], 60000)
+local instances = redis.call('ZCARD', KEYS[2])
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'paused')
 local tokens = tonumber(b[1]) or burst
 local ts = tonumber(b[2]) or now
@@ -22,7 +30,7 @@ if pause > 0 then
   paused = math.max(paused, now + pause)
   redis.call('HSET', KEYS[1], 'paused', paused)
   redis.call('PEXPIRE', KEYS[1], 60000)
-  return 0
+  return {0, instances}
 end
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
 local wait = 0
@@ -35,24 +43,32 @@ else
 end
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', now)
 redis.call('PEXPIRE', KEYS[1], 60000)
-return wait
+return {wait, instances}
 `;
 
-type BudgetClient = (Redis | Cluster) & { ccBudgetTake(key: string, rate: number, burst: number, reserve: number, pause: number): Promise<number> };
+type BudgetClient = (Redis | Cluster) & {
+  ccBudgetTake(key: string, instancesKey: string, rate: number, burst: number, reserve: number, pause: number, instance: string): Promise<[number, number]>;
+};
 
 /**
  * The Profile API budget (SEGMENT_MAX_RPS) shared by all instances. A bucket with capacity B
  * refilled at R/s lets through at most B + R calls in any one second; B + R is 80 % of
  * SEGMENT_MAX_RPS, a small burst and the rest as steady rate. Foreground calls wait up to
  * SEGMENT_BUDGET_WAIT_MS and then fail with BUDGET_EXHAUSTED (the caller answers stale or
- * partial); background refreshes leave a reserve for them. Without Redis (or while it is down)
- * each instance keeps the same bucket in memory.
+ * partial); background refreshes leave a reserve for them. Without Redis each instance keeps the
+ * bucket in memory; while Redis is down, each keeps its share of it (the bucket divided by the
+ * instances that used it in the last minute).
  */
 @Injectable()
 export class ProfileApiBudget {
   private readonly logger = new Logger(ProfileApiBudget.name);
   private readonly client?: BudgetClient;
   private readonly key: string;
+  private readonly instancesKey: string;
+  private readonly instance = randomUUID();
+  /** Instances that used the shared bucket lately, as Redis last said. */
+  private sharers = 1;
+  private redisFailing = false;
   readonly burst: number;
   readonly rate: number;
   private readonly local: { tokens: number; ts: number; paused: number };
@@ -70,10 +86,11 @@ export class ProfileApiBudget {
     this.burst = Math.max(1, Math.floor(planned / 20));
     this.rate = Math.max(1, planned - this.burst);
     this.key = `${config.redis.keyPrefix}budget:{segment:${config.segment.spaceId || 'default'}}`;
+    this.instancesKey = `${this.key}:instances`;
     this.local = { tokens: this.burst, ts: Date.now(), paused: 0 };
     if (redis.enabled) {
       const client = redis.create('budget');
-      client.defineCommand('ccBudgetTake', { numberOfKeys: 1, lua: TAKE });
+      client.defineCommand('ccBudgetTake', { numberOfKeys: 2, lua: TAKE });
       this.client = client as BudgetClient;
     }
   }
@@ -107,9 +124,14 @@ export class ProfileApiBudget {
   private async take(reserve: number, pauseMs: number): Promise<number> {
     if (this.client) {
       try {
-        return Number(await this.client.ccBudgetTake(this.key, this.rate, this.burst, reserve, pauseMs));
+        const [wait, sharers] = await this.client.ccBudgetTake(this.key, this.instancesKey, this.rate, this.burst, reserve, pauseMs, this.instance);
+        this.sharers = Math.max(1, Number(sharers));
+        if (this.redisFailing) this.logger.log('budget in Redis available again');
+        this.redisFailing = false;
+        return Number(wait);
       } catch (error) {
-        this.logger.warn(`budget in Redis unavailable, limiting this instance alone: ${(error as Error).message}`);
+        if (!this.redisFailing) this.logger.warn(`budget in Redis unavailable, this instance keeps 1/${this.sharers} of it in memory: ${(error as Error).message}`);
+        this.redisFailing = true;
       }
     }
     return this.takeLocal(reserve, pauseMs);
@@ -122,13 +144,16 @@ export class ProfileApiBudget {
       state.paused = Math.max(state.paused, now + pauseMs);
       return 0;
     }
-    state.tokens = Math.min(this.burst, state.tokens + (Math.max(0, now - state.ts) * this.rate) / 1000);
+    const rate = this.rate / this.sharers;
+    const burst = Math.max(1, this.burst / this.sharers);
+    reserve = Math.min(reserve, burst - 1);
+    state.tokens = Math.min(burst, state.tokens + (Math.max(0, now - state.ts) * rate) / 1000);
     state.ts = now;
     if (now < state.paused) return state.paused - now;
     if (state.tokens >= 1 + reserve) {
       state.tokens -= 1;
       return 0;
     }
-    return Math.ceil(((1 + reserve - state.tokens) * 1000) / this.rate);
+    return Math.ceil(((1 + reserve - state.tokens) * 1000) / rate);
   }
 }
