@@ -248,12 +248,12 @@ describe('access policy (e2e)', () => {
     }
   });
 
-  it("masks the customer's address where they are the author of a message, never the agents' names", async () => {
+  it("masks the customer's address where they are the author of a message, never the agents' names; shows named roles the text", async () => {
     const customer = h.sandbox.data.customers.find((c) => c.userId && c.profileId && c.conversations.some((v) => v.messages.length >= 2))!;
     const conversation = customer.conversations.find((v) => v.messages.length >= 2)!;
     const MESSAGES = `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) {
-      conversations(first: 20) { edges { node { sid messages(last: 50) { sid author fromCustomer } } } } } }`;
-    type Messages = { customerContext: { conversations: { edges: Array<{ node: { sid: string; messages: Array<{ sid: string; author: string | null; fromCustomer: boolean }> } }> } } };
+      conversations(first: 20) { edges { node { sid messages(last: 50) { sid author body fromCustomer } } } } } }`;
+    type Messages = { customerContext: { conversations: { edges: Array<{ node: { sid: string; messages: Array<{ sid: string; author: string | null; body: string | null; fromCustomer: boolean }> } }> } } };
     const messagesAs = async (token: string) => {
       const seen = await h.gql<Messages>(MESSAGES, { lookup: { userId: customer.userId } }, bearer(token));
       expect(seen.errors).toBeUndefined();
@@ -262,12 +262,16 @@ describe('access policy (e2e)', () => {
     const expected = (mask: boolean) =>
       conversation.messages.map((m) => {
         const fromCustomer = m.author === conversation.address;
-        return { sid: m.sid, fromCustomer, author: fromCustomer && mask ? `***${customer.phone!.slice(-4)}` : m.author };
+        return { sid: m.sid, fromCustomer, author: fromCustomer && mask ? `***${customer.phone!.slice(-4)}` : m.author, body: m.body };
       });
     expect(expected(false).filter((m) => m.fromCustomer).length).toBeGreaterThan(0);
     expect(expected(false).filter((m) => !m.fromCustomer).length).toBeGreaterThan(0);
     expect(await messagesAs(h.sandbox.credentials.agentToken)).toEqual(expected(true));
     expect(await messagesAs(h.sandbox.credentials.supervisorToken)).toEqual(expected(false));
+    // A role the policy does not name sees who wrote, not what.
+    const stranger = await messagesAs(tokenFor(['wfo.data_analyst']));
+    expect(stranger.map((m) => m.sid)).toEqual(conversation.messages.map((m) => m.sid));
+    expect(stranger.filter((m) => m.body !== null)).toEqual([]);
   });
 
   it('shows a role the policy does not name no traits at all', async () => {

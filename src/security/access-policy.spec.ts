@@ -104,6 +104,25 @@ roles:
     expect(own.viewFor(who('agent')).eventProperties(properties)).toEqual({ order_id: 'A-1', items: [{ sku: 'S' }] });
   });
 
+  it("applies a role's conversations rules to conversation text; without them a named role sees it", () => {
+    const own = AccessPolicy.parse(`
+roles:
+  agent:
+    traits: { allow: ['*'] }
+  wfo:
+    traits: { allow: ['plan'] }
+    conversations: { allow: ['*'], deny: ['messages.body'], mask: ['friendlyName'] }
+`);
+    const [agent, wfo, both, stranger] = [who('agent'), who('wfo'), who('agent', 'wfo'), who('wfo.viewer')].map((p) => own.viewFor(p));
+    expect(agent.conversationText('messages.body', 'My card was charged twice')).toBe('My card was charged twice');
+    expect(wfo.conversationText('messages.body', 'My card was charged twice')).toBeNull();
+    expect(wfo.conversationText('friendlyName', 'Jane Doe')).toBe('J***');
+    // Several roles: the most any of them allows.
+    expect(both.conversationText('messages.body', 'hi')).toBe('hi');
+    expect(stranger.conversationText('friendlyName', 'Jane Doe')).toBeNull();
+    expect(AccessPolicy.load(undefined).viewFor(who('wfo')).conversationText('messages.body', 'hi')).toBe('hi');
+  });
+
   it('loads the example policy shipped in config/', () => {
     const example = AccessPolicy.load(join(__dirname, '..', '..', 'config', 'access-policy.example.yaml'));
     expect(example.viewFor(who('agent')).traits({ email: 'jane@example.com', ssn: '1' })).toEqual({ email: 'j***@example.com' });

@@ -12,7 +12,8 @@ import { maskValue } from './masking';
  * Event properties carry the same data under the same names, often nested (an `Order Completed`
  * with an `email` and a `shipping.phone`): a role without its own `events` rules gets its trait
  * deny and mask lists applied to them at any depth, everything else shown. Objects inside arrays
- * are checked under the array's path (`products.email`).
+ * are checked under the array's path (`products.email`). A role's optional `conversations` rules
+ * cover the free text of conversations (`friendlyName`, `messages.body`); without them it is shown.
  */
 
 const pattern = z.string().trim().min(1).max(200);
@@ -24,6 +25,7 @@ const roleSchema = z
     traits: rulesSchema.default({ allow: [], deny: [], mask: [] }),
     attributes: rulesSchema.default({ allow: [], deny: [], mask: [] }),
     events: rulesSchema.optional(),
+    conversations: rulesSchema.optional(),
   })
   .strict();
 const fileSchema = z.object({ roles: z.record(z.string().min(1), roleSchema) }).strict();
@@ -39,7 +41,11 @@ interface RoleRules {
   traits: Rules;
   attributes: Rules;
   events: Rules;
+  conversations: Rules;
 }
+
+/** The conversation fields `conversations` rules apply to, by path. */
+export type ConversationPath = 'friendlyName' | 'messages.body';
 
 type Visibility = 'hide' | 'mask' | 'descend' | 'show';
 const RANK: Record<Visibility, number> = { hide: 0, mask: 1, descend: 2, show: 3 };
@@ -98,6 +104,7 @@ export class AccessPolicy {
           traits: compile(r.traits),
           attributes: compile(r.attributes),
           events: compile(r.events ?? { allow: ['*'], deny: atAnyDepth(r.traits.deny), mask: atAnyDepth(r.traits.mask) }),
+          conversations: compile(r.conversations ?? { allow: ['*'], deny: [], mask: [] }),
         },
       ]),
     );
@@ -122,7 +129,14 @@ export class AccessPolicy {
     let view = this.views.get(key);
     if (!view) {
       const known = roles.flatMap((r) => this.roles.get(r) ?? []);
-      view = this.unrestricted ? PolicyView.OPEN : new PolicyView(known.map((r) => r.traits), known.map((r) => r.attributes), known.map((r) => r.events));
+      view = this.unrestricted
+        ? PolicyView.OPEN
+        : new PolicyView(
+            known.map((r) => r.traits),
+            known.map((r) => r.attributes),
+            known.map((r) => r.events),
+            known.map((r) => r.conversations),
+          );
       // Role sets are few (agent, supervisor, admin and their mixes); unknown junk is not cached.
       if (this.views.size < 64) this.views.set(key, view);
     }
@@ -131,13 +145,14 @@ export class AccessPolicy {
 }
 
 export class PolicyView {
-  static readonly OPEN = new PolicyView(null, null, null);
+  static readonly OPEN = new PolicyView(null, null, null, null);
 
   constructor(
     /** One entry per role of the caller; null: no restriction at all. */
     private readonly traitRules: Rules[] | null,
     private readonly attributeRules: Rules[] | null,
     private readonly eventRules: Rules[] | null,
+    private readonly conversationRules: Rules[] | null,
   ) {}
 
   traits(traits: Record<string, unknown>): Record<string, unknown> {
@@ -155,10 +170,20 @@ export class PolicyView {
 
   /** An external id (or `resolvedBy`) follows the trait rules for its type: `email`, `phone`... */
   externalId(type: string, id: string): string | null {
-    if (this.traitRules === null || this.traitRules.some((r) => r.open)) return id;
-    const visibility = combine(this.traitRules.map((r) => visibilityOf(r, type, 'descend')), false);
-    return visibility === 'show' ? id : visibility === 'mask' ? String(maskValue(id)) : null;
+    return leaf(this.traitRules, type, id);
   }
+
+  /** A conversation's free text: its `friendlyName`, a message's body (`messages.body`). */
+  conversationText(path: ConversationPath, text: string): string | null {
+    return leaf(this.conversationRules, path, text);
+  }
+}
+
+/** One string value at `path`: shown, masked or hidden (null), the most any role allows. */
+function leaf(rules: Rules[] | null, path: string, value: string): string | null {
+  if (rules === null || rules.some((r) => r.open)) return value;
+  const visibility = combine(rules.map((r) => visibilityOf(r, path, 'descend')), false);
+  return visibility === 'show' ? value : visibility === 'mask' ? String(maskValue(value)) : null;
 }
 
 function filter(rules: Rules[] | null, value: Record<string, unknown>): Record<string, unknown> {

@@ -5,12 +5,13 @@ import { applyAccessPolicy } from './exposure';
 
 const SDL = `
   type Query { customer: CustomerContext change: CustomerContextChange }
-  type CustomerContext { traits: JSON externalIds: [ExternalId!]! resolvedBy: ExternalId routing: RoutingDecision events: [Event!]! messages: [Message!]! }
+  type CustomerContext { traits: JSON externalIds: [ExternalId!]! resolvedBy: ExternalId routing: RoutingDecision events: [Event!]! conversations: [Conversation!]! }
+  type Conversation { friendlyName: String messages: [Message!]! }
   type ExternalId { type: String! id: String! }
   type RoutingDecision { attributes: JSON }
   type CustomerContextChange { traits: JSON event: Event }
   type Event { properties: JSON }
-  type Message { author: String fromCustomer: Boolean! }
+  type Message { author: String body: String fromCustomer: Boolean! }
   scalar JSON
 `;
 const POLICY = AccessPolicy.parse(`
@@ -18,6 +19,7 @@ roles:
   agent:
     traits: { allow: ['*'], deny: ['ssn'], mask: ['email'] }
     attributes: { allow: ['*'], mask: ['customers.email'] }
+    conversations: { allow: ['*'], deny: ['messages.body'], mask: ['friendlyName'] }
 `);
 const agent: Principal = { identity: 'jane', roles: ['agent'], workerSid: null, expiresAt: Date.now() + 60_000 };
 const customer = {
@@ -30,9 +32,14 @@ const customer = {
   resolvedBy: { type: 'email', id: 'ada@example.com' },
   routing: { attributes: { customers: { email: 'ada@example.com' } } },
   events: [{ properties: { email: 'ada@example.com', cart: { items: 2 } } }],
-  messages: [
-    { author: 'ada@example.com', fromCustomer: true, authorType: 'email' },
-    { author: 'agent.bo@example.com', fromCustomer: false, authorType: null },
+  conversations: [
+    {
+      friendlyName: 'Ada Lovelace',
+      messages: [
+        { author: 'ada@example.com', body: 'My order is late', fromCustomer: true, authorType: 'email' },
+        { author: 'agent.bo@example.com', body: 'Let me check', fromCustomer: false, authorType: null },
+      ],
+    },
   ],
 };
 
@@ -43,7 +50,7 @@ function schemaWith(resolvers: { customer: () => unknown; change: () => unknown 
   return schema;
 }
 
-const QUERY = '{ customer { traits externalIds { type id } resolvedBy { type id } routing { attributes } events { properties } messages { author fromCustomer } } change { traits } }';
+const QUERY = '{ customer { traits externalIds { type id } resolvedBy { type id } routing { attributes } events { properties } conversations { friendlyName messages { author body fromCustomer } } } change { traits } }';
 
 describe('applyAccessPolicy', () => {
   const schema = applyAccessPolicy(
@@ -51,7 +58,7 @@ describe('applyAccessPolicy', () => {
     POLICY,
   );
 
-  it("filters every field that carries trait values, for the HTTP caller's roles", async () => {
+  it("filters every field that carries trait values or conversation text, for the HTTP caller's roles", async () => {
     const result = await graphql({ schema, source: QUERY, contextValue: { req: { principal: agent } } });
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({
@@ -64,9 +71,14 @@ describe('applyAccessPolicy', () => {
         resolvedBy: { type: 'email', id: 'a***@example.com' },
         routing: { attributes: { customers: { email: 'a***@example.com' } } },
         events: [{ properties: { email: 'a***@example.com', cart: { items: 2 } } }],
-        messages: [
-          { author: 'a***@example.com', fromCustomer: true },
-          { author: 'agent.bo@example.com', fromCustomer: false },
+        conversations: [
+          {
+            friendlyName: 'A***',
+            messages: [
+              { author: 'a***@example.com', body: null, fromCustomer: true },
+              { author: 'agent.bo@example.com', body: null, fromCustomer: false },
+            ],
+          },
         ],
       },
       change: { traits: { email: 'a***@example.com' } },

@@ -8,7 +8,7 @@ type Apply = (view: PolicyView, value: unknown, parent: unknown) => unknown;
 
 /**
  * The access policy applied where customer data leaves the service: the GraphQL fields that carry
- * trait values or the customer's identifiers, wrapped once when the schema is built. Whoever writes those resolvers, and whatever
+ * trait values, the customer's identifiers or conversation text, wrapped once when the schema is built. Whoever writes those resolvers, and whatever
  * root field reaches them, the data passes through here. Without a policy file nothing is wrapped.
  */
 const EXPOSED: Record<string, Record<string, Apply>> = {
@@ -23,11 +23,16 @@ const EXPOSED: Record<string, Record<string, Apply>> = {
     properties: (view, value) => view.eventProperties(value as Record<string, unknown>),
   },
   // A customer writes from their phone or email: the author is that identifier, masked like it.
+  // The body is free text: the role's `conversations` rules.
   Message: {
     author: (view, value, parent) => {
       const type = (parent as { authorType?: string | null }).authorType;
       return type ? view.externalId(type, value as string) : value;
     },
+    body: (view, value) => view.conversationText('messages.body', value as string),
+  },
+  Conversation: {
+    friendlyName: (view, value) => view.conversationText('friendlyName', value as string),
   },
   RoutingDecision: {
     attributes: (view, value) => view.attributes(value as Record<string, unknown>),
