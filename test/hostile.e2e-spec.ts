@@ -120,14 +120,23 @@ describe('hostile input (e2e)', () => {
     return { status: response.status, text: await response.text() };
   }
 
-  /** Keys as they are once an accepted request's background work (cache fills, ingest) is done. */
+  /**
+   * Keys as they are once an accepted request's background work (cache fills, ingest) is done:
+   * no upstream call in flight and no key changed, twice in a row 25 ms apart. An answer can leave
+   * before all its fetches end (GraphQL answers once an error nulls their parent), and a key set
+   * that held still while a fetch was in flight would let the fetch's keys land during the next,
+   * refused request.
+   */
   let settled = true;
   async function settledKeys(): Promise<Set<string>> {
     let current = await keys();
-    for (let i = 0; !settled && i < 40; i++) {
+    let quietBefore = false;
+    for (const deadline = Date.now() + 3_000; !settled && Date.now() < deadline; ) {
       await new Promise((resolve) => setTimeout(resolve, 25));
+      const quiet = h.sandbox.calls.unanswered() === 0;
       const next = await keys();
-      settled = next.size === current.size && [...next].every((key) => current.has(key));
+      settled = quiet && quietBefore && next.size === current.size && [...next].every((key) => current.has(key));
+      quietBefore = quiet;
       current = next;
     }
     settled = true;

@@ -26,6 +26,13 @@ export class CallLog {
     return this.records.map((call) => ({ ...call }));
   }
 
+  /** Calls not answered yet: in flight, or held by a `timeout` fault. */
+  unanswered(): number {
+    let n = 0;
+    for (const call of this.records) if (call.status === 0) n++;
+    return n;
+  }
+
   count(filter: CallFilter = {}): number {
     let n = 0;
     for (const call of this.records) if (matches(call, filter)) n++;

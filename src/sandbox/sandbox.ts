@@ -72,6 +72,8 @@ export interface Sandbox {
     log(): CallRecord[];
     count(filter?: Partial<Pick<CallRecord, 'service' | 'route' | 'method'>>): number;
     maxPerSecond(service: CallRecord['service'], route?: SandboxRoute): number;
+    /** Calls not answered yet: in flight, or held by a `timeout` fault. */
+    unanswered(): number;
     reset(): void;
   };
   tracking: { batches(): unknown[]; events(): Record<string, unknown>[] };
@@ -150,6 +152,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       log: () => context.calls.log(),
       count: (filter) => context.calls.count(filter),
       maxPerSecond: (service, route) => context.calls.maxPerSecond(service, route),
+      unanswered: () => context.calls.unanswered(),
       reset: () => context.calls.reset(),
     },
     tracking: { batches: () => recorder.batches(), events: () => recorder.events() },
