@@ -12,7 +12,8 @@ export interface CallRecord {
   at: number;
 }
 
-export type CallFilter = Partial<Pick<CallRecord, 'service' | 'route' | 'method'>>;
+/** `status: 0` selects the calls not answered yet (in flight, or held by a `timeout` fault). */
+export type CallFilter = Partial<Pick<CallRecord, 'service' | 'route' | 'method' | 'status'>>;
 
 /** Every upstream call the sandbox saw, so tests and benchmarks can assert on traffic. */
 export class CallLog {
@@ -24,13 +25,6 @@ export class CallLog {
 
   log(): CallRecord[] {
     return this.records.map((call) => ({ ...call }));
-  }
-
-  /** Calls not answered yet: in flight, or held by a `timeout` fault. */
-  unanswered(): number {
-    let n = 0;
-    for (const call of this.records) if (call.status === 0) n++;
-    return n;
   }
 
   count(filter: CallFilter = {}): number {
@@ -62,6 +56,7 @@ function matches(call: CallRecord, filter: CallFilter): boolean {
   return (
     (filter.service === undefined || call.service === filter.service) &&
     (filter.route === undefined || call.route === filter.route) &&
-    (filter.method === undefined || call.method === filter.method.toUpperCase())
+    (filter.method === undefined || call.method === filter.method.toUpperCase()) &&
+    (filter.status === undefined || call.status === filter.status)
   );
 }

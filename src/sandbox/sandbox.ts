@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { CallLog, type CallRecord } from './calls';
+import { CallLog, type CallFilter, type CallRecord } from './calls';
 import { SandboxStore, type SandboxData } from './data';
 import { Faults, type FaultRule, type SandboxRoute } from './faults';
 import { FlexTokens, type IssueTokenOptions } from './flex-tokens';
@@ -70,10 +70,8 @@ export interface Sandbox {
   faults: { add(rule: FaultRule): void; clear(): void };
   calls: {
     log(): CallRecord[];
-    count(filter?: Partial<Pick<CallRecord, 'service' | 'route' | 'method'>>): number;
+    count(filter?: CallFilter): number;
     maxPerSecond(service: CallRecord['service'], route?: SandboxRoute): number;
-    /** Calls not answered yet: in flight, or held by a `timeout` fault. */
-    unanswered(): number;
     reset(): void;
   };
   tracking: { batches(): unknown[]; events(): Record<string, unknown>[] };
@@ -152,7 +150,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       log: () => context.calls.log(),
       count: (filter) => context.calls.count(filter),
       maxPerSecond: (service, route) => context.calls.maxPerSecond(service, route),
-      unanswered: () => context.calls.unanswered(),
       reset: () => context.calls.reset(),
     },
     tracking: { batches: () => recorder.batches(), events: () => recorder.events() },
