@@ -18,6 +18,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = join(__dirname, '..');
 const ARTIFACTS = join(__dirname, 'artifacts');
 const SECRET = 'panel-segment-secret';
+const EXAMPLE_POLICY = join(ROOT, 'config', 'access-policy.example.yaml');
 const WIDTH = 480;
 
 /** Builds the panel when its bundle is missing or older than its sources, so the test never runs a stale one. */
@@ -120,12 +121,14 @@ describe('agent panel (browser e2e)', () => {
   beforeEach(() => h.sandbox.faults.clear());
   afterEach(() => expect(pageErrors.splice(0)).toEqual([]));
 
-  const open = (query: string, options: { token?: boolean; dark?: boolean; base?: string } = {}): Promise<Page> =>
+  /** `token`: the sandbox agent's unless false (none) or another token. */
+  const open = (query: string, options: { token?: boolean | string; dark?: boolean; base?: string } = {}): Promise<Page> =>
     within(`opening the panel for ${query}`, 20_000, (async () => {
       const page = await browser.newPage();
       page.on('pageerror', (error) => pageErrors.push(error.message));
       await page.emulateMedia({ colorScheme: options.dark ? 'dark' : 'light' });
-      await page.goto(`${options.base ?? panelBase}?${query}${options.token === false ? '' : `#token=${h.sandbox.credentials.agentToken}`}`);
+      const token = typeof options.token === 'string' ? options.token : h.sandbox.credentials.agentToken;
+      await page.goto(`${options.base ?? panelBase}?${query}${options.token === false ? '' : `#token=${token}`}`);
       return page;
     })());
   const closePage = (page: Page) => within('closing a page', 10_000, page.close());
@@ -252,6 +255,24 @@ describe('agent panel (browser e2e)', () => {
       await within('stopping the second instance', 20_000, short.close());
     }
   }, 90_000);
+
+  it("says when the access policy keeps a message's text from the agent's role", async () => {
+    const guarded = await within('starting an instance with the example access policy', 20_000, startHarness({ sandbox: h.sandbox, env: { ACCESS_POLICY_FILE: EXAMPLE_POLICY } }));
+    try {
+      const vip = h.sandbox.data.byArchetype('vip');
+      // A role the policy does not name sees who wrote and when, not what.
+      const token = h.sandbox.issueToken({ identity: h.sandbox.data.agents[0].identity, roles: ['wfo.data_analyst'] });
+      const page = await open(phone(vip), { base: `${guarded.url}/panel`, token });
+      const bodies = page.getByRole('region', { name: 'Recent conversations' }).locator('.message-body');
+      await bodies.first().waitFor({ state: 'attached' });
+      const shown = await bodies.allTextContents();
+      expect(shown.length).toBeGreaterThan(0);
+      expect(new Set(shown)).toEqual(new Set(['(text not shown to your role)']));
+      await closePage(page);
+    } finally {
+      await within('stopping the second instance', 20_000, guarded.close());
+    }
+  });
 
   it('puts a Segment event posted while the panel is open on the timeline, highlighted, without a reload', async () => {
     const vip = h.sandbox.data.byArchetype('vip');

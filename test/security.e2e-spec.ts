@@ -252,8 +252,8 @@ describe('access policy (e2e)', () => {
     const customer = h.sandbox.data.customers.find((c) => c.userId && c.profileId && c.conversations.some((v) => v.messages.length >= 2))!;
     const conversation = customer.conversations.find((v) => v.messages.length >= 2)!;
     const MESSAGES = `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) {
-      conversations(first: 20) { edges { node { sid messages(last: 50) { sid author body fromCustomer } } } } } }`;
-    type Messages = { customerContext: { conversations: { edges: Array<{ node: { sid: string; messages: Array<{ sid: string; author: string | null; body: string | null; fromCustomer: boolean }> } }> } } };
+      conversations(first: 10) { edges { node { sid messages(last: 50) { sid author body bodyWithheld fromCustomer } } } } } }`;
+    type Messages = { customerContext: { conversations: { edges: Array<{ node: { sid: string; messages: Array<{ sid: string; author: string | null; body: string | null; bodyWithheld: boolean; fromCustomer: boolean }> } }> } } };
     const messagesAs = async (token: string) => {
       const seen = await h.gql<Messages>(MESSAGES, { lookup: { userId: customer.userId } }, bearer(token));
       expect(seen.errors).toBeUndefined();
@@ -262,7 +262,7 @@ describe('access policy (e2e)', () => {
     const expected = (mask: boolean) =>
       conversation.messages.map((m) => {
         const fromCustomer = m.author === conversation.address;
-        return { sid: m.sid, fromCustomer, author: fromCustomer && mask ? `***${customer.phone!.slice(-4)}` : m.author, body: m.body };
+        return { sid: m.sid, fromCustomer, author: fromCustomer && mask ? `***${customer.phone!.slice(-4)}` : m.author, body: m.body, bodyWithheld: false };
       });
     expect(expected(false).filter((m) => m.fromCustomer).length).toBeGreaterThan(0);
     expect(expected(false).filter((m) => !m.fromCustomer).length).toBeGreaterThan(0);
@@ -272,6 +272,9 @@ describe('access policy (e2e)', () => {
     const stranger = await messagesAs(tokenFor(['wfo.data_analyst']));
     expect(stranger.map((m) => m.sid)).toEqual(conversation.messages.map((m) => m.sid));
     expect(stranger.filter((m) => m.body !== null)).toEqual([]);
+    // ...and is told the text is withheld, not that there is none.
+    expect(stranger.map((m) => m.bodyWithheld)).toEqual(conversation.messages.map((m) => m.body !== null));
+    expect(conversation.messages.some((m) => m.body !== null)).toBe(true);
   });
 
   it('shows a role the policy does not name no traits at all', async () => {

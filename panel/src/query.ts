@@ -11,7 +11,7 @@ const CONTEXT_QUERY = `query Panel($lookup: CustomerLookupInput!) {
     signals { repeatContact24h contacts24h openConversations lastPurchaseAt lastSeenAt }
     routing { attributes matchedRules degraded degradedReason explanations { rule matched reason error } }
     journey(first: 30) { at kind title event { id name type } conversation { sid channel state } }
-    conversations(first: 3) { totalCount edges { node { sid channel state friendlyName updatedAt messages(last: 4) { sid author fromCustomer body createdAt } } } }
+    conversations(first: 3) { totalCount edges { node { sid channel state friendlyName updatedAt messages(last: 4) { sid author fromCustomer body bodyWithheld createdAt } } } }
     freshness { stale sources { source stale error fetchedAt } }
   }
 }`;
@@ -26,6 +26,8 @@ interface Message {
   author: string | null;
   fromCustomer: boolean;
   body: string | null;
+  /** The access policy keeps the text from this agent's role (body is then null). */
+  bodyWithheld: boolean;
   createdAt: string;
 }
 

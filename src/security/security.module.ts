@@ -7,6 +7,7 @@ import { AccessPolicy } from './access-policy';
 import { AnswerCache } from '../context/answer-cache';
 import { AuditLog } from './audit-log';
 import { CustomerAccessInterceptor } from './customer-access.interceptor';
+import { MessageTextResolver } from './message-text.resolver';
 import { StrictAccess } from './strict-access';
 import { TwilioWorkerTasks, WorkerTasks } from './worker-tasks';
 
@@ -18,6 +19,7 @@ import { TwilioWorkerTasks, WorkerTasks } from './worker-tasks';
     { provide: WorkerTasks, useClass: TwilioWorkerTasks },
     StrictAccess,
     AuditLog,
+    MessageTextResolver,
     // Kept answers replay strict access and the audit line, which live here.
     AnswerCache,
     { provide: APP_INTERCEPTOR, useClass: CustomerAccessInterceptor },

@@ -41,7 +41,7 @@ function Thread({ conversation, changes, now, open }: ThreadProps) {
                 <span class="message-meta small">
                   {fromCustomer ? 'Customer' : agentName(message.author)} · <When iso={message.createdAt} now={now} />
                 </span>
-                <span class="message-body">{message.body ?? '(no text)'}</span>
+                <span class="message-body">{message.body ?? (message.bodyWithheld ? '(text not shown to your role)' : '(no text)')}</span>
               </li>
             );
           })}
