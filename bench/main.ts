@@ -5,6 +5,7 @@ import { budget, BUDGET_MAX_RPS } from './scenarios/budget';
 import { coldQuery, UPSTREAM_LATENCY_MS } from './scenarios/cold';
 import { enrichment } from './scenarios/enrichment';
 import { fill, memory, snapshot } from './scenarios/memory';
+import { panelPaint, startFlexStandIn } from './scenarios/panel';
 import { stampede } from './scenarios/stampede';
 import { warmQuery } from './scenarios/warm';
 import { logDir, stop } from './support/processes';
@@ -22,6 +23,7 @@ const WARM_CUSTOMERS = 1_000;
 const COLD_QUERIES = 30;
 const STAMPEDE_QUERIES = 500;
 const BUDGET_CUSTOMERS = 2_000;
+const PANEL_LOADS = 20;
 const MEMORY_CUSTOMERS = 10_000;
 const BOUNDED_L1_ITEMS = 10_000;
 /** Kept answers bounded too in the bounded instance: full (about 450 answers) before L1 is. */
@@ -53,7 +55,7 @@ function customerSets(customers: SandboxCustomer[]) {
   const enrichmentCold = panel.slice(WARM_CUSTOMERS + COLD_QUERIES + 1, WARM_CUSTOMERS + 2 * COLD_QUERIES + 1);
   const many = [...new Set([...warm, ...cold, stampedeCustomer, ...enrichmentCold, ...withProfile])].slice(0, MEMORY_CUSTOMERS);
   if (many.length < MEMORY_CUSTOMERS) throw new Error(`the sandbox has only ${many.length} customers for the memory scenario`);
-  return { warm, cold, stampedeCustomer, enrichmentCold, budget: withProfile.slice(0, BUDGET_CUSTOMERS), memory: many };
+  return { warm, cold, stampedeCustomer, enrichmentCold, budget: withProfile.slice(0, BUDGET_CUSTOMERS), memory: many, panel: warm.slice(0, PANEL_LOADS) };
 }
 
 /** BENCH_ONLY=warm,memory runs only those scenarios (while working on one); the rest are reported as skipped. */
@@ -84,6 +86,9 @@ async function main(): Promise<void> {
   // Tracking on, into the sandbox's collector, as production runs with a write key.
   const production = { SEGMENT_WRITE_KEY: sandbox.info.credentials.writeKey, SEGMENT_TRACKING_HOST: sandbox.info.trackingUrl, ...LONG_TTLS };
   const services: BenchService[] = [];
+  // The panel scenario's Flex stand-in frames the main instance's panel: its origin is allowed there.
+  let panelBase = '';
+  const flex = await startFlexStandIn(() => panelBase);
   const start = async (name: string, env: Record<string, string>) => {
     const service = await startService(name, sandbox, redis.url, { ...production, ...env });
     services.push(service);
@@ -91,7 +96,8 @@ async function main(): Promise<void> {
   };
   try {
     // Room in L1 for every customer of the memory scenario.
-    const primary = await start('bench-main', { REDIS_KEY_PREFIX: MAIN_PREFIX, CACHE_L1_MAX_ITEMS: '1000000', CACHE_L1_MAX_SIZE_MB: '2048' });
+    const primary = await start('bench-main', { REDIS_KEY_PREFIX: MAIN_PREFIX, CACHE_L1_MAX_ITEMS: '1000000', CACHE_L1_MAX_SIZE_MB: '2048', CORS_ORIGINS: flex.origin });
+    panelBase = `${primary.url}/panel`;
     await fill(primary, sets.warm.slice(0, 5), token);
     const memoryBefore = await snapshot(primary);
     const warm = await attempt(`warm query: ${sets.warm.length} cached customers`, () => warmQuery(primary, sets.warm, token, redis.url));
@@ -113,13 +119,15 @@ async function main(): Promise<void> {
       const service = await start('bench-budget', { SEGMENT_MAX_RPS: String(BUDGET_MAX_RPS) });
       return { ...(await budget(service, sandbox, sets.budget, token)), maxRps: BUDGET_MAX_RPS };
     });
-    const results: Results = { warm, cold, stampede: stampeded, budget: budgeted, enrichmentWarm, enrichmentCold, memory: memoryResult };
+    const panel = await attempt(`panel: first useful paint, ${sets.panel.length} warm customers in Chromium`, () => panelPaint(flex, sets.panel, token));
+    const results: Results = { warm, cold, stampede: stampeded, budget: budgeted, enrichmentWarm, enrichmentCold, memory: memoryResult, panel };
     const outcomes = judge(results);
     printDetails(results);
     printReport(outcomes);
     say(`results in ${writeReport(results, outcomes, startedAt, loadBefore)}`);
   } finally {
     for (const service of services) await service.stop();
+    await flex.close();
     await stop(sandbox.proc);
     await redis.stop();
   }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, flexPage, PANEL_WIDTH } from './support/panel-browser';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
 import { eventually } from './support/twilio-callers';
@@ -14,12 +15,10 @@ import { eventually } from './support/twilio-callers';
  * live updates, and both ways the Flex token reaches it. Screenshots land in test/artifacts/.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = join(__dirname, '..');
 const ARTIFACTS = join(__dirname, 'artifacts');
 const SECRET = 'panel-segment-secret';
 const EXAMPLE_POLICY = join(ROOT, 'config', 'access-policy.example.yaml');
-const WIDTH = 480;
 
 /** Builds the panel when its bundle is missing or older than its sources, so the test never runs a stale one. */
 function ensurePanelBuilt(): void {
@@ -31,29 +30,6 @@ function ensurePanelBuilt(): void {
   // Jest sets NODE_ENV=test, which would build Preact's debug bundle: build what production serves.
   const env = { ...process.env, NODE_ENV: 'production' };
   execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', 'panel', '--logLevel', 'warn'], { cwd: ROOT, env, stdio: 'inherit' });
-}
-
-/**
- * Stands in for Flex: a page on another origin that frames the panel and answers its ready
- * message with the token, as docs/flex-plugin.md tells a plugin to; and a sibling frame on a third
- * origin, which must not be able to hand the panel a token.
- */
-function flexPage(panelUrl: string, siblingOrigin: string): string {
-  return `<!doctype html><html><head><title>Flex stand-in</title></head><body style="margin:0">
-<iframe id="panel" title="Customer context" src="${panelUrl}" style="width:${WIDTH}px;height:860px;border:0"></iframe>
-<iframe id="sibling" title="Another plugin" src="${siblingOrigin}/sibling" style="display:none"></iframe>
-<script>
-  const token = new URLSearchParams(location.hash.slice(1)).get('token');
-  const panel = document.getElementById('panel');
-  const panelOrigin = new URL(panel.src).origin;
-  window.addEventListener('message', (event) => {
-    if (event.origin !== panelOrigin || event.source !== panel.contentWindow) return;
-    if (event.data && event.data.type === 'customer-context:ready') {
-      window.panelAsked = true;
-      if (token) panel.contentWindow.postMessage({ type: 'customer-context:token', token }, panelOrigin);
-    }
-  });
-</script></body></html>`;
 }
 
 /**
@@ -105,8 +81,8 @@ describe('agent panel (browser e2e)', () => {
     browser = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
       headless: true,
-      viewport: { width: WIDTH, height: 900 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: PANEL_WIDTH, height: 900 },
+      args: CHROMIUM_ARGS,
     });
     browser.setDefaultTimeout(10_000);
   }, 60_000);
@@ -183,7 +159,7 @@ describe('agent panel (browser e2e)', () => {
     await closePage(page);
   });
 
-  it('paints something useful within 1 s on a warm cache', async () => {
+  it('marks when something useful is on screen, from a warm cache too (what `npm run bench` times)', async () => {
     const vip = h.sandbox.data.byArchetype('vip');
     const page = await open(phone(vip));
     await page.locator('[data-state=ready]').waitFor();
@@ -191,8 +167,9 @@ describe('agent panel (browser e2e)', () => {
     await page.goto('about:blank');
     await page.goto(`${panelBase}?${phone(vip)}#token=${h.sandbox.credentials.agentToken}`);
     await page.locator('[data-state=ready]').waitFor();
-    const usefulAt = (await page.evaluate(`performance.getEntriesByName('customer-context:useful')[0]?.startTime`)) as number;
-    expect(usefulAt).toBeLessThan(1_000);
+    const marks = (await page.evaluate(`performance.getEntriesByName('customer-context:useful').map((entry) => entry.startTime)`)) as number[];
+    expect(marks).toHaveLength(1);
+    expect(marks[0]).toBeGreaterThan(0);
     await closePage(page);
   });
 

@@ -5,6 +5,7 @@ import type { BudgetResult } from '../scenarios/budget';
 import type { ColdResult } from '../scenarios/cold';
 import type { EnrichmentResult } from '../scenarios/enrichment';
 import type { MemoryResult } from '../scenarios/memory';
+import type { PanelResult } from '../scenarios/panel';
 import type { StampedeResult } from '../scenarios/stampede';
 import type { WarmResult } from '../scenarios/warm';
 
@@ -21,6 +22,7 @@ export interface Results {
   enrichmentWarm: EnrichmentResult | Gap;
   enrichmentCold: EnrichmentResult | Gap;
   memory: MemoryResult | Gap;
+  panel: PanelResult | Gap;
 }
 
 export interface TargetOutcome {
@@ -69,6 +71,7 @@ export function judge(results: Results): TargetOutcome[] {
       `L1 of ${m.bounded.maxItems} items and ${m.bounded.answersMaxMb} MB of kept answers, once full: heap +${m.bounded.pastBoundMb.toFixed(1)} MB over the next customers (unbounded L1: +${m.bounded.unboundedSameCustomersMb.toFixed(1)} MB)`,
       m.bounded.pastBoundMb <= 0.1 * m.bounded.unboundedSameCustomersMb,
     ]),
+    outcome('panel: first useful paint < 1 s, warm cache (p95)', results.panel, (p) => [`p95 ${ms(p.p95Ms)} (p50 ${ms(p.p50Ms)}, max ${ms(p.maxMs)}, ${p.loads} loads)`, p.p95Ms < 1_000]),
   ];
 }
 
@@ -77,7 +80,7 @@ export function printDetails(results: Results): void {
   const lines: string[] = [];
   const line = (name: string, result: object, describe: () => string[]) => lines.push(...(isGap(result) ? [`${name}: not measured: ${result.gap}`] : describe().map((text, i) => `${i === 0 ? name : ' '.repeat(name.length)}: ${text}`)));
   const load = (l: WarmResult['service']) => `${l.rps.toFixed(0).padStart(6)} req/s  p50 ${ms(l.p50Ms).padStart(9)}  p99 ${ms(l.p99Ms).padStart(9)}  CPU ${l.cpuMsPerRequest.toFixed(3)} ms/req`;
-  const { warm, cold, stampede, budget, enrichmentWarm, enrichmentCold, memory } = results;
+  const { warm, cold, stampede, budget, enrichmentWarm, enrichmentCold, memory, panel } = results;
   line('warm query', warm, () => {
     const w = warm as WarmResult;
     const a = w.answers;
@@ -113,6 +116,10 @@ export function printDetails(results: Results): void {
       `${u.customers} customers, ${u.entries} entries (${u.serialisedMb.toFixed(1)} MB serialised): heap ${u.before.heapUsedMb.toFixed(0)} → ${u.after.heapUsedMb.toFixed(0)} MB, RSS ${u.after.rssMb.toFixed(0)} MB; ${u.heapKbPerCustomer.toFixed(1)} KB/customer`,
       `L1 bounded to ${b.maxItems} items: heap ${b.before.heapUsedMb.toFixed(0)} → ${b.atBound.heapUsedMb.toFixed(0)} MB at the bound → ${b.after.heapUsedMb.toFixed(0)} MB, RSS ${b.after.rssMb.toFixed(0)} MB`,
     ];
+  });
+  line('panel', panel, () => {
+    const p = panel as PanelResult;
+    return [`first useful paint p50 ${ms(p.p50Ms)}  p95 ${ms(p.p95Ms)}  max ${ms(p.maxMs)} (${p.loads} loads, warm)`];
   });
   process.stdout.write(`\n${lines.join('\n')}\n`);
 }

@@ -1,0 +1,76 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium } from 'playwright-core';
+import type { SandboxCustomer } from '../../src/sandbox/sandbox';
+import { CHROMIUM, CHROMIUM_ARGS, flexPage, PANEL_WIDTH } from '../../test/support/panel-browser';
+import { percentile } from '../support/load';
+import type { BenchService } from '../support/service';
+
+/**
+ * The agent panel's first useful paint with a warm cache, as an agent sees it: framed by a page
+ * on another origin that hands it the Flex token by postMessage (the Flex stand-in of the browser
+ * tests), in Debian's Chromium (`CHROMIUM_PATH`) at the CRM container's width. Each customer is
+ * loaded once to warm the service's cache and the browser's, then loaded again in a new document
+ * and timed: from the panel document's navigation start to the mark the panel sets once the
+ * customer can be read (panel/src/App.tsx), token handshake included.
+ */
+export interface PanelResult {
+  loads: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+}
+
+export interface FlexStandIn {
+  origin: string;
+  close(): Promise<void>;
+}
+
+const USEFUL_MARK = 'customer-context:useful';
+
+/** Serves the stand-in at `/flex?<panel query>`; the service's CORS_ORIGINS must name its origin. */
+export async function startFlexStandIn(panelBase: () => string): Promise<FlexStandIn> {
+  const server = createServer((request, response) => {
+    const query = request.url?.slice('/flex'.length) ?? '';
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(flexPage(`${panelBase()}${query}`));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export async function panelPaint(flex: FlexStandIn, customers: SandboxCustomer[], token: string): Promise<PanelResult> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  try {
+    const page = await (await browser.newContext({ viewport: { width: PANEL_WIDTH, height: 900 } })).newPage();
+    page.setDefaultTimeout(10_000);
+    const panel = page.frameLocator('#panel');
+    const paint = async (customer: SandboxCustomer): Promise<number> => {
+      // about:blank first: a new document each time (a fragment change alone would not reload).
+      await page.goto('about:blank');
+      await page.goto(`${flex.origin}/flex?phone=${encodeURIComponent(customer.phone!)}#token=${token}`);
+      // Settled: the customer, or a state that says why not (which fails the measurement).
+      const settled = panel.locator('[data-state=ready], .state[data-state]:not([data-state=loading])').first();
+      await settled.waitFor();
+      const state = await settled.getAttribute('data-state');
+      if (state !== 'ready') throw new Error(`the panel showed "${state}" for customer ${customer.index}: ${(await settled.textContent())?.slice(0, 200)}`);
+      const frame = page.frames().find((f) => f !== page.mainFrame());
+      const at = (await frame?.evaluate(`performance.getEntriesByName(${JSON.stringify(USEFUL_MARK)})[0]?.startTime`)) as number | undefined;
+      if (typeof at !== 'number') throw new Error(`the panel set no ${USEFUL_MARK} mark for customer ${customer.index}`);
+      return at;
+    };
+    for (const customer of customers) await paint(customer);
+    const times: number[] = [];
+    for (const customer of customers) times.push(await paint(customer));
+    times.sort((a, b) => a - b);
+    return { loads: times.length, p50Ms: percentile(times, 50), p95Ms: percentile(times, 95), maxMs: times[times.length - 1] };
+  } finally {
+    await browser.close();
+  }
+}

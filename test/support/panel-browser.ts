@@ -1,0 +1,33 @@
+/** What the panel's browser tests and its benchmark share: the browser, and a stand-in for Flex. */
+
+/** Debian's Chromium: playwright-core never downloads a browser. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** The width of Flex's CRM container that the panel is framed at. */
+export const PANEL_WIDTH = 480;
+
+/**
+ * Stands in for Flex: a page on another origin that frames the panel and answers its ready
+ * message with the token from its own `#token=` fragment, as docs/flex-plugin.md tells a plugin
+ * to; with `siblingOrigin`, also a hidden sibling frame on a third origin (which must not be able
+ * to hand the panel a token).
+ */
+export function flexPage(panelUrl: string, siblingOrigin?: string): string {
+  const sibling = siblingOrigin ? `<iframe id="sibling" title="Another plugin" src="${siblingOrigin}/sibling" style="display:none"></iframe>` : '';
+  return `<!doctype html><html><head><title>Flex stand-in</title></head><body style="margin:0">
+<iframe id="panel" title="Customer context" src="${panelUrl}" style="width:${PANEL_WIDTH}px;height:860px;border:0"></iframe>
+${sibling}
+<script>
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  const panel = document.getElementById('panel');
+  const panelOrigin = new URL(panel.src).origin;
+  window.addEventListener('message', (event) => {
+    if (event.origin !== panelOrigin || event.source !== panel.contentWindow) return;
+    if (event.data && event.data.type === 'customer-context:ready') {
+      window.panelAsked = true;
+      if (token) panel.contentWindow.postMessage({ type: 'customer-context:token', token }, panelOrigin);
+    }
+  });
+</script></body></html>`;
+}
