@@ -57,7 +57,11 @@ export async function panelPaint(flex: FlexStandIn, customers: SandboxCustomer[]
       await page.goto(`${flex.origin}/flex?phone=${encodeURIComponent(customer.phone!)}#token=${token}`);
       // Settled: the customer, or a state that says why not (which fails the measurement).
       const settled = panel.locator('[data-state=ready], .state[data-state]:not([data-state=loading])').first();
-      await settled.waitFor();
+      await settled.waitFor().catch(async (error: Error) => {
+        const frame = page.frames().find((f) => f !== page.mainFrame());
+        const shown = await frame?.evaluate('document.body.innerText').catch(() => 'unreadable');
+        throw new Error(`the panel for customer ${customer.index} did not settle (${frame ? `frame at ${frame.url().split('?')[0]} shows ${JSON.stringify(String(shown).slice(0, 200))}` : 'no frame'}): ${error.message.split('\n')[0]}`);
+      });
       const state = await settled.getAttribute('data-state');
       if (state !== 'ready') throw new Error(`the panel showed "${state}" for customer ${customer.index}: ${(await settled.textContent())?.slice(0, 200)}`);
       const frame = page.frames().find((f) => f !== page.mainFrame());
