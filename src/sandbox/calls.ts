@@ -35,16 +35,21 @@ export class CallLog {
 
   /** The highest number of calls recorded in any one calendar second. */
   maxPerSecond(service: SandboxService, route?: SandboxRoute): number {
+    return this.busiestSecond(service, route).calls;
+  }
+
+  /** The calendar second with the most calls (its start, ms since the epoch) and how many. */
+  busiestSecond(service: SandboxService, route?: SandboxRoute): { at: number; calls: number } {
     const perSecond = new Map<number, number>();
-    let max = 0;
+    let busiest = { at: 0, calls: 0 };
     for (const call of this.records) {
       if (call.service !== service || (route !== undefined && call.route !== route)) continue;
       const second = Math.floor(call.at / 1000);
       const n = (perSecond.get(second) ?? 0) + 1;
       perSecond.set(second, n);
-      if (n > max) max = n;
+      if (n > busiest.calls) busiest = { at: second * 1000, calls: n };
     }
-    return max;
+    return busiest;
   }
 
   reset(): void {

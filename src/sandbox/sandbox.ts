@@ -72,6 +72,7 @@ export interface Sandbox {
     log(): CallRecord[];
     count(filter?: CallFilter): number;
     maxPerSecond(service: CallRecord['service'], route?: SandboxRoute): number;
+    busiestSecond(service: CallRecord['service'], route?: SandboxRoute): { at: number; calls: number };
     reset(): void;
   };
   tracking: { batches(): unknown[]; events(): Record<string, unknown>[] };
@@ -150,6 +151,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       log: () => context.calls.log(),
       count: (filter) => context.calls.count(filter),
       maxPerSecond: (service, route) => context.calls.maxPerSecond(service, route),
+      busiestSecond: (service, route) => context.calls.busiestSecond(service, route),
       reset: () => context.calls.reset(),
     },
     tracking: { batches: () => recorder.batches(), events: () => recorder.events() },

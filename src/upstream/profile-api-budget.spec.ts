@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { startRedisServer } from '../../test/support/redis-server';
 import { RedisConnection } from '../cache/redis-connection';
 import { ErrorCode, UpstreamError } from '../common/errors';
@@ -59,6 +60,41 @@ describe(ProfileApiBudget.name, () => {
       // Each now holds a burst of 2 in memory (not 4): together never more than the deployment's.
       for (const { budget } of budgets) expect(await immediate(budget)).toBe(2);
     } finally {
+      await Promise.all(connections.map((c) => c.onModuleDestroy()));
+      await server.stop();
+    }
+  });
+
+  it('for a few seconds after Redis returns, still keeps to its share while the others reconnect', async () => {
+    const server = await startRedisServer();
+    const connections: RedisConnection[] = [];
+    const probe = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      // SEGMENT_MAX_RPS 100: a burst of 4 and 76/s for the deployment, 2 and 38/s for each of two.
+      const config = loadConfig({ REDIS_URL: server.url, SEGMENT_MAX_RPS: '100', SEGMENT_BUDGET_WAIT_MS: '2000' });
+      const [first, second] = [0, 1].map(() => {
+        const connection = new RedisConnection(config);
+        connections.push(connection);
+        return new ProfileApiBudget(config, connection);
+      });
+      for (const budget of [first, second, first, second]) await budget.acquire('foreground');
+      await server.kill();
+      for (const budget of [first, second]) await budget.acquire('foreground');
+      // Redis is back (empty, as after a restart) and the first instance has reconnected; the
+      // second, which might still be reconnecting, would be spending its share in memory.
+      await server.start();
+      const bucketIn = async () => (await probe.keys('*budget*').catch(() => [])).length > 0;
+      for (const deadline = Date.now() + 10_000; !(await bucketIn()); ) {
+        if (Date.now() > deadline) throw new Error('the first instance never used Redis again');
+        await first.acquire('foreground');
+      }
+      let granted = 0;
+      for (const end = Date.now() + 1_000; Date.now() < end; granted++) await first.acquire('foreground');
+      // Its share: a burst of 2 and 38/s (the whole bucket would grant about 80).
+      expect(granted).toBeGreaterThan(5);
+      expect(granted).toBeLessThanOrEqual(2 + 38 + 2);
+    } finally {
+      probe.disconnect();
       await Promise.all(connections.map((c) => c.onModuleDestroy()));
       await server.stop();
     }

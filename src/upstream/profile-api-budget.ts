@@ -46,6 +46,12 @@ redis.call('PEXPIRE', KEYS[1], 60000)
 return {wait, instances}
 `;
 
+/**
+ * How long after Redis returns an instance keeps to its share: longer than the others can take to
+ * reconnect (ioredis's reconnect delay, at most 2 s here, plus a 2 s connect timeout).
+ */
+const RECOVERY_SETTLE_MS = 5_000;
+
 type BudgetClient = (Redis | Cluster) & {
   ccBudgetTake(key: string, instancesKey: string, rate: number, burst: number, reserve: number, pause: number, instance: string): Promise<[number, number]>;
 };
@@ -56,8 +62,8 @@ type BudgetClient = (Redis | Cluster) & {
  * SEGMENT_MAX_RPS, a small burst and the rest as steady rate. Foreground calls wait up to
  * SEGMENT_BUDGET_WAIT_MS and then fail with BUDGET_EXHAUSTED (the caller answers stale or
  * partial); background refreshes leave a reserve for them. Without Redis each instance keeps the
- * bucket in memory; while Redis is down, each keeps its share of it (the bucket divided by the
- * instances that used it in the last minute).
+ * bucket in memory; while Redis is down, and for a few seconds after it returns, each keeps its
+ * share of it (the bucket divided by the instances that used it in the last minute).
  */
 @Injectable()
 export class ProfileApiBudget {
@@ -69,6 +75,8 @@ export class ProfileApiBudget {
   /** Instances that used the shared bucket lately, as Redis last said. */
   private sharers = 1;
   private redisFailing = false;
+  /** After an outage, until then, a call needs a token of this instance's share too. */
+  private settlingUntil = 0;
   readonly burst: number;
   readonly rate: number;
   private readonly local: { tokens: number; ts: number; paused: number };
@@ -123,10 +131,21 @@ export class ProfileApiBudget {
 
   private async take(reserve: number, pauseMs: number): Promise<number> {
     if (this.client) {
+      // Just back from an outage: the other instances reconnect up to a reconnect delay later
+      // and spend their shares in memory until then, so this one keeps to its share as well.
+      const settling = Date.now() < this.settlingUntil;
+      if (settling && pauseMs === 0) {
+        const wait = this.takeLocal(reserve, 0);
+        if (wait > 0) return wait;
+      }
       try {
         const [wait, sharers] = await this.client.ccBudgetTake(this.key, this.instancesKey, this.rate, this.burst, reserve, pauseMs, this.instance);
-        this.sharers = Math.max(1, Number(sharers));
-        if (this.redisFailing) this.logger.log('budget in Redis available again');
+        // A Redis that restarted has forgotten who shares the bucket: keep what it said before.
+        this.sharers = Math.max(settling || this.redisFailing ? this.sharers : 1, Number(sharers));
+        if (this.redisFailing) {
+          this.logger.log('budget in Redis available again');
+          this.settlingUntil = Date.now() + RECOVERY_SETTLE_MS;
+        }
         this.redisFailing = false;
         return Number(wait);
       } catch (error) {

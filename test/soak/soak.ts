@@ -404,8 +404,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       value: `${delivered}/${expected} (${excused} during the Redis outage not counted)`,
       ok: delivered === expected && expected > 0,
     });
-    const maxPerSecond = sandbox.calls.maxPerSecond('segment');
-    invariants.push({ name: 'Profile API never over budget in any second', value: `max ${maxPerSecond}/s (budget ${options.maxRps}/s)`, ok: maxPerSecond <= options.maxRps });
+    const busiest = sandbox.calls.busiestSecond('segment');
+    invariants.push({
+      name: 'Profile API never over budget in any second',
+      value: `max ${busiest.calls}/s at +${Math.round((busiest.at - started) / 1000)}s (budget ${options.maxRps}/s)`,
+      ok: busiest.calls <= options.maxRps,
+    });
     // Read after a full collection, at warm-up and here. V8 still grows its heap in steps and
     // rarely gives RSS back; in a short run the step taken while one instance carries all the
     // load (its peer killed) is most of the window, so memory is judged on runs of 90 s and more
