@@ -1,11 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, flexPage, PANEL_WIDTH } from './support/panel-browser';
+import { CHROMIUM, CHROMIUM_ARGS, PANEL_WIDTH, startFlexStandIn, USEFUL_MARK, type FlexStandIn } from './support/panel-browser';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
 import { eventually } from './support/twilio-callers';
@@ -48,11 +46,6 @@ async function within<T>(step: string, ms: number, work: Promise<T>): Promise<T>
   }
 }
 
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
 describe('agent panel (browser e2e)', () => {
   let h: Harness;
   let browser: BrowserContext;
@@ -61,17 +54,14 @@ describe('agent panel (browser e2e)', () => {
   let flexOrigin: string;
   let siblingOrigin: string;
   const pageErrors: string[] = [];
-  const servers = [0, 1].map(() =>
-    createServer((request, response) => {
-      const html = request.url?.startsWith('/sibling') ? '<!doctype html><title>sibling</title>' : flexPage(`${panelBase}${request.url?.slice('/flex'.length) ?? ''}`, siblingOrigin);
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-    }),
-  );
+  let standIns: FlexStandIn[] = [];
 
   beforeAll(async () => {
     ensurePanelBuilt();
     mkdirSync(ARTIFACTS, { recursive: true });
-    [flexOrigin, siblingOrigin] = await Promise.all(servers.map(listen));
+    // Flex, and a third origin for the sibling frame.
+    standIns = await Promise.all([0, 1].map(() => startFlexStandIn(() => panelBase, () => siblingOrigin)));
+    [flexOrigin, siblingOrigin] = standIns.map((standIn) => standIn.origin);
     h = await startHarness({
       sandbox: { customers: 20 },
       env: { SEGMENT_WEBHOOK_SECRET: SECRET, CORS_ORIGINS: `https://flex.twilio.com,${flexOrigin}` },
@@ -90,7 +80,7 @@ describe('agent panel (browser e2e)', () => {
   afterAll(async () => {
     await browser?.close();
     await h?.close();
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    await Promise.all(standIns.map((standIn) => standIn.close()));
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
@@ -167,7 +157,7 @@ describe('agent panel (browser e2e)', () => {
     await page.goto('about:blank');
     await page.goto(`${panelBase}?${phone(vip)}#token=${h.sandbox.credentials.agentToken}`);
     await page.locator('[data-state=ready]').waitFor();
-    const marks = (await page.evaluate(`performance.getEntriesByName('customer-context:useful').map((entry) => entry.startTime)`)) as number[];
+    const marks = (await page.evaluate(`performance.getEntriesByName(${JSON.stringify(USEFUL_MARK)}).map((entry) => entry.startTime)`)) as number[];
     expect(marks).toHaveLength(1);
     expect(marks[0]).toBeGreaterThan(0);
     await closePage(page);

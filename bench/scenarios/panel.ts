@@ -1,8 +1,6 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
 import type { SandboxCustomer } from '../../src/sandbox/sandbox';
-import { CHROMIUM, CHROMIUM_ARGS, flexPage, PANEL_WIDTH } from '../../test/support/panel-browser';
+import { CHROMIUM, CHROMIUM_ARGS, PANEL_WIDTH, USEFUL_MARK, type FlexStandIn } from '../../test/support/panel-browser';
 import { percentile } from '../support/load';
 import type { BenchService } from '../support/service';
 
@@ -21,26 +19,6 @@ export interface PanelResult {
   maxMs: number;
 }
 
-export interface FlexStandIn {
-  origin: string;
-  close(): Promise<void>;
-}
-
-const USEFUL_MARK = 'customer-context:useful';
-
-/** Serves the stand-in at `/flex?<panel query>`; the service's CORS_ORIGINS must name its origin. */
-export async function startFlexStandIn(panelBase: () => string): Promise<FlexStandIn> {
-  const server = createServer((request, response) => {
-    const query = request.url?.slice('/flex'.length) ?? '';
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(flexPage(`${panelBase()}${query}`));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
 export async function panelPaint(flex: FlexStandIn, customers: SandboxCustomer[], token: string): Promise<PanelResult> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -57,14 +35,14 @@ export async function panelPaint(flex: FlexStandIn, customers: SandboxCustomer[]
       await page.goto(`${flex.origin}/flex?phone=${encodeURIComponent(customer.phone!)}#token=${token}`);
       // Settled: the customer, or a state that says why not (which fails the measurement).
       const settled = panel.locator('[data-state=ready], .state[data-state]:not([data-state=loading])').first();
+      // The stand-in's load waited for its frames: the panel's is there (loaded, or an error page).
+      const frame = page.frames().find((f) => f !== page.mainFrame());
       await settled.waitFor().catch(async (error: Error) => {
-        const frame = page.frames().find((f) => f !== page.mainFrame());
         const shown = await frame?.evaluate('document.body.innerText').catch(() => 'unreadable');
         throw new Error(`the panel for customer ${customer.index} did not settle (${frame ? `frame at ${frame.url().split('?')[0]} shows ${JSON.stringify(String(shown).slice(0, 200))}` : 'no frame'}): ${error.message.split('\n')[0]}`);
       });
       const state = await settled.getAttribute('data-state');
       if (state !== 'ready') throw new Error(`the panel showed "${state}" for customer ${customer.index}: ${(await settled.textContent())?.slice(0, 200)}`);
-      const frame = page.frames().find((f) => f !== page.mainFrame());
       const at = (await frame?.evaluate(`performance.getEntriesByName(${JSON.stringify(USEFUL_MARK)})[0]?.startTime`)) as number | undefined;
       if (typeof at !== 'number') throw new Error(`the panel set no ${USEFUL_MARK} mark for customer ${customer.index}`);
       return at;

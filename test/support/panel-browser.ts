@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 /** What the panel's browser tests and its benchmark share: the browser, and a stand-in for Flex. */
 
 /** Debian's Chromium: playwright-core never downloads a browser. */
@@ -6,6 +9,9 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic',
 
 /** The width of Flex's CRM container that the panel is framed at. */
 export const PANEL_WIDTH = 480;
+
+/** The performance mark the panel sets once the customer can be read (panel/src/App.tsx). */
+export const USEFUL_MARK = 'customer-context:useful';
 
 /**
  * Stands in for Flex: a page on another origin that frames the panel and answers its ready
@@ -30,4 +36,27 @@ ${sibling}
     }
   });
 </script></body></html>`;
+}
+
+export interface FlexStandIn {
+  origin: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `flexPage` at `/flex?<panel query>` (the panel at `panelBase()`, the sibling frame on
+ * `siblingOrigin()` when given) and an empty page at `/sibling`, on its own loopback origin; the
+ * service's CORS_ORIGINS must name that origin for the panel to take the token.
+ */
+export async function startFlexStandIn(panelBase: () => string, siblingOrigin?: () => string): Promise<FlexStandIn> {
+  const server = createServer((request, response) => {
+    const url = request.url ?? '';
+    const html = url.startsWith('/sibling') ? '<!doctype html><title>sibling</title>' : flexPage(`${panelBase()}${url.slice('/flex'.length)}`, siblingOrigin?.());
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
