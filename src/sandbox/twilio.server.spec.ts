@@ -6,8 +6,8 @@ import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient';
 import { startSandbox, type Sandbox, type SandboxCustomer } from './sandbox';
 
-// Twilio's OpenAPI documents live in the shared folder beside the repository (CI has it there).
-const OAI_DIR = process.env.TWILIO_OAI_DIR ?? join(__dirname, '../../../shared/reference/twilio-oai');
+// Twilio's OpenAPI documents, vendored with their licence (test/fixtures/twilio-oai/README.md).
+const OAI_DIR = process.env.TWILIO_OAI_DIR ?? join(__dirname, '../../test/fixtures/twilio-oai');
 
 type Json = Record<string, unknown>;
 type SchemaNode = Json | SchemaNode[];
