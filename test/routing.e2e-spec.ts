@@ -22,7 +22,8 @@ describe('routing (e2e)', () => {
 
   beforeAll(async () => {
     // A long upstream timeout: the 412 test holds our update in the sandbox, and a timed-out try would be retried.
-    h = await startHarness({ sandbox: { customers: 60 }, env: { PUBLIC_BASE_URL, UPSTREAM_TIMEOUT_MS: '5000' } });
+    // One worker takes the jobs in the order they were queued, so a stamped sentinel proves every earlier job ran.
+    h = await startHarness({ sandbox: { customers: 60 }, env: { PUBLIC_BASE_URL, UPSTREAM_TIMEOUT_MS: '5000', ENRICHMENT_WORKERS: '1' } });
     vip = h.sandbox.data.byArchetype('vip');
     spanish = h.sandbox.data.byArchetype('whatsapp_only');
   });
@@ -40,6 +41,12 @@ describe('routing (e2e)', () => {
   const stamped = (sid: string) => eventually(() => h.sandbox.data.task(sid)!, (task) => task.attributes.customer_context !== undefined);
   const announce = (sid: string, event = taskCreatedEvent(h, sid, JSON.stringify(h.sandbox.data.task(sid)?.attributes ?? {}))) => postForm(h, WEBHOOK, event);
   const fetchesOf = (sid: string) => h.sandbox.calls.log().filter((c) => c.route === 'task' && c.path.includes(sid));
+  /** A barrier: a new task announced now is stamped only after every job queued before it has run. */
+  const everyEarlierJobRan = async () => {
+    const sentinel = await createTask({ from: vip.phone });
+    expect((await announce(sentinel)).status).toBe(204);
+    await stamped(sentinel);
+  };
 
   describe('POST /webhooks/taskrouter', () => {
     it('stamps a new task once: our namespace and customers.* merged, every other attribute kept', async () => {
@@ -62,7 +69,7 @@ describe('routing (e2e)', () => {
       const event = { ...taskCreatedEvent(h, sid, '{}'), EventType: 'task.updated' };
 
       expect((await postForm(h, WEBHOOK, event)).status).toBe(204);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await everyEarlierJobRan();
       expect(fetchesOf(sid)).toHaveLength(0);
       expect(h.sandbox.data.task(sid)?.updates).toHaveLength(0);
     });
@@ -76,7 +83,7 @@ describe('routing (e2e)', () => {
       const response = await postForm(h, WEBHOOK, taskCreatedEvent(h, sid, '{}'), signature);
       expect(response.status).toBe(403);
       expect(await response.json()).toEqual({ error: { code: 'FORBIDDEN', message: expect.any(String) } });
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await everyEarlierJobRan();
       expect(fetchesOf(sid)).toHaveLength(0);
       expect(h.sandbox.data.task(sid)?.updates).toHaveLength(0);
     });
@@ -97,7 +104,7 @@ describe('routing (e2e)', () => {
       expect(answers.map((r) => r.status)).toEqual([204, 204, 204]);
       await stamped(sid);
       // A second job would have read the task again, even if only to find it stamped.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await everyEarlierJobRan();
       expect(fetchesOf(sid)).toHaveLength(1);
       expect(h.sandbox.data.task(sid)?.updates).toHaveLength(1);
     });
@@ -124,7 +131,7 @@ describe('routing (e2e)', () => {
 
       expect((await announce(sid)).status).toBe(204);
       await eventually(() => fetchesOf(sid), (fetches) => fetches.length === 1 && fetches[0].status === 200);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await everyEarlierJobRan();
       expect(h.sandbox.data.task(sid)?.updates).toHaveLength(0);
       expect(stampOf(sid)).toEqual({ set_by: 'studio' });
     });
