@@ -6,6 +6,10 @@ const job = (taskSid: string): EnrichmentJob => ({ taskSid, eventSid: null, enqu
 describe(MemoryEnrichmentQueue.name, () => {
   const settings = { maxAttempts: 2, claimIdleMs: 20, dedupeTtlMs: 60_000 };
 
+  // The queue's clock (Date.now, its retry and idle timers) moves only when a test moves it.
+  beforeEach(() => jest.useFakeTimers({ now: Date.parse('2025-06-15T12:00:00.000Z') }));
+  afterEach(() => jest.useRealTimers());
+
   it('enqueues a dedupe key once, and hands jobs out in order', async () => {
     const queue = new MemoryEnrichmentQueue(settings);
     expect(await queue.enqueue(job('WT1'), 'task:WT1')).toBe(true);
@@ -29,7 +33,9 @@ describe(MemoryEnrichmentQueue.name, () => {
     await queue.complete(second);
     await queue.fail(first, 'boom');
     expect(await queue.depth()).toMatchObject({ waiting: 0, pending: 1, deadLetters: 0 });
-    const [retry] = await queue.take(10);
+    const retrying = queue.take(10);
+    await jest.advanceTimersByTimeAsync(settings.claimIdleMs);
+    const [retry] = await retrying;
     await queue.fail(retry, 'boom again');
     expect(await queue.depth()).toEqual({ waiting: 0, pending: 0, deadLetters: 1, oldestEnqueuedAt: null });
   });
@@ -37,7 +43,9 @@ describe(MemoryEnrichmentQueue.name, () => {
   it('forgets a dedupe key after its TTL', async () => {
     const queue = new MemoryEnrichmentQueue({ ...settings, dedupeTtlMs: 10 });
     await queue.enqueue(job('WT1'), 'task:WT1');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    jest.advanceTimersByTime(9);
+    expect(await queue.enqueue(job('WT1'), 'task:WT1')).toBe(false);
+    jest.advanceTimersByTime(1);
     expect(await queue.enqueue(job('WT1'), 'task:WT1')).toBe(true);
   });
 
@@ -46,10 +54,13 @@ describe(MemoryEnrichmentQueue.name, () => {
     await queue.enqueue(job('WT1'), 'task:WT1');
 
     const [first] = await queue.take(1);
-    const failedAt = Date.now();
     await queue.fail(first, 'boom 1');
-    const [second] = await queue.take(1);
-    expect(Date.now() - failedAt).toBeGreaterThanOrEqual(settings.claimIdleMs - 5);
+    // Not before the claim-idle time: a take now waits, and finds nothing until the retry is due.
+    const early = queue.take(1);
+    await jest.advanceTimersByTimeAsync(settings.claimIdleMs - 1);
+    expect(await queue.depth()).toMatchObject({ waiting: 0, pending: 1 });
+    await jest.advanceTimersByTimeAsync(1);
+    const [second] = await early;
     expect(second).toMatchObject({ id: first.id, attempt: 2 });
     await queue.fail(second, 'boom 2');
 
@@ -71,7 +82,9 @@ describe(MemoryEnrichmentQueue.name, () => {
   it('wakes a waiting take when a job arrives', async () => {
     const queue = new MemoryEnrichmentQueue(settings);
     const waiting = queue.take(1);
+    // The clock stands still, so only the job's arrival can end the wait (not the idle timeout).
     await queue.enqueue(job('WT1'), 'task:WT1');
     expect((await waiting).map((d) => d.job.taskSid)).toEqual(['WT1']);
+    expect(jest.getTimerCount()).toBe(0);
   });
 });
