@@ -1,6 +1,7 @@
 import type { AppConfig } from '../../config/config';
 import type { TaskSnapshot, TaskSource, TaskUpdate } from '../../tasks/task.source';
-import type { CustomerFacts, CustomerRouting } from '../customer-routing.service';
+import type { CustomerContextService } from '../../context/customer-context.service';
+import { CustomerRouting, type CustomerFacts } from '../customer-routing.service';
 import { parseRulesFile } from '../rules';
 import { RoutingService } from '../routing.service';
 import type { TrackingService } from '../../tracking/tracking.service';
@@ -49,16 +50,13 @@ class FakeTasks implements TaskSource {
 function enricherWith(tasks: FakeTasks, facts: Partial<CustomerFacts> | 'never' = {}) {
   const router = new RoutingService({ routing: {} } as AppConfig);
   Object.assign(router, { rules: RULES });
-  const factsFor = jest.fn(async () =>
-    facts === 'never' ? new Promise<CustomerFacts>(() => undefined) : { traits: {}, audiences: [], signals: null, failures: [], customer: null, ...facts },
-  );
-  const routing = {
-    factsFor,
-    decideBy: async (pending: Promise<CustomerFacts>, task: Record<string, unknown>, deadlineAt: number) => {
-      const known = await Promise.race([pending, new Promise<null>((resolve) => setTimeout(() => resolve(null), Math.max(0, deadlineAt - Date.now())))]);
-      return known ? router.decide({ ...known, task }) : router.decide({ traits: {}, audiences: [], signals: null, task }, 'customer data not ready by the deadline');
-    },
-  } as unknown as CustomerRouting;
+  // The real CustomerRouting (its deadline included); only the read of the customer is stubbed.
+  const routing = new CustomerRouting({} as CustomerContextService, router);
+  const factsFor = jest
+    .spyOn(routing, 'factsFor')
+    .mockImplementation(async () =>
+      facts === 'never' ? new Promise<CustomerFacts>(() => undefined) : { traits: {}, audiences: [], signals: null, failures: [], customer: null, ...facts },
+    );
   const config = { enrichment: { jobDeadlineMs: 50 } } as AppConfig;
   const tracked: Array<{ event: string; properties: unknown }> = [];
   const tracking = {
