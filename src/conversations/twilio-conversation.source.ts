@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/config';
 import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
-import { toUpstreamError } from '../twilio/twilio-errors';
+import { twilioCall } from '../twilio/twilio-errors';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
 import type { UpstreamPolicy } from '../upstream/upstream-policy';
 import { ConversationSource } from './conversation.source';
@@ -43,39 +43,37 @@ export class TwilioConversationSource extends ConversationSource {
   }
 
   messages(conversationSid: string, last: number): Promise<ConversationMessage[]> {
-    return this.call('messages', async () => {
-      try {
+    return this.call(
+      'messages',
+      async () => {
         const items = await this.twilio.client.conversations.v1
           .conversations(conversationSid)
           .messages.list({ order: 'desc', pageSize: Math.min(last, 100), limit: last });
         return items
           .map((m) => ({ sid: m.sid, index: m.index, author: m.author ?? null, body: m.body ?? null, createdAt: toIso(m.dateCreated) ?? new Date(0).toISOString() }))
           .reverse();
-      } catch (error) {
-        if ((error as { status?: number }).status === 404) return [];
-        throw error;
-      }
-    });
+      },
+      { 404: [] },
+    );
   }
 
   customerAddress(conversationSid: string): Promise<string | null> {
-    return this.call('participants', async () => {
-      try {
+    return this.call(
+      'participants',
+      async () => {
         const participants = await this.twilio.client.conversations.v1.conversations(conversationSid).participants.list({ pageSize: PAGE_SIZE, limit: PAGE_SIZE });
         for (const participant of participants) {
           const binding = (participant.messagingBinding ?? {}) as { address?: string };
           if (binding.address) return binding.address;
         }
         return null;
-      } catch (error) {
-        if ((error as { status?: number }).status === 404) return null;
-        throw error;
-      }
-    });
+      },
+      { 404: null },
+    );
   }
 
-  private call<T>(route: string, work: () => Promise<T>): Promise<T> {
-    return this.metrics.observe('twilio', route, () => this.policy.execute(() => work().catch(toUpstreamError)));
+  private call<T, A = never>(route: string, work: () => Promise<T>, answers: Readonly<Record<number, A>> = {}): Promise<T | A> {
+    return this.metrics.observe('twilio', route, () => this.policy.execute(() => twilioCall(work, answers)));
   }
 }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { ReservationStatus } from 'twilio/lib/rest/taskrouter/v1/workspace/worker/reservation';
 import { AppConfig } from '../config/config';
 import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
-import { toUpstreamError } from '../twilio/twilio-errors';
+import { twilioCall } from '../twilio/twilio-errors';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
 import type { UpstreamPolicy } from '../upstream/upstream-policy';
 
@@ -36,15 +36,8 @@ export class TwilioWorkerTasks extends WorkerTasks {
     const lists = await Promise.all(
       ACTIVE.map((reservationStatus) =>
         this.metrics.observe('twilio', 'worker_reservations', () =>
-          this.policy.execute(async () => {
-            try {
-              return await worker.reservations.list({ reservationStatus, limit: MAX_RESERVATIONS });
-            } catch (error) {
-              // A worker TaskRouter does not know holds no task: refused as such, not as an outage.
-              if ((error as { status?: unknown })?.status === 404) return [];
-              return toUpstreamError(error);
-            }
-          }),
+          // A worker TaskRouter does not know holds no task: refused as such, not as an outage.
+          this.policy.execute(() => twilioCall(() => worker.reservations.list({ reservationStatus, limit: MAX_RESERVATIONS }), { 404: [] })),
         ),
       ),
     );

@@ -3,7 +3,7 @@ import type { ApiResponse } from 'twilio/lib/base/ApiResponse';
 import type { TaskInstance } from 'twilio/lib/rest/taskrouter/v1/workspace/task';
 import { AppConfig } from '../config/config';
 import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
-import { toUpstreamError } from '../twilio/twilio-errors';
+import { twilioCall } from '../twilio/twilio-errors';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
 import type { UpstreamPolicy } from '../upstream/upstream-policy';
 import { TaskSource, type TaskSnapshot, type TaskUpdate } from './task.source';
@@ -25,14 +25,7 @@ export class TwilioTaskSource extends TaskSource {
   task(taskSid: string): Promise<TaskSnapshot | null> {
     if (!TASK_SID.test(taskSid)) return Promise.resolve(null);
     return this.metrics.observe('twilio', 'task', () =>
-      this.policy.execute(async () => {
-        try {
-          return toSnapshot(await this.tasks(taskSid).fetchWithHttpInfo());
-        } catch (error) {
-          if ((error as { status?: number }).status === 404) return null;
-          return toUpstreamError(error);
-        }
-      }),
+      this.policy.execute(() => twilioCall(async () => toSnapshot(await this.tasks(taskSid).fetchWithHttpInfo()), { 404: null })),
     );
   }
 
@@ -40,17 +33,12 @@ export class TwilioTaskSource extends TaskSource {
     if (!TASK_SID.test(taskSid)) return Promise.resolve(null);
     // Retrying after a timeout is safe: if the first try did land, the retry's If-Match is stale.
     return this.metrics.observe('twilio', 'task_update', () =>
-      this.policy.execute(async (): Promise<TaskUpdate | null> => {
-        try {
-          const response = await this.tasks(taskSid).updateWithHttpInfo({ attributes: JSON.stringify(attributes), ifMatch: etag });
-          return { ok: true, task: toSnapshot(response) };
-        } catch (error) {
-          const status = (error as { status?: number }).status;
-          if (status === 412) return { ok: false, reason: 'stale' };
-          if (status === 404) return null;
-          return toUpstreamError(error);
-        }
-      }),
+      this.policy.execute(() =>
+        twilioCall<TaskUpdate, TaskUpdate | null>(
+          async () => ({ ok: true, task: toSnapshot(await this.tasks(taskSid).updateWithHttpInfo({ attributes: JSON.stringify(attributes), ifMatch: etag })) }),
+          { 412: { ok: false, reason: 'stale' }, 404: null },
+        ),
+      ),
     );
   }
 

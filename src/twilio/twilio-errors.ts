@@ -16,3 +16,17 @@ export function toUpstreamError(error: unknown): never {
   }
   throw new UpstreamError('twilio', ErrorCode.UPSTREAM_UNAVAILABLE, `twilio unreachable: ${typeof e?.code === 'string' ? e.code : 'network error'}`);
 }
+
+/**
+ * One Twilio REST call: its answer; for a status named in `answers` (404 for a resource Twilio
+ * does not know, 412 for a stale ETag) the answer given there; anything else as an UpstreamError.
+ */
+export async function twilioCall<T, A = never>(work: () => Promise<T>, answers: Readonly<Record<number, A>> = {}): Promise<T | A> {
+  try {
+    return await work();
+  } catch (error) {
+    const status = (error as { status?: unknown } | null)?.status;
+    if (typeof status === 'number' && Object.hasOwn(answers, status)) return answers[status];
+    return toUpstreamError(error);
+  }
+}

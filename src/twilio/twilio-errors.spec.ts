@@ -1,0 +1,25 @@
+import { ErrorCode, UpstreamError } from '../common/errors';
+import { twilioCall } from './twilio-errors';
+
+/** What twilio-node throws for an HTTP error: a RestException with the status. */
+const rest = (status: number) => Object.assign(new Error(`status ${status}`), { status, code: 20404 });
+
+describe('twilioCall', () => {
+  it('answers what the call answered', async () => {
+    await expect(twilioCall(async () => 'task', { 404: null })).resolves.toBe('task');
+  });
+
+  it('answers the given value for a status it names, and only for those', async () => {
+    await expect(twilioCall(() => Promise.reject(rest(404)), { 404: null })).resolves.toBeNull();
+    await expect(twilioCall(() => Promise.reject(rest(412)), { 412: 'stale', 404: null })).resolves.toBe('stale');
+    await expect(twilioCall(() => Promise.reject(rest(404)))).rejects.toBeInstanceOf(UpstreamError);
+  });
+
+  it('turns any other failure into the service’s UpstreamError', async () => {
+    await expect(twilioCall(() => Promise.reject(rest(503)), { 404: null })).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_UNAVAILABLE });
+    await expect(twilioCall(() => Promise.reject(Object.assign(new Error('t'), { code: 'ETIMEDOUT' })), { 404: null })).rejects.toMatchObject({
+      code: ErrorCode.UPSTREAM_TIMEOUT,
+    });
+    await expect(twilioCall(() => Promise.reject(null), { 404: null })).rejects.toBeInstanceOf(UpstreamError);
+  });
+});
