@@ -7,6 +7,7 @@ import { TrackingService } from '../src/tracking/tracking.service';
 import { UpstreamMetrics } from '../src/upstream/upstream-metrics';
 import { startHarness, type Harness } from './support/harness';
 import { freePort } from './support/redis-server';
+import { found } from './support/eventually';
 
 /** Segment tracking end to end: real analytics-node delivering over HTTP to the sandbox's collector. */
 
@@ -34,16 +35,8 @@ interface Routing {
 
 const FAST = { TRACKING_FLUSH_AT: '1', TRACKING_FLUSH_INTERVAL_MS: '20' };
 
-/** Polls until `probe` answers, for at most `timeoutMs`: delivery is asynchronous by design. */
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Delivery is asynchronous by design: wait at most 5 s for what a test expects. */
+const until = <T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 5_000) => found(what, probe, timeoutMs);
 
 /** The collector's events after the first `from`. */
 const eventsSince = (sandbox: Sandbox, from: number) => sandbox.tracking.events().slice(from) as Tracked[];

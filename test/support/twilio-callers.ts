@@ -59,13 +59,4 @@ export function taskRouter(h: Pick<Harness, 'config'>) {
   return createTwilioClient(h.config).client.taskrouter.v1.workspaces(h.config.twilio.workspaceSid);
 }
 
-/** Polls until `accept` holds, then answers the value; fails with the last value after `timeoutMs`. */
-export async function eventually<T>(read: () => T | Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { eventually } from './eventually';
