@@ -26,19 +26,15 @@ describe('health (e2e)', () => {
     });
 
     it('says so in /readyz and keeps answering queries', async () => {
-      const vip = h.sandbox.data.byArchetype('vip');
       expect(await (await fetch(`${h.url}/readyz`)).json()).toMatchObject({ status: 'ok', cache: 'redis', redis: { status: 'ok' } });
       await redis.stop();
       const ready = await fetch(`${h.url}/readyz`);
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ status: 'degraded', redis: { status: 'down' } });
       const other = h.sandbox.data.byArchetype('new');
-      const started = Date.now();
       const result = await h.gql<{ customerContext: { profileId: string } }>(`{ customerContext(lookup: {userId: "${other.userId}"}) { profileId traits } }`);
       expect(result.errors).toBeUndefined();
       expect(result.data?.customerContext.profileId).toBe(other.profileId);
-      expect(Date.now() - started).toBeLessThan(5_000);
-      expect(vip.profileId).toBeTruthy();
     });
   });
 });
