@@ -55,8 +55,6 @@ function rulesNamed(...names: string[]): string {
   return `rules:\n${names.map((name) => `  - name: ${name}\n    set: { ${name}: true }\n`).join('')}`;
 }
 
-const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe(watchRulesFile.name, () => {
   let directory: string;
   let file: string;
@@ -111,17 +109,30 @@ describe(watchRulesFile.name, () => {
   });
 
   it('ignores other files in the directory and reports nothing after close', async () => {
-    await writeFile(join(directory, 'other.yaml'), 'not: rules');
-    await settle(200);
-    expect(reports.pending).toBe(0);
+    // A second watcher sees the same events with the same debounce: once it has reported, the
+    // watcher under test would have reported too.
+    const other = join(directory, 'other.yaml');
+    const sentinel = new Reports();
+    const onOther = watchRulesFile(other, sentinel.onChange, sentinel.onError, { debounceMs: 20 });
+    try {
+      await writeFile(other, 'not: rules');
+      await sentinel.next();
+      expect(reports.pending).toBe(0);
+    } finally {
+      onOther.close();
+    }
 
     await writeFile(file, rulesNamed('seen'));
     expect(await reports.nextRuleNames()).toEqual(['seen']);
 
     watcher?.close();
-    await writeFile(file, rulesNamed('unseen'));
-    await settle(200);
-
-    expect(reports.pending).toBe(0);
+    const onFile = watchRulesFile(file, sentinel.onChange, sentinel.onError, { debounceMs: 20 });
+    try {
+      await writeFile(file, rulesNamed('unseen'));
+      expect(await sentinel.nextRuleNames()).toEqual(['unseen']);
+      expect(reports.pending).toBe(0);
+    } finally {
+      onFile.close();
+    }
   });
 });
