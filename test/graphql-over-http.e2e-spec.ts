@@ -15,7 +15,7 @@ describe('GraphQL over HTTP (graphql-http audit, e2e)', () => {
     h = await startHarness({ env: { GRAPHQL_INTROSPECTION: 'true' } });
     const token = h.sandbox.credentials.agentToken;
     // The audit speaks as an agent: a stranger would get 401 before anything the spec describes.
-    const fetchFn = (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const fetchFn = (input: string | URL | Request, init: RequestInit = {}) => {
       const headers = new Headers(init.headers);
       headers.set('authorization', `Bearer ${token}`);
       return fetch(input, { ...init, headers });
