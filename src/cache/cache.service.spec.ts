@@ -1,6 +1,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import Redis from 'ioredis';
 import { Registry } from 'prom-client';
+import { DomainError, ErrorCode } from '../common/errors';
 import { loadConfig, type AppConfig } from '../config/config';
 import { CacheMetrics } from '../metrics/cache-metrics';
 import { CacheService } from './cache.service';
@@ -125,6 +126,24 @@ describe(CacheService.name, () => {
     await new Promise((r) => setTimeout(r, 50));
     const fresh = await one.getOrSet('k', short, fetch);
     expect(fresh).toMatchObject({ value: { fetched: 2 }, stale: false });
+    expect(calls).toBe(2);
+  });
+
+  it('forceFresh fetches a fresh value again on every instance, and keeps the last good one, stale with the error, when that fails', async () => {
+    const prefix = `cs${process.pid}n${++n}:`;
+    const [one, two] = [instance(prefix), instance(prefix)];
+    let calls = 0;
+    const fetch = async () => ({ fetched: ++calls });
+    await one.getOrSet('k', policy, fetch);
+    expect(await two.getOrSet('k', policy, fetch, { forceFresh: true })).toMatchObject({ value: { fetched: 2 }, stale: false, error: null });
+    const failing = async (): Promise<{ fetched: number }> => {
+      throw new DomainError(ErrorCode.UPSTREAM_UNAVAILABLE, 'down');
+    };
+    expect(await one.getOrSet('k', policy, failing, { forceFresh: true })).toMatchObject({ value: { fetched: 2 }, stale: true, error: 'UPSTREAM_UNAVAILABLE' });
+    // The kept value is still cached: a plain read answers it without calling anything.
+    expect(await two.getOrSet('k', policy, failing)).toMatchObject({ value: { fetched: 2 }, stale: false });
+    // Nothing to keep: the failure is the caller's.
+    await expect(one.getOrSet('other', policy, failing, { forceFresh: true })).rejects.toBeDefined();
     expect(calls).toBe(2);
   });
 });

@@ -31,6 +31,11 @@ interface Envelope<T> {
 export interface GetOrSetOptions<T> {
   /** A different policy for some values, e.g. a short one for "not found". */
   policyFor?: (value: T) => CachePolicy;
+  /**
+   * Call the factory even when a fresh value is cached (a forced refresh). If it fails, the last
+   * good value (within its grace period) is answered, stale, with the error; it stays cached.
+   */
+  forceFresh?: boolean;
 }
 
 const MAX_REMEMBERED_ERRORS = 10_000;
@@ -126,18 +131,20 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
       const value = await factory();
       return { v: value, at: Date.now(), ttl: (options.policyFor?.(value) ?? policy).ttlMs };
     };
+    const forceFresh = options.forceFresh === true;
     const envelope = await this.bento.getOrSet<Envelope<T>>({
       key,
       ttl: policy.ttlMs,
       grace,
       graceBackoff: '5s',
+      forceFresh,
       onFactoryError: (error) => this.rememberError(key, error),
       factory: (ctx) =>
         // A factory with a graced entry refreshes a value someone already got: background work.
         runWithPriority(ctx.gracedEntry ? 'background' : 'foreground', async () => {
           let fetched: Envelope<T>;
           if (this.singleFlight) {
-            fetched = (await this.singleFlight.run(key, () => this.fetchUnlessStored(key, grace, fetchEnvelope))).value;
+            fetched = (await this.singleFlight.run(key, () => (forceFresh ? this.fetchAndStore(key, grace, fetchEnvelope) : this.fetchUnlessStored(key, grace, fetchEnvelope)))).value;
             // Whoever fetched it stored it in L2 and announced it before letting go of the lock.
             ctx.setOptions({ skipL2Write: true, skipBusNotify: true });
           } else {
@@ -147,7 +154,15 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
           this.refreshErrors.delete(key);
           return fetched;
         }),
+    }).catch(async (error: unknown) => {
+      // bentocache keeps no graced value for a forced call that fails; the stored one is still there.
+      const kept = forceFresh ? await this.bento.get<Envelope<T>>({ key, grace }).catch(() => undefined) : undefined;
+      if (!kept) throw error;
+      return { ...kept, failed: errorCode(error) };
     });
+    if ('failed' in envelope) {
+      return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale: true, error: envelope.failed as string };
+    }
     const stale = Date.now() - envelope.at > envelope.ttl;
     return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale, error: stale ? (this.refreshErrors.get(key) ?? null) : null };
   }
@@ -162,6 +177,10 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     this.rechecking.add(key);
     const stored = await this.bento.get<Envelope<T>>({ key }).finally(() => this.rechecking.delete(key));
     if (stored && Date.now() - stored.at <= stored.ttl) return stored;
+    return this.fetchAndStore(key, grace, fetchEnvelope);
+  }
+
+  private async fetchAndStore<T>(key: string, grace: number | false, fetchEnvelope: () => Promise<Envelope<T>>): Promise<Envelope<T>> {
     const fetched = await fetchEnvelope();
     await this.bento.set({ key, value: fetched, ttl: fetched.ttl, grace });
     return fetched;
@@ -210,8 +229,13 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
   }
 
   private rememberError(key: string, error: unknown): void {
-    const cause = error instanceof DomainError ? error : (error as { cause?: unknown })?.cause;
     if (this.refreshErrors.size >= MAX_REMEMBERED_ERRORS) this.refreshErrors.delete(this.refreshErrors.keys().next().value as string);
-    this.refreshErrors.set(key, cause instanceof DomainError ? cause.code : 'INTERNAL');
+    this.refreshErrors.set(key, errorCode(error));
   }
+}
+
+/** The code of what a factory threw (bentocache wraps it: the adapter's error is its cause). */
+function errorCode(error: unknown): string {
+  const cause = error instanceof DomainError ? error : (error as { cause?: unknown })?.cause;
+  return cause instanceof DomainError ? cause.code : 'INTERNAL';
 }

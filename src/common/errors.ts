@@ -18,6 +18,11 @@ export enum ErrorCode {
   UPSTREAM_UNAVAILABLE = 'UPSTREAM_UNAVAILABLE',
   UPSTREAM_TIMEOUT = 'UPSTREAM_TIMEOUT',
   UPSTREAM_RATE_LIMITED = 'UPSTREAM_RATE_LIMITED',
+  /**
+   * Segment answered 404 for a profile it had just resolved (merged or deleted since): the
+   * source's data is missing, not empty.
+   */
+  PROFILE_NOT_FOUND = 'PROFILE_NOT_FOUND',
   /** A backing service of our own (Redis) is down: nothing was changed, retry later. */
   UNAVAILABLE = 'UNAVAILABLE',
   /** Our own Profile API budget (SEGMENT_MAX_RPS) had no call left in time. */
@@ -41,6 +46,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.UPSTREAM_UNAVAILABLE]: 502,
   [ErrorCode.UPSTREAM_TIMEOUT]: 504,
   [ErrorCode.UPSTREAM_RATE_LIMITED]: 503,
+  [ErrorCode.PROFILE_NOT_FOUND]: 502,
   [ErrorCode.BUDGET_EXHAUSTED]: 503,
   [ErrorCode.UNAVAILABLE]: 503,
   [ErrorCode.INTERNAL]: 500,

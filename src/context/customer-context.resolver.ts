@@ -6,7 +6,7 @@ import type { ConversationSummary } from '../conversations/conversation.types';
 import { messageAuthor } from '../identity/identity';
 import type { ProfileEvent } from '../profiles/profile.types';
 import { RoutingDecision } from '../routing/routing-decision.model';
-import { RoutingService } from '../routing/routing.service';
+import { incompleteDataReason, RoutingService } from '../routing/routing.service';
 import { TrackingService } from '../tracking/tracking.service';
 import { viewerOf } from '../tracking/viewer';
 import { checkFirst, MAX_PAGE_SIZE, toConnection } from './connection';
@@ -56,8 +56,24 @@ export class CustomerContextResolver {
     @Info() info: GraphQLResolveInfo,
     @Context('req') request: unknown,
   ): Promise<CustomerRoot | null> {
+    return this.answer(lookup, info, request, false);
+  }
+
+  @Mutation(() => CustomerContext, {
+    nullable: true,
+    description: 'Reads the customer again from Segment and Twilio. A source that fails keeps the last value read, marked stale, with the error.',
+  })
+  async refreshCustomerContext(
+    @Args('lookup') lookup: CustomerLookupInput,
+    @Info() info: GraphQLResolveInfo,
+    @Context('req') request: unknown,
+  ): Promise<CustomerRoot | null> {
+    return this.answer(lookup, info, request, true);
+  }
+
+  private async answer(lookup: CustomerLookupInput, info: GraphQLResolveInfo, request: unknown, fresh: boolean): Promise<CustomerRoot | null> {
     const startedAt = performance.now();
-    const root = await this.contexts.resolve(lookup);
+    const root = await this.contexts.resolve(lookup, { fresh });
     if (root) {
       const fields = selectedFields(info);
       // Start every selected upstream read now so they run in parallel, not field by field.
@@ -73,17 +89,6 @@ export class CustomerContextResolver {
       });
     }
     return root;
-  }
-
-  @Mutation(() => CustomerContext, { nullable: true, description: 'Drops the cached copy of a customer and reads it again.' })
-  async refreshCustomerContext(
-    @Args('lookup') lookup: CustomerLookupInput,
-    @Info() info: GraphQLResolveInfo,
-    @Context('req') request: unknown,
-  ): Promise<CustomerRoot | null> {
-    const stale = await this.contexts.resolve(lookup);
-    if (stale) await this.contexts.forget(stale);
-    return this.customerContext(lookup, info, request);
   }
 
   @ResolveField(() => ID, { nullable: true })
@@ -157,7 +162,8 @@ export class CustomerContextResolver {
   @ResolveField(() => RoutingDecision)
   async routing(@Parent() root: CustomerRoot): Promise<RoutingDecision> {
     const [traits, audiences, signals] = await Promise.all([this.contexts.traits(root), this.contexts.audiences(root), this.contexts.signals(root)]);
-    return this.router.decide({ traits, audiences, signals, task: root.task?.attributes ?? {} });
+    // Decided on less than usual when a source failed: the decision says so, as a stamped task's does.
+    return this.router.decide({ traits, audiences, signals, task: root.task?.attributes ?? {} }, incompleteDataReason(root.failures()));
   }
 
   @ResolveField(() => Freshness)

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { cacheKeys } from '../cache/cache-keys';
 import { CacheService, type Cached } from '../cache/cache.service';
-import { DomainError } from '../common/errors';
+import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig, type CachePolicy } from '../config/config';
 import { ConversationSource } from '../conversations/conversation.source';
 import type { ConversationMessage, ConversationSummary } from '../conversations/conversation.types';
 import { addressesFor, lookupFromTaskAttributes, normalizeLookup, unique, type LookupInput } from '../identity/identity';
 import { PendingChanges } from '../live/pending-changes';
+import { profileIdentifier } from '../profiles/profile-identifier';
 import { ProfileSource } from '../profiles/profile.source';
 import type { ExternalId, ProfileEvent, ResolvedProfile, Traits } from '../profiles/profile.types';
 import { TaskSource, type TaskSnapshot } from '../tasks/task.source';
@@ -39,6 +40,10 @@ export class ReadTrail {
 export class CustomerRoot {
   readonly memo = new Map<string, Promise<unknown>>();
   readonly sources = new Map<string, SourceState>();
+  /** The documented `type:value` identifier Profile API requests name this profile by (never `use_…`). */
+  readonly identifier: ExternalId | null;
+  /** A forced refresh: every read goes upstream, and one that fails keeps the last good value. */
+  fresh = false;
 
   constructor(
     readonly profileKey: string | null,
@@ -49,7 +54,9 @@ export class CustomerRoot {
     readonly task: TaskSnapshot | null,
     /** Every cache key read for this customer, resolution included. */
     readonly trail = new ReadTrail(),
-  ) {}
+  ) {
+    this.identifier = profileKey ? profileIdentifier(resolvedBy, externalIds) : null;
+  }
 
   once<T>(key: string, load: () => Promise<T>): Promise<T> {
     let pending = this.memo.get(key) as Promise<T> | undefined;
@@ -71,6 +78,11 @@ export class CustomerRoot {
       error: state.error ?? previous?.error ?? null,
     });
   }
+
+  /** `source ERROR_CODE` for each source that failed: a decision on this customer rests on less than usual. */
+  failures(): string[] {
+    return [...this.sources.values()].filter((s) => s.error).map((s) => `${s.source} ${s.error}`);
+  }
 }
 
 /** Joins Segment profiles with Twilio conversation history, through the cache. */
@@ -87,15 +99,17 @@ export class CustomerContextService {
 
   /**
    * Finds the customer a lookup names. Null when neither Segment nor Twilio knows them; a root
-   * without a profile when only Twilio does, or when Segment could not be asked.
+   * without a profile when only Twilio does, or when Segment could not be asked. With `fresh`
+   * (refreshCustomerContext) every read, this one's and the root's, goes upstream again; a read
+   * that fails keeps the value the agent saw last, marked stale, with the error.
    */
-  async resolve(input: LookupInput): Promise<CustomerRoot | null> {
+  async resolve(input: LookupInput, { fresh = false }: { fresh?: boolean } = {}): Promise<CustomerRoot | null> {
     const failures: Array<[string, string]> = [];
     const trail = new ReadTrail();
     let lookup: LookupInput = { ...input };
     let task: TaskSnapshot | null = null;
     if (input.taskSid) {
-      const loaded = await this.read('twilio.task', cacheKeys.task(input.taskSid), this.config.cache.task, () => this.tasks.task(input.taskSid as string), trail);
+      const loaded = await this.read('twilio.task', cacheKeys.task(input.taskSid), this.config.cache.task, () => this.tasks.task(input.taskSid as string), trail, { fresh });
       if (loaded.error) failures.push(['twilio.task', loaded.error]);
       task = loaded.value ?? null;
       if (task) lookup = mergeLookup(lookup, lookupFromTaskAttributes(task.attributes));
@@ -103,7 +117,7 @@ export class CustomerContextService {
     const identifiers = normalizeLookup(lookup, { region: this.config.identity.defaultPhoneRegion, phoneIdType: this.config.segment.phoneIdType });
     if (lookup.conversationSid && identifiers.candidates.length === 0 && identifiers.addresses.length === 0) {
       const sid = lookup.conversationSid;
-      const loaded = await this.read('twilio.conversations', cacheKeys.conversationCustomer(sid), this.config.cache.externalIds, () => this.conversations.customerAddress(sid), trail);
+      const loaded = await this.read('twilio.conversations', cacheKeys.conversationCustomer(sid), this.config.cache.externalIds, () => this.conversations.customerAddress(sid), trail, { fresh });
       if (loaded.error) failures.push(['twilio.conversations', loaded.error]);
       if (loaded.value) {
         lookup = mergeLookup(lookup, { address: loaded.value });
@@ -125,12 +139,10 @@ export class CustomerContextService {
           return resolved;
         },
         trail,
-        (value) => (value ? this.config.cache.resolution : this.config.cache.negative),
+        { fresh, policyFor: (value) => (value ? this.config.cache.resolution : this.config.cache.negative) },
       );
-      if (found.error) {
-        failures.push(['segment.profile', found.error]);
-        continue;
-      }
+      // A resolution kept from before a failed refresh still names the customer.
+      if (found.error) failures.push(['segment.profile', found.error]);
       if (found.value) {
         profile = found.value;
         resolvedBy = { type: candidate.type, id: candidate.id };
@@ -142,6 +154,7 @@ export class CustomerContextService {
     const emails = profile?.externalIds.filter((e) => e.type === 'email').map((e) => e.id) ?? [];
     const addresses = unique([...identifiers.addresses, ...addressesFor({ phones, emails })]);
     const root = new CustomerRoot(profile?.profileId ?? null, resolvedBy, profile?.externalIds ?? [], addresses, task, trail);
+    root.fresh = fresh;
     for (const [source, error] of failures) root.record(source, { fetchedAt: null, stale: true, error });
     if (profile || failures.length > 0) return root;
     if (addresses.length === 0) return null;
@@ -159,7 +172,7 @@ export class CustomerContextService {
     await Promise.all(
       profile.externalIds
         .filter((e) => types.has(e.type) && !(e.type === foundBy.type && e.id === foundBy.id))
-        .map((e) => this.cache.put(cacheKeys.resolution(e.type, e.type === 'email' ? e.id.toLowerCase() : e.id), profile, this.config.cache.resolution.ttlMs).catch(() => undefined)),
+        .map((e) => this.cache.put(resolutionKey(e), profile, this.config.cache.resolution.ttlMs).catch(() => undefined)),
     );
   }
 
@@ -167,7 +180,7 @@ export class CustomerContextService {
     const key = root.profileKey;
     if (!key) return Promise.resolve({});
     return root.once('traits', async () => {
-      const { value, fetchedAt } = await this.readRecorded(root, 'segment.traits', cacheKeys.traits(key), this.config.cache.traits, () => this.profiles.traits(key));
+      const { value, fetchedAt } = await this.readProfile(root, 'segment.traits', cacheKeys.traits(key), this.config.cache.traits, (id) => this.profiles.traits(id));
       return this.pending.traits(key, value ?? {}, fetchedAt ?? 0);
     });
   }
@@ -175,9 +188,10 @@ export class CustomerContextService {
   audiences(root: CustomerRoot): Promise<string[]> {
     const key = root.profileKey;
     if (!key) return Promise.resolve([]);
-    return root.once('audiences', () =>
-      this.readInto(root, 'segment.audiences', cacheKeys.audiences(key), this.config.cache.audiences, () => this.profiles.audiences(key), []),
-    );
+    return root.once('audiences', async () => {
+      const { value } = await this.readProfile(root, 'segment.audiences', cacheKeys.audiences(key), this.config.cache.audiences, (id) => this.profiles.audiences(id));
+      return value ?? [];
+    });
   }
 
   /** The newest events as cached, with events webhooks delivered since merged in. */
@@ -186,7 +200,7 @@ export class CustomerContextService {
     if (!key) return Promise.resolve([]);
     const window = this.config.windows.events;
     return root.once('events', async () => {
-      const { value } = await this.readRecorded(root, 'segment.events', cacheKeys.events(key), this.config.cache.events, () => this.profiles.events(key, window));
+      const { value } = await this.readProfile(root, 'segment.events', cacheKeys.events(key), this.config.cache.events, (id) => this.profiles.events(id, window));
       return this.pending.events(key, value ?? [], window);
     });
   }
@@ -220,14 +234,24 @@ export class CustomerContextService {
     });
   }
 
-  /** Drops one customer's cached Segment data and conversation lists. */
-  async forget(root: CustomerRoot): Promise<void> {
-    const keys = [
-      ...(root.profileKey ? cacheKeys.profileKeys(root.profileKey) : []),
-      ...root.addresses.map((address) => cacheKeys.conversations(address)),
-      ...(root.resolvedBy ? [cacheKeys.resolution(root.resolvedBy.type, root.resolvedBy.id)] : []),
-    ];
-    await this.cache.delete(keys);
+  /**
+   * A read of the root's Segment profile, by its documented identifier. When Segment no longer
+   * knows the profile (merged or deleted since it was resolved), the read is an error of its
+   * source, nothing is cached, and the profile's cached resolutions are dropped so the next
+   * lookup resolves again.
+   */
+  private async readProfile<T>(root: CustomerRoot, source: string, key: string, policy: CachePolicy, load: (id: ExternalId) => Promise<T>) {
+    const id = root.identifier;
+    const result = await this.readRecorded(root, source, key, policy, () => (id ? load(id) : Promise.reject(new DomainError(ErrorCode.PROFILE_NOT_FOUND, 'The profile has no identifier to read it by'))));
+    if (result.error === ErrorCode.PROFILE_NOT_FOUND) await root.once('unresolve', () => this.forgetResolutions(root));
+    return result;
+  }
+
+  /** Drops every cached resolution that leads to this root's profile. */
+  private async forgetResolutions(root: CustomerRoot): Promise<void> {
+    const ids = [...root.externalIds, ...(root.resolvedBy ? [root.resolvedBy] : [])];
+    const keys = unique(ids.map(resolutionKey));
+    await this.cache.delete(keys).catch(() => undefined);
   }
 
   /** A cached read whose failure is recorded on the root and answered with `fallback`. */
@@ -237,7 +261,7 @@ export class CustomerContextService {
 
   /** A cached read whose freshness (or failure) is recorded on the root. */
   private async readRecorded<T>(root: CustomerRoot, source: string, key: string, policy: CachePolicy, load: () => Promise<T | null>) {
-    const result = await this.read(source, key, policy, load, root.trail);
+    const result = await this.read(source, key, policy, load, root.trail, { fresh: root.fresh });
     root.record(source, { fetchedAt: result.fetchedAt, stale: result.stale, error: result.error });
     return result;
   }
@@ -248,10 +272,10 @@ export class CustomerContextService {
     policy: CachePolicy,
     load: () => Promise<T>,
     trail: ReadTrail,
-    policyFor?: (value: T) => CachePolicy,
+    { fresh = false, policyFor }: { fresh?: boolean; policyFor?: (value: T) => CachePolicy } = {},
   ): Promise<{ value: T | null; fetchedAt: number | null; stale: boolean; error: string | null }> {
     try {
-      const cached: Cached<T> = await this.cache.getOrSet(key, policy, load, { policyFor });
+      const cached: Cached<T> = await this.cache.getOrSet(key, policy, load, { policyFor, forceFresh: fresh });
       trail.add(key, cached.stale || cached.error ? null : cached.expiresAt);
       return { value: cached.value, fetchedAt: cached.fetchedAt, stale: cached.stale, error: cached.error };
     } catch (error) {
@@ -262,6 +286,11 @@ export class CustomerContextService {
       return { value: null, fetchedAt: null, stale: true, error: code };
     }
   }
+}
+
+/** Where an identifier's resolution is cached (emails as lookups normalise them: lower-cased). */
+function resolutionKey(id: ExternalId): string {
+  return cacheKeys.resolution(id.type, id.type === 'email' ? id.id.toLowerCase() : id.id);
 }
 
 /** Fills what the caller did not give from what the task or conversation carries. */

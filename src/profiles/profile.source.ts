@@ -1,14 +1,16 @@
 import type { ExternalId, ProfileEvent, ResolvedProfile, Traits } from './profile.types';
 
 /**
- * Port to the customer-profile store (Segment's Profile API). `profileKey` is what `resolve`
- * returned as `profileId`. Methods return null where Segment has no such profile.
+ * Port to the customer-profile store (Segment's Profile API). Every request names the profile by a
+ * documented `type:value` identifier (`profileIdentifier`), never by its `use_…` id. `resolve` is
+ * null when no profile has the identifier; the reads after it throw `PROFILE_NOT_FOUND` when the
+ * profile is gone (merged or deleted since it was resolved): missing data, not an empty profile.
  */
 export abstract class ProfileSource {
   abstract resolve(id: ExternalId): Promise<ResolvedProfile | null>;
-  abstract traits(profileKey: string): Promise<Traits | null>;
+  abstract traits(id: ExternalId): Promise<Traits>;
   /** Keys of the audiences the profile is in. */
-  abstract audiences(profileKey: string): Promise<string[] | null>;
+  abstract audiences(id: ExternalId): Promise<string[]>;
   /** Newest first, at most `limit`. */
-  abstract events(profileKey: string, limit: number): Promise<ProfileEvent[] | null>;
+  abstract events(id: ExternalId, limit: number): Promise<ProfileEvent[]>;
 }

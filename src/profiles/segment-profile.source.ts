@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
 import { upstreamErrorFor, upstreamPolicy, type UpstreamPolicy } from '../upstream/upstream-policy';
 import { ProfileApiBudget } from '../upstream/profile-api-budget';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
+import { identifierPath } from './profile-identifier';
 import { ProfileSource } from './profile.source';
 import type { ExternalId, ProfileEvent, ResolvedProfile, Traits } from './profile.types';
 
@@ -37,8 +39,9 @@ const PAGE_LIMIT = 100;
 const MAX_PAGES = 50;
 
 /**
- * Segment Profile API adapter: Basic auth with the access token, `type:value` ids with the value
- * URL-encoded, cursor paging, 404 `not_found` read as "no profile".
+ * Segment Profile API adapter: Basic auth with the access token, documented `type:value` ids with
+ * the value percent-encoded, cursor paging. A 404 `not_found` on `/external_ids` means no profile
+ * has the identifier; on the reads after it, that the profile is gone (`PROFILE_NOT_FOUND`).
  */
 @Injectable()
 export class SegmentProfileSource extends ProfileSource {
@@ -67,7 +70,7 @@ export class SegmentProfileSource extends ProfileSource {
     const key = `${id.type}:${id.id}`;
     let profileId: string | undefined;
     const externalIds: ExternalId[] = [];
-    const found = await this.pages<ListPage<ExternalIdWire>>(key, 'external_ids', {}, (page) => {
+    const found = await this.pages<ListPage<ExternalIdWire>>(id, 'external_ids', {}, (page) => {
       profileId ??= profileIdFromCursor(page.cursor);
       for (const item of page.data ?? []) {
         if (typeof item?.type === 'string' && typeof item?.id === 'string') externalIds.push({ type: item.type, id: item.id });
@@ -79,24 +82,26 @@ export class SegmentProfileSource extends ProfileSource {
     return { profileId: profileId ?? (userId ? `user_id:${userId.id}` : key), externalIds };
   }
 
-  async traits(profileKey: string): Promise<Traits | null> {
+  async traits(id: ExternalId): Promise<Traits> {
     const traits: Traits = {};
-    const found = await this.pages<TraitsPage>(profileKey, 'traits', {}, (page) => Object.assign(traits, page.traits ?? {}));
-    return found ? traits : null;
+    const found = await this.pages<TraitsPage>(id, 'traits', {}, (page) => Object.assign(traits, page.traits ?? {}));
+    if (!found) throw profileGone('traits');
+    return traits;
   }
 
-  async audiences(profileKey: string): Promise<string[] | null> {
+  async audiences(id: ExternalId): Promise<string[]> {
     const audiences: string[] = [];
-    const found = await this.pages<TraitsPage>(profileKey, 'traits', { class: 'audience' }, (page) => {
+    const found = await this.pages<TraitsPage>(id, 'traits', { class: 'audience' }, (page) => {
       for (const [key, value] of Object.entries(page.traits ?? {})) if (value === true) audiences.push(key);
     });
-    return found ? audiences : null;
+    if (!found) throw profileGone('audiences');
+    return audiences;
   }
 
-  async events(profileKey: string, limit: number): Promise<ProfileEvent[] | null> {
+  async events(id: ExternalId, limit: number): Promise<ProfileEvent[]> {
     const events: ProfileEvent[] = [];
     const found = await this.pages<ListPage<EventWire>>(
-      profileKey,
+      id,
       'events',
       { sort: 'desc' },
       (page) => {
@@ -108,7 +113,8 @@ export class SegmentProfileSource extends ProfileSource {
       () => events.length < limit,
       Math.min(PAGE_LIMIT, limit),
     );
-    return found ? events.slice(0, limit) : null;
+    if (!found) throw profileGone('events');
+    return events.slice(0, limit);
   }
 
   /**
@@ -116,7 +122,7 @@ export class SegmentProfileSource extends ProfileSource {
    * `more` lets the caller stop early once it has enough.
    */
   private async pages<P extends { cursor?: Cursor }>(
-    profileKey: string,
+    id: ExternalId,
     resource: string,
     query: Record<string, string>,
     onPage: (page: P) => void,
@@ -127,7 +133,7 @@ export class SegmentProfileSource extends ProfileSource {
     for (let pageNo = 0; pageNo < MAX_PAGES; pageNo++) {
       const params = new URLSearchParams({ ...query, limit: String(limit) });
       if (next) params.set('next', next);
-      const page = await this.get<P>(`${this.base}/${profilePath(profileKey)}/${resource}?${params}`, resource);
+      const page = await this.get<P>(`${this.base}/${identifierPath(id)}/${resource}?${params}`, resource);
       if (page === null) return false;
       onPage(page);
       if (!page.cursor?.has_more || !page.cursor.next || !more()) return true;
@@ -157,12 +163,9 @@ export class SegmentProfileSource extends ProfileSource {
   }
 }
 
-/** `use_…` ids go bare; `type:value` ids carry their value URL-encoded (`+` must be `%2B`). */
-export function profilePath(profileKey: string): string {
-  if (/^use_[A-Za-z0-9]+$/.test(profileKey)) return profileKey;
-  const colon = profileKey.indexOf(':');
-  if (colon <= 0) return encodeURIComponent(profileKey);
-  return `${encodeURIComponent(profileKey.slice(0, colon))}:${encodeURIComponent(profileKey.slice(colon + 1))}`;
+/** Segment no longer knows an identifier it has just resolved: the profile was merged or deleted. */
+function profileGone(resource: string): DomainError {
+  return new DomainError(ErrorCode.PROFILE_NOT_FOUND, `Segment answered 404 for the profile's ${resource}`);
 }
 
 function profileIdFromCursor(cursor: Cursor | undefined): string | undefined {

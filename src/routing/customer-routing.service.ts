@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CustomerContextService, type CustomerRoot } from '../context/customer-context.service';
 import type { Signals } from '../context/signals';
 import type { LookupInput } from '../identity/identity';
-import { RoutingService, type Decision } from './routing.service';
+import { incompleteDataReason, RoutingService, type Decision } from './routing.service';
 
 /** What the rules read about a customer, and which sources failed while reading it. */
 export interface CustomerFacts {
@@ -55,15 +55,13 @@ export class CustomerRouting {
   }
 
   private decideOn(facts: CustomerFacts, task: Record<string, unknown>): Decision {
-    const reason = facts.failures.length > 0 ? `customer data incomplete: ${facts.failures.join(', ')}` : undefined;
-    return this.router.decide({ traits: facts.traits, audiences: facts.audiences, signals: facts.signals, task }, reason);
+    return this.router.decide({ traits: facts.traits, audiences: facts.audiences, signals: facts.signals, task }, incompleteDataReason(facts.failures));
   }
 
   private async factsOf(root: CustomerRoot | null): Promise<CustomerFacts> {
     if (!root) return NOTHING_KNOWN;
     const [traits, audiences, signals] = await Promise.all([this.contexts.traits(root), this.contexts.audiences(root), this.contexts.signals(root)]);
-    const failures = [...root.sources.values()].filter((s) => s.error).map((s) => `${s.source} ${s.error}`);
-    return { traits, audiences, signals, failures, customer: root };
+    return { traits, audiences, signals, failures: root.failures(), customer: root };
   }
 }
 

@@ -26,6 +26,11 @@ export interface Decision {
   outcome: RoutingOutcome;
 }
 
+/** Why a decision is degraded when sources failed (`source ERROR_CODE` each); undefined when none did. */
+export function incompleteDataReason(failures: string[]): string | undefined {
+  return failures.length > 0 ? `customer data incomplete: ${failures.join(', ')}` : undefined;
+}
+
 /** The rules file shipped with the service; it works on the sandbox's demo customers. */
 export const BUNDLED_RULES_FILE = join(__dirname, '..', '..', 'config', 'routing-rules.example.yaml');
 

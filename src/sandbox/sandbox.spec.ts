@@ -12,7 +12,8 @@ describe('startSandbox', () => {
     try {
       expect(sandbox.data.customers).toHaveLength(10_000);
       const last = sandbox.data.customers[9_999];
-      const response = await fetch(`${sandbox.segmentUrl}/v1/spaces/${sandbox.credentials.spaceId}/collections/users/profiles/${last.profileId}/traits`, {
+      const id = last.userId ? `user_id:${encodeURIComponent(last.userId)}` : `anonymous_id:${encodeURIComponent(last.anonymousIds[0])}`;
+      const response = await fetch(`${sandbox.segmentUrl}/v1/spaces/${sandbox.credentials.spaceId}/collections/users/profiles/${id}/traits`, {
         headers: { authorization: 'Basic ' + Buffer.from(`${sandbox.credentials.accessToken}:`).toString('base64') },
       });
       expect(response.status).toBe(200);

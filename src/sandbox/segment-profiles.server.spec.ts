@@ -84,13 +84,12 @@ describe('Segment Profile API', () => {
       expect(ok.headers.get('request-id')).not.toBe(missing.headers.get('request-id'));
     });
 
-    it('finds a profile by every identifier it has, URL-encoded', async () => {
+    it('finds a profile by every identifier it has, as type:value with the value percent-encoded', async () => {
       const ids = [
         `user_id:${encodeURIComponent(vip.userId as string)}`,
-        `email:${encodeURIComponent(vip.email as string)}`, // has a '+': %2B
+        `email:${encodeURIComponent(vip.email as string)}`, // has a '+': %2B, and '@': %40
         phoneId(vip),
         `anonymous_id:${vip.anonymousIds[0]}`,
-        vip.profileId as string,
       ];
       for (const id of ids) {
         const { status, body } = await get<TraitsBody>(`${id}/traits?include=email`);
@@ -98,14 +97,27 @@ describe('Segment Profile API', () => {
       }
     });
 
-    it('accepts an unencoded + in a phone id, and the space some stacks decode it to', async () => {
-      expect((await get(`phone:${vip.phone}/traits`)).status).toBe(200);
-      expect((await get(`phone:${(vip.phone as string).replace('+', '%20')}/traits`)).status).toBe(200);
+    it('needs a + sent as %2B: unescaped, it reads as a space and finds nobody (profile-api.md, "Find a user\'s external id")', async () => {
+      expect(vip.phone).toMatch(/^\+/);
+      expect((await get(`phone:${vip.phone}/traits`)).status).toBe(404);
+      expect((await get(`phone:${(vip.phone as string).replace('+', '%20')}/traits`)).status).toBe(404);
+      expect((await get(`phone:${(vip.phone as string).replace('+', '%2B')}/traits`)).status).toBe(200);
+      expect(vip.email).toContain('+');
+      expect((await get(`email:${vip.email}/traits`)).status).toBe(404);
+    });
+
+    it('answers 404 not_found for the profile\'s bare use_ id on every route: only type:value is documented', async () => {
+      for (const resource of ['traits', 'events', 'external_ids', 'metadata', 'links']) {
+        const { status, body } = await get(`${vip.profileId}/${resource}`);
+        expect({ resource, status, body }).toEqual({ resource, status: 404, body: { error: { code: 'not_found', message: 'Profile was not found.' } } });
+      }
     });
 
     it('answers 404 not_found for unknown ids, unknown types, ids without a type and the no_profile customer', async () => {
       const twilioOnly = sandbox.data.byArchetype('no_profile');
       const paths = [
+        `${vip.profileId}/traits`,
+        `${encodeURIComponent(`user_id:${vip.userId}`)}/traits`,
         'user_id:nobody/traits',
         `phone:${encodeURIComponent(sandbox.data.unknownPhone())}/events`,
         `ga_client_id:${encodeURIComponent(vip.userId as string)}/traits`,
@@ -178,15 +190,14 @@ describe('Segment Profile API', () => {
       expect(body.cursor).toMatchObject({ has_more: false, next: '' });
     });
 
-    it('pages the 150 traits of long_history at limit 200 in one page, at 100 in two', async () => {
-      expect(await pages<TraitsBody>(`${phoneId(long)}/traits?limit=200`)).toHaveLength(1);
+    it('pages the 150 traits of long_history at limit 100 in two', async () => {
       const byHundred = await pages<TraitsBody>(`${phoneId(long)}/traits?limit=100`);
       expect(byHundred).toHaveLength(2);
       expect(Object.assign({}, ...byHundred.map((p) => p.traits))).toEqual(expected(long));
     });
 
-    it('answers 400 validation_error for a limit outside 1..200', async () => {
-      for (const limit of ['0', '201', 'ten', '-1', '1.5']) {
+    it('answers 400 validation_error for a limit outside 1..100 (profile-api.md, "Request arguments")', async () => {
+      for (const limit of ['0', '101', '200', 'ten', '-1', '1.5']) {
         const { status, body } = await get(`${phoneId(vip)}/traits?limit=${limit}`);
         expect({ limit, status, code: (body as { error: { code: string } }).error.code }).toEqual({ limit, status: 400, code: 'validation_error' });
       }
@@ -293,6 +304,15 @@ describe('Segment Profile API', () => {
       });
       expect(ids.map((i) => i.type)).toEqual(['user_id', 'email', 'phone', ...long.anonymousIds.map(() => 'anonymous_id')]);
       expect(ids.find((i) => i.type === 'phone')?.id).toBe(long.phone);
+      const byTwo = await pages<ListBody>(`${phoneId(long)}/external_ids?limit=2`);
+      expect(byTwo.flatMap((p) => p.data)).toEqual(ids);
+    });
+
+    it('answers 400 validation_error for a limit outside 1..100', async () => {
+      for (const limit of ['0', '101']) {
+        const { status, body } = await get(`${phoneId(long)}/external_ids?limit=${limit}`);
+        expect({ limit, status, code: (body as { error: { code: string } }).error.code }).toEqual({ limit, status: 400, code: 'validation_error' });
+      }
     });
 
     it('returns the metadata of a profile', async () => {

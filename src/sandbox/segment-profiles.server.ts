@@ -5,7 +5,10 @@ import { COMPUTED_TRAITS, type SandboxCustomer, type SegmentEventWire } from './
 import { basicCredentials, createServiceServer, queryValue, routeConfig, type SandboxContext } from './service-server';
 import { listBody, WireCache } from './wire-cache';
 
-/** Segment Profile API: `/v1/spaces/:space/collections/users/profiles/:id/:resource`. */
+/**
+ * Segment Profile API: `/v1/spaces/:space/collections/users/profiles/:id/:resource`, as documented
+ * in segment-docs `src/unify/profile-api.md` (https://segment.com/docs/unify/profile-api/).
+ */
 
 type SegmentErrorCode = 'authentication_error' | 'not_found' | 'invalid_request_error' | 'validation_error' | 'rate_limit_error' | 'internal_error';
 
@@ -80,7 +83,7 @@ export function createSegmentProfilesServer(store: SandboxStore, context: Sandbo
       void reply.code(404).send({ error: { code: 'not_found', message: 'Space was not found.' } });
       return null;
     }
-    const customer = lookup(store, request.params.id);
+    const customer = lookup(store, rawIdentifier(request.url));
     if (!customer) void reply.code(404).send(segmentError(404));
     return customer ?? null;
   };
@@ -103,7 +106,9 @@ export function createSegmentProfilesServer(store: SandboxStore, context: Sandbo
   app.get<{ Params: ProfileParams }>(`${base}/traits`, routeConfig('traits'), async (request, reply) =>
     answer(request, reply, (customer) => {
       const q = request.query;
-      const limit = intParam(queryValue(q, 'limit'), 10, 1, 200);
+      // "Traits": 10 by default; "Request arguments": `limit` is "between 1 and 100" on every list
+      // route. The traits section also says "up to 200"; the two disagree, the stricter one holds.
+      const limit = intParam(queryValue(q, 'limit'), 10, 1, 100);
       const traitClass = queryValue(q, 'class');
       if (traitClass !== undefined && traitClass !== 'audience' && traitClass !== 'computed_trait') {
         throw new BadRequest('validation_error', 'class must be one of: audience, computed_trait');
@@ -196,18 +201,34 @@ export function createSegmentProfilesServer(store: SandboxStore, context: Sandbo
   return app;
 }
 
+/** The identifier segment of a profile route's path, as sent (still percent-encoded). */
+function rawIdentifier(url: string): string {
+  return /\/collections\/users\/profiles\/([^/?#]*)/.exec(url)?.[1] ?? '';
+}
+
 /**
- * `type:value` (value already URL-decoded by the router) or a bare `use_` id. Some stacks turn an
- * unencoded `+` into a space; Segment tolerates it for phone numbers, so the sandbox does too.
+ * The profile a path's identifier names. profile-api.md documents only `<id_type:external_id>`
+ * ("Routes"; "The Profile API requires both the type of ID and the value separated by a colon"),
+ * so an identifier without its type is a 404, a bare `use_…` id included: that form appears only
+ * in cursor URLs. The value is percent-decoded; a `+` must be sent as `%2B` ("To query phone
+ * numbers that contain a plus sign (`+`), insert the escape characters `%2B`"), so an unescaped
+ * one is read as form encoding reads it, a space, and finds nobody.
  */
-function lookup(store: SandboxStore, id: string): SandboxCustomer | undefined {
-  const colon = id.indexOf(':');
-  if (colon === -1) return id.startsWith('use_') ? store.profile(null, id) : undefined;
-  if (colon === 0) return undefined;
-  const type = id.slice(0, colon);
-  let value = id.slice(colon + 1);
-  if (type === store.phoneIdType && value.startsWith(' ')) value = '+' + value.slice(1);
+function lookup(store: SandboxStore, raw: string): SandboxCustomer | undefined {
+  const colon = raw.indexOf(':');
+  if (colon <= 0) return undefined;
+  const type = percentDecode(raw.slice(0, colon));
+  const value = percentDecode(raw.slice(colon + 1));
+  if (!type || value === null) return undefined;
   return store.profile(type, value);
+}
+
+function percentDecode(value: string): string | null {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
 }
 
 /** Per-customer listings, computed on first use: traits do not change after seeding. */

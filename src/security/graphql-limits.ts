@@ -5,6 +5,7 @@ import { getComplexity, type ComplexityEstimatorArgs } from 'graphql-query-compl
 import mercurius from 'mercurius';
 import { z } from 'zod';
 import { DomainError, ErrorCode } from '../common/errors';
+import { nullParametersAreAbsent } from '../common/graphql-over-http';
 import type { AppConfig } from '../config/config';
 import { MAX_PAGE_SIZE } from '../context/connection';
 
@@ -78,7 +79,7 @@ export function graphqlLimits(config: AppConfig): Partial<MercuriusDriverConfig>
     allowBatchedQueries: false,
     queryDepth: introspection ? Math.max(maxDepth, INTROSPECTION_DEPTH) : maxDepth,
     validationRules: introspection ? [] : [NoSchemaIntrospectionCustomRule],
-    additionalRouteOptions: { bodyLimit: maxQueryBytes + VARIABLES_BYTES },
+    additionalRouteOptions: { bodyLimit: maxQueryBytes + VARIABLES_BYTES, preValidation: nullParametersAreAbsent },
     ...persistedQueryOptions(config),
   };
 }

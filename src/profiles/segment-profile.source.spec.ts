@@ -1,0 +1,59 @@
+import type { RedisConnection } from '../cache/redis-connection';
+import { DomainError, ErrorCode } from '../common/errors';
+import { loadConfig } from '../config/config';
+import { startSandbox, type Sandbox, type SandboxCustomer } from '../sandbox/sandbox';
+import { sandboxConfig } from '../sandbox/sandbox-config';
+import { ProfileApiBudget } from '../upstream/profile-api-budget';
+import { UpstreamMetrics } from '../upstream/upstream-metrics';
+import { SegmentProfileSource } from './segment-profile.source';
+
+/** The adapter over HTTP against the sandbox, which answers only what Segment documents. */
+describe(SegmentProfileSource.name, () => {
+  let sandbox: Sandbox;
+  let profiles: SegmentProfileSource;
+  let vip: SandboxCustomer;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ quiet: true, customers: 12 });
+    const config = sandboxConfig(loadConfig({ UPSTREAM_RETRIES: '0' }), sandbox);
+    profiles = new SegmentProfileSource(config, new UpstreamMetrics(), new ProfileApiBudget(config, { enabled: false } as RedisConnection));
+    vip = sandbox.data.byArchetype('vip');
+  });
+  afterAll(() => sandbox.close());
+  beforeEach(() => sandbox.calls.reset());
+
+  const phone = () => ({ type: 'phone', id: vip.phone as string });
+
+  it('resolves a phone, its + sent as %2B, to the use_ id the cursor names', async () => {
+    const resolved = await profiles.resolve(phone());
+    expect(resolved?.profileId).toBe(vip.profileId);
+    expect(resolved?.externalIds).toContainEqual({ type: 'user_id', id: vip.userId });
+    expect(sandbox.calls.log().map((c) => c.path)).toEqual([expect.stringContaining(`/profiles/phone:%2B${(vip.phone as string).slice(1)}/external_ids?`)]);
+  });
+
+  it('reads traits, audiences and events by type:value, paging with the cursor', async () => {
+    const id = { type: 'email', id: vip.email as string };
+    expect(await profiles.traits(id)).toEqual({ ...vip.traits, ...vip.audiences });
+    expect((await profiles.audiences(id)).sort()).toEqual(Object.keys(vip.audiences).filter((k) => vip.audiences[k]).sort());
+    expect((await profiles.events(id, 200)).map((e) => e.id)).toEqual(vip.events.slice(0, 200).map((e) => e.message_id));
+    for (const call of sandbox.calls.log()) expect(call).toMatchObject({ status: 200, path: expect.stringContaining(`/profiles/email:${encodeURIComponent(vip.email as string)}/`) });
+
+    // 150 traits and 250 events: more than one page of 100 each.
+    const long = sandbox.data.byArchetype('long_history');
+    const byUser = { type: 'user_id', id: long.userId as string };
+    sandbox.calls.reset();
+    expect(await profiles.traits(byUser)).toEqual({ ...long.traits, ...long.audiences });
+    expect((await profiles.events(byUser, 200)).map((e) => e.id)).toEqual(long.events.slice(0, 200).map((e) => e.message_id));
+    expect(sandbox.calls.count({ route: 'traits' })).toBe(2);
+    expect(sandbox.calls.count({ route: 'events' })).toBe(2);
+  });
+
+  it('answers null when no profile has the identifier, and PROFILE_NOT_FOUND when a read finds none', async () => {
+    const nobody = { type: 'user_id', id: 'nobody' };
+    expect(await profiles.resolve(nobody)).toBeNull();
+    for (const read of [() => profiles.traits(nobody), () => profiles.audiences(nobody), () => profiles.events(nobody, 10)]) {
+      await expect(read()).rejects.toEqual(expect.objectContaining({ code: ErrorCode.PROFILE_NOT_FOUND }));
+      await expect(read()).rejects.toBeInstanceOf(DomainError);
+    }
+  });
+});
