@@ -51,12 +51,14 @@ const trustProxy = optionalString.transform((value): boolean | string[] => {
   return value.split(',').map((part) => part.trim());
 });
 
-const envSchema = z.object({
+export const envSchema = z.object({
   /** `production` makes every upstream setting required, even with no credential set. */
   NODE_ENV: optionalString,
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   PUBLIC_BASE_URL: optionalUrl,
+  /** /metrics on its own port (internal network only) instead of PORT. */
+  METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   REDIS_URL: optionalUrl.or(z.string().regex(/^rediss?:\/\//).optional()),
@@ -144,6 +146,9 @@ const envSchema = z.object({
   if (env.AUTH_MODE === 'dev' && env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN) {
     ctx.addIssue({ code: 'custom', path: ['AUTH_MODE'], message: 'dev is only for the sandbox: unset it (or use flex) with Twilio credentials' });
   }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
+    ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT (unset it to serve /metrics on PORT)' });
+  }
   if (env.GRAPHQL_PERSISTED_ONLY && !env.GRAPHQL_PERSISTED_QUERIES_FILE) {
     ctx.addIssue({ code: 'custom', path: ['GRAPHQL_PERSISTED_ONLY'], message: 'needs GRAPHQL_PERSISTED_QUERIES_FILE' });
   }
@@ -216,6 +221,7 @@ function build(env: Env) {
     port: env.PORT,
     host: env.HOST,
     publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+    metricsPort: env.METRICS_PORT,
     logLevel: env.LOG_LEVEL,
     /** True when no upstream credential is set: `main` starts the sandbox and points both upstreams there. */
     sandbox,
