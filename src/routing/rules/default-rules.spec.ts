@@ -33,7 +33,7 @@ describe('the built-in routing rules', () => {
     const outcome = evaluate(await loadRulesFile(BUNDLED_RULES_FILE), identified);
     const stamped = JSON.stringify({ attributes: outcome.attributes, insights: outcome.insights });
     for (const value of ['Ada', 'Lovelace', 'ada@example.com', '5555550101']) expect(stamped).not.toContain(value);
-    expect(Object.keys(outcome.insights).sort()).toEqual(['customer_label_1', 'customer_label_2']);
+    expect(Object.keys(outcome.insights!).sort()).toEqual(['customer_label_1', 'customer_label_2']);
     // Still useful to route on.
     expect(outcome.attributes).toMatchObject({ vip: true, tier: 'gold', repeat_contact: true });
   });
