@@ -59,6 +59,8 @@ export const envSchema = z.object({
   PUBLIC_BASE_URL: optionalUrl,
   /** /metrics on its own port (internal network only) instead of PORT. */
   METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
+  /** Audit lines go here (appended) instead of stdout; written whatever LOG_LEVEL says. */
+  AUDIT_LOG_FILE: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   REDIS_URL: optionalUrl.or(z.string().regex(/^rediss?:\/\//).optional()),
@@ -261,6 +263,7 @@ function build(env: Env) {
       dedupeTtlMs: env.ENRICHMENT_DEDUPE_TTL_MS,
     },
     auth: { mode: env.AUTH_MODE ?? (twilioConfigured ? 'flex' : 'dev') },
+    audit: { file: env.AUDIT_LOG_FILE },
     access: { policyFile: env.ACCESS_POLICY_FILE, strict: env.ACCESS_STRICT, strictCacheMs: env.ACCESS_STRICT_CACHE_MS },
     http: {
       corsOrigins: env.CORS_ORIGINS,
