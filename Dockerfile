@@ -1,5 +1,6 @@
-# customer-context: build with the dev toolchain, run on a slim image.
-FROM node:20-bookworm-slim AS build
+# customer-context: build with the dev toolchain, run on a slim image. Node 24 is an LTS line
+# supported until 2028; the code also runs on Node 20.9+ (package.json engines), where the tests run.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,7 +10,7 @@ COPY config ./config
 COPY panel ./panel
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

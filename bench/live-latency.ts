@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const ports = [await freePort(), await freePort()];
   const env = (port: number) => ({
     PORT: String(port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
     LOG_LEVEL: 'warn',
     REDIS_URL: redis.url,
     SEGMENT_WEBHOOK_SECRET: SECRET,

@@ -1,9 +1,6 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { createApp } from './app';
 import { ConfigError, loadConfig, type AppConfig } from './config/config';
-import { startSandbox, type Sandbox } from './sandbox/sandbox';
-import { sandboxConfig } from './sandbox/sandbox-config';
+import type { Sandbox } from './sandbox/sandbox';
 
 async function main(): Promise<void> {
   let config: AppConfig;
@@ -16,6 +13,13 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // Loaded once the configuration is known good, so a refusal is immediate.
+  const [{ Logger }, { createApp }, { startSandbox }, { sandboxConfig }] = await Promise.all([
+    import('@nestjs/common'),
+    import('./app'),
+    import('./sandbox/sandbox'),
+    import('./sandbox/sandbox-config'),
+  ]);
   const logger = new Logger('Main');
   // A stray rejection inside a library (a Redis client failing a SUBSCRIBE while Redis is down)
   // must not take down a service agents are waiting on: log it and keep serving.
@@ -35,7 +39,7 @@ async function main(): Promise<void> {
   logger.log(`customer-context listening on ${url}`);
   if (sandbox) {
     const vip = sandbox.data.byArchetype('vip');
-    logger.warn(`running on the sandbox (no Segment/Twilio credentials): demo data, AUTH_MODE=${config.auth.mode}`);
+    logger.warn(`running on the SANDBOX: no Segment or Twilio credential is set, so every answer is demo data (AUTH_MODE=${config.auth.mode}); /readyz says mode "sandbox"`);
     logger.log(
       `try: curl -s ${url}/graphql -H 'content-type: application/json' -H 'authorization: Bearer ${sandbox.credentials.agentToken}' -d '{"query":"{ customerContext(lookup: {phone: \\"${vip.phone}\\"}) { profileId traits audiences signals { repeatContact24h openConversations } } }"}'`,
     );

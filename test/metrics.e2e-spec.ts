@@ -1,5 +1,6 @@
 import type { SandboxCustomer } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
+import { freePort } from './support/redis-server';
 import { eventually, postForm, PUBLIC_BASE_URL, taskCreatedEvent, taskRouter } from './support/twilio-callers';
 
 /** GET /metrics end to end: open to Prometheus, moved by real traffic, free of customer data. */
@@ -100,5 +101,25 @@ describe('GET /metrics (e2e)', () => {
     // Every label value is one of a small vocabulary: names, codes, route patterns, numbers.
     const values = [...text.matchAll(/\w+="((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]);
     expect(values.filter((v) => !/^[\w./:+-]{0,64}$/.test(v))).toEqual([]);
+  });
+});
+
+describe('METRICS_PORT (e2e)', () => {
+  it('serves /metrics on its own port only, so the public port gives traffic figures to nobody', async () => {
+    const port = await freePort();
+    const h = await startHarness({ redis: false, env: { METRICS_PORT: String(port) } });
+    try {
+      const internal = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(internal.status).toBe(200);
+      expect(await internal.text()).toContain('cc_http_request_duration_seconds');
+      expect((await fetch(`http://127.0.0.1:${port}/graphql`)).status).toBe(404);
+      const publicPort = await fetch(`${h.url}/metrics`);
+      expect(publicPort.status).toBe(404);
+      expect(await publicPort.text()).not.toContain('cc_');
+    } finally {
+      await h.close();
+    }
+    // Closed with the app.
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
   });
 });

@@ -15,6 +15,7 @@ import { taskRouter } from './support/twilio-callers';
 
 const PROFILE = /* GraphQL */ `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId resolvedBy { type id } externalIds { type id } traits routing { attributes } } }`;
 const EXAMPLE_POLICY = join(__dirname, '..', 'config', 'access-policy.example.yaml');
+const EXAMPLE_RULES = join(__dirname, '..', 'config', 'routing-rules.example.yaml');
 
 interface Profile {
   profileId: string | null;
@@ -133,7 +134,8 @@ describe('Flex-token authentication (e2e)', () => {
 describe('access policy (e2e)', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ env: { ACCESS_POLICY_FILE: EXAMPLE_POLICY, SEGMENT_WEBHOOK_SECRET: SEGMENT_SECRET } });
+    // The example rules stamp customers.email/phone/name, which the policy must mask.
+    h = await startHarness({ env: { ACCESS_POLICY_FILE: EXAMPLE_POLICY, ROUTING_RULES_FILE: EXAMPLE_RULES, SEGMENT_WEBHOOK_SECRET: SEGMENT_SECRET } });
   });
   afterAll(() => h.close());
 

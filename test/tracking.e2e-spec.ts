@@ -139,7 +139,7 @@ describe('Segment tracking (e2e)', () => {
     expect(all.every((e) => e.userId === vip.userId)).toBe(true);
     const enriched = all.find((e) => e.event === 'Task Enriched')!;
     expect(enriched.properties).toMatchObject({ task_sid: vip.tasks[0].sid, channel: 'sms', matched_rules: matchedRules, degraded: false, degraded_reasons: [], latency_ms: 35 });
-    expect(enriched.properties.attribute_keys).toEqual(expect.arrayContaining(['customers.email', 'customers.phone']));
+    expect(enriched.properties.attribute_keys).toEqual(expect.arrayContaining(['customer_context.vip', 'customers.customer_label_2']));
     expect(all.filter((e) => e.event === 'Task Enriched')).toHaveLength(1);
     expect(all.filter((e) => e.event === 'Routing Rule Matched').map((e) => e.properties.rule_name).sort()).toEqual([...matchedRules].sort());
     expect(all.find((e) => e.event === 'Customer Context Changed')?.properties).toEqual({ parts: ['audiences', 'traits'], source: 'segment_webhook' });

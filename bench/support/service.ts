@@ -36,6 +36,8 @@ export async function startService(name: string, sandbox: BenchSandbox, redisUrl
     TWILIO_ACCOUNT_SID: credentials.accountSid,
     TWILIO_AUTH_TOKEN: credentials.authToken,
     TWILIO_WORKSPACE_SID: credentials.workspaceSid,
+    // Required beside credentials; no scenario posts Segment webhooks.
+    SEGMENT_WEBHOOK_SECRET: 'bench-segment-webhook-secret',
     RATE_LIMIT_WORKER_MAX: UNLIMITED,
     RATE_LIMIT_IP_MAX: UNLIMITED,
     SEGMENT_MAX_RPS: '10000',

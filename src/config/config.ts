@@ -51,10 +51,16 @@ const trustProxy = optionalString.transform((value): boolean | string[] => {
   return value.split(',').map((part) => part.trim());
 });
 
-const envSchema = z.object({
+export const envSchema = z.object({
+  /** `production` makes every upstream setting required, even with no credential set. */
+  NODE_ENV: optionalString,
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   PUBLIC_BASE_URL: optionalUrl,
+  /** /metrics on its own port (internal network only) instead of PORT. */
+  METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
+  /** Audit lines go here (appended) instead of stdout; written whatever LOG_LEVEL says. */
+  AUDIT_LOG_FILE: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   REDIS_URL: optionalUrl.or(z.string().regex(/^rediss?:\/\//).optional()),
@@ -136,10 +142,14 @@ const envSchema = z.object({
   SANDBOX_CUSTOMERS: z.coerce.number().int().min(6).max(100_000).default(50),
   SANDBOX_SEED: z.coerce.number().int().default(42),
 }).superRefine((env, ctx) => {
+  requireProductionSettings(env, ctx);
   // dev mode trusts the sandbox's IAM; with real credentials it would be a production service
   // running under a name that says "not checked properly".
   if (env.AUTH_MODE === 'dev' && env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN) {
     ctx.addIssue({ code: 'custom', path: ['AUTH_MODE'], message: 'dev is only for the sandbox: unset it (or use flex) with Twilio credentials' });
+  }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
+    ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT (unset it to serve /metrics on PORT)' });
   }
   if (env.GRAPHQL_PERSISTED_ONLY && !env.GRAPHQL_PERSISTED_QUERIES_FILE) {
     ctx.addIssue({ code: 'custom', path: ['GRAPHQL_PERSISTED_ONLY'], message: 'needs GRAPHQL_PERSISTED_QUERIES_FILE' });
@@ -147,6 +157,56 @@ const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** The credentials of the two upstreams; with none of them set the service runs on its sandbox. */
+const CREDENTIAL_PAIRS = [
+  ['SEGMENT_SPACE_ID', 'SEGMENT_ACCESS_TOKEN'],
+  ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'],
+] as const;
+type CredentialName = (typeof CREDENTIAL_PAIRS)[number][number];
+
+function anyCredential(env: Pick<Env, CredentialName>): boolean {
+  return CREDENTIAL_PAIRS.some((pair) => pair.some((name) => env[name] !== undefined));
+}
+
+function isLoopback(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+}
+
+/**
+ * A half-configured service must not start: a missing variable would otherwise switch one side to
+ * the sandbox's demo data (or leave webhooks unverifiable) without anyone noticing. In production
+ * (`NODE_ENV=production`, or any upstream credential set) every upstream setting is required.
+ */
+function requireProductionSettings(
+  env: Pick<Env, CredentialName | 'TWILIO_WORKSPACE_SID' | 'SEGMENT_WEBHOOK_SECRET' | 'PUBLIC_BASE_URL' | 'NODE_ENV'>,
+  ctx: z.RefinementCtx,
+): void {
+  const production = env.NODE_ENV === 'production';
+  if (!production && !anyCredential(env)) return;
+  const why = production ? 'required with NODE_ENV=production' : 'required once any Segment or Twilio credential is set';
+  for (const pair of CREDENTIAL_PAIRS) {
+    for (const name of pair) {
+      if (env[name] !== undefined) continue;
+      const other = pair.find((n) => n !== name)!;
+      const message = env[other] !== undefined ? `missing: ${other} is set, so this half of the pair is needed too` : `missing: ${why}`;
+      ctx.addIssue({ code: 'custom', path: [name], message });
+    }
+  }
+  if (!env.TWILIO_WORKSPACE_SID) ctx.addIssue({ code: 'custom', path: ['TWILIO_WORKSPACE_SID'], message: `missing: ${why} (tasks are stamped in this workspace)` });
+  if (!env.SEGMENT_WEBHOOK_SECRET) {
+    ctx.addIssue({ code: 'custom', path: ['SEGMENT_WEBHOOK_SECRET'], message: `missing: ${why} (the Segment webhook destination's shared secret)` });
+  }
+  if (!env.PUBLIC_BASE_URL) {
+    ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: `missing: ${why} (the https URL Twilio and Segment call; Twilio signs it)` });
+  } else {
+    const url = new URL(env.PUBLIC_BASE_URL);
+    // Plain http only on loopback outside production: Twilio cannot call such a URL, so it is a local test stand.
+    if (url.protocol !== 'https:' && (production || !isLoopback(url))) {
+      ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'must be an https URL (Twilio signs the URL it calls)' });
+    }
+  }
+}
 
 export interface CachePolicy {
   ttlMs: number;
@@ -156,14 +216,17 @@ export interface CachePolicy {
 function build(env: Env) {
   const twilioConfigured = Boolean(env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN);
   const segmentConfigured = Boolean(env.SEGMENT_SPACE_ID && env.SEGMENT_ACCESS_TOKEN);
+  // The schema refuses a half-set pair, so this is "nothing set at all".
+  const sandbox = !twilioConfigured && !segmentConfigured;
   const policy = (ttlMs: number): CachePolicy => ({ ttlMs, graceMs: env.CACHE_GRACE_MS });
   return {
     port: env.PORT,
     host: env.HOST,
     publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+    metricsPort: env.METRICS_PORT,
     logLevel: env.LOG_LEVEL,
-    /** True when an upstream has no credentials: `main` starts the sandbox and points it there. */
-    sandbox: !twilioConfigured || !segmentConfigured,
+    /** True when no upstream credential is set: `main` starts the sandbox and points both upstreams there. */
+    sandbox,
     redis: {
       url: env.REDIS_URL,
       clusterNodes: env.REDIS_CLUSTER_NODES,
@@ -200,6 +263,7 @@ function build(env: Env) {
       dedupeTtlMs: env.ENRICHMENT_DEDUPE_TTL_MS,
     },
     auth: { mode: env.AUTH_MODE ?? (twilioConfigured ? 'flex' : 'dev') },
+    audit: { file: env.AUDIT_LOG_FILE },
     access: { policyFile: env.ACCESS_POLICY_FILE, strict: env.ACCESS_STRICT, strictCacheMs: env.ACCESS_STRICT_CACHE_MS },
     http: {
       corsOrigins: env.CORS_ORIGINS,

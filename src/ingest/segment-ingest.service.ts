@@ -6,6 +6,7 @@ import type { ContextChange } from '../live/change';
 import { PendingChanges } from '../live/pending-changes';
 import type { ResolvedProfile } from '../profiles/profile.types';
 import { ChangeAnnouncer } from './change-announcer';
+import { isOwnEvent } from '../tracking/own-events';
 import { Deliveries } from './deliveries';
 import { occurredAt, type SegmentMessage } from './segment-event';
 
@@ -27,6 +28,8 @@ export class SegmentIngestService {
   ) {}
 
   async apply(message: SegmentMessage): Promise<IngestOutcome> {
+    // Our own tracked events coming back through the same Segment source: applying them would loop.
+    if (isOwnEvent(message)) return 'ignored';
     if (!(await this.deliveries.first('segment', message.messageId))) return 'duplicate';
     if (message.type === 'group') return 'ignored';
     const profile = await this.cachedProfile(message);

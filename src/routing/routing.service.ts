@@ -32,7 +32,7 @@ export function incompleteDataReason(failures: string[]): string | undefined {
 }
 
 /** The rules file shipped with the service; it works on the sandbox's demo customers. */
-export const BUNDLED_RULES_FILE = join(__dirname, '..', '..', 'config', 'routing-rules.example.yaml');
+export const BUNDLED_RULES_FILE = join(__dirname, '..', '..', 'config', 'routing-rules.default.yaml');
 
 /**
  * Turns what is known about a customer into task attributes, by the rules in ROUTING_RULES_FILE.

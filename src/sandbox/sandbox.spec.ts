@@ -35,6 +35,30 @@ describe('startSandbox', () => {
     }
   });
 
+  it('draws a new auth token at every start, so nobody can forge its Twilio signatures or Flex tokens from the seed', async () => {
+    const [first, second] = [await startSandbox({ customers: 6, seed: 7, quiet: true }), await startSandbox({ customers: 6, seed: 7, quiet: true })];
+    try {
+      expect(first.credentials.accountSid).toBe(second.credentials.accountSid);
+      expect(first.credentials.authToken).not.toBe(second.credentials.authToken);
+      expect(first.credentials.authToken).not.toBe(seedWorld(7).authToken);
+      expect(first.credentials.authToken).toMatch(/^[0-9a-f]{32}$/);
+      // A Flex token issued by one is refused by the other.
+      const validate = (sandbox: typeof first, token: string) =>
+        fetch(`${sandbox.twilioUrl}/v1/Accounts/${sandbox.credentials.accountSid}/Tokens/validate`, {
+          method: 'POST',
+          headers: {
+            authorization: 'Basic ' + Buffer.from(`${sandbox.credentials.accountSid}:${sandbox.credentials.authToken}`).toString('base64'),
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ token }),
+        }).then(async (r) => ((await r.json()) as { valid?: boolean }).valid);
+      expect(await validate(first, first.credentials.agentToken)).toBe(true);
+      expect(await validate(second, first.credentials.agentToken)).toBe(false);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+
   it('refuses a bad customer count', async () => {
     await expect(startSandbox({ customers: -1, quiet: true })).rejects.toThrow(/customers/);
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { CallLog, type CallFilter, type CallRecord } from './calls';
 import { SandboxStore, type SandboxData } from './data';
@@ -95,7 +96,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const startedAt = Date.now();
   const clock = (): number => now.getTime() + (Date.now() - startedAt);
 
-  const world = seedWorld(seed);
+  // The data follows the seed; the auth token does not: it signs the Flex tokens and checks the
+  // Twilio signatures, and one derived from a public seed would let anyone forge both.
+  const world = { ...seedWorld(seed), authToken: randomBytes(16).toString('hex') };
   const store = new SandboxStore(world, seedCustomers(world, { customers, seed, now, phoneIdType }), phoneIdType, seed, clock);
   // Token expiry is wall-clock time: the service may compare `expiration` with its own clock.
   const tokens = new FlexTokens(world, Date.now);

@@ -1,19 +1,19 @@
-import { Logger } from '@nestjs/common';
 import { CustomerRoot } from '../context/customer-context.service';
 import { AuditLog } from './audit-log';
+import type { AuditSink } from './audit-sink';
 
 const principal = { identity: 'jane@acme.test', roles: ['agent'], workerSid: 'WK1', expiresAt: 0 };
 
 describe(AuditLog.name, () => {
   let lines: unknown[];
+  let sink: AuditSink;
   beforeEach(() => {
     lines = [];
-    jest.spyOn(Logger.prototype, 'log').mockImplementation((line: unknown) => void lines.push(line));
+    sink = { write: (line: unknown) => void lines.push(line) } as unknown as AuditSink;
   });
-  afterEach(() => jest.restoreAllMocks());
 
   it('says who read whose data and which parts', () => {
-    new AuditLog().customerRead({ principal, field: 'customerContext', parts: ['traits', 'events'], lookup: { phone: '+12015550100' }, result: new CustomerRoot('use_1', null, [], ['+12015550100'], null) });
+    new AuditLog(sink).customerRead({ principal, field: 'customerContext', parts: ['traits', 'events'], lookup: { phone: '+12015550100' }, result: new CustomerRoot('use_1', null, [], ['+12015550100'], null) });
     expect(lines).toEqual([
       {
         audit: 'customer.read',
@@ -28,7 +28,7 @@ describe(AuditLog.name, () => {
   });
 
   it('never writes an identifier in clear: addresses and lookups are hashed, sids kept', () => {
-    const audit = new AuditLog();
+    const audit = new AuditLog(sink);
     audit.customerRead({ principal, field: 'customerContext', parts: [], result: new CustomerRoot(null, null, [], ['whatsapp:+34600000000'], null) });
     audit.customerRead({ principal, field: 'routingPreview', parts: ['attributes'], lookup: { email: 'ada@example.com', taskSid: 'WT1' }, error: 'FORBIDDEN' });
     const text = JSON.stringify(lines);

@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { Principal } from '../auth/principal';
 import { CustomerRoot } from '../context/customer-context.service';
 import type { LookupInput } from '../identity/identity';
+import { AuditSink } from './audit-sink';
 
 export interface CustomerRead {
   principal: Principal | null;
@@ -29,11 +30,12 @@ const SID_KEYS = new Set<keyof LookupInput>(['conversationSid', 'taskSid']);
  */
 @Injectable()
 export class AuditLog {
-  private readonly logger = new Logger('Audit');
+  /** Its own sink, always on: LOG_LEVEL does not silence the audit trail. */
+  constructor(private readonly sink: AuditSink) {}
 
   customerRead(read: CustomerRead): void {
     const who = read.principal ? { identity: read.principal.identity, workerSid: read.principal.workerSid, roles: read.principal.roles } : null;
-    this.logger.log(
+    this.sink.write(
       { audit: 'customer.read', who, whose: whose(read), field: read.field, parts: read.parts, outcome: read.error ? 'refused' : 'read', error: read.error },
       'customer data read',
     );

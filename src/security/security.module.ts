@@ -6,6 +6,7 @@ import { ContextModule } from '../context/context.module';
 import { AccessPolicy } from './access-policy';
 import { AnswerCache } from '../context/answer-cache';
 import { AuditLog } from './audit-log';
+import { AuditSink } from './audit-sink';
 import { CustomerAccessInterceptor } from './customer-access.interceptor';
 import { MessageTextResolver } from './message-text.resolver';
 import { StrictAccess } from './strict-access';
@@ -18,6 +19,7 @@ import { TwilioWorkerTasks, WorkerTasks } from './worker-tasks';
     { provide: AccessPolicy, useFactory: (config: AppConfig) => AccessPolicy.load(config.access.policyFile), inject: [AppConfig] },
     { provide: WorkerTasks, useClass: TwilioWorkerTasks },
     StrictAccess,
+    AuditSink,
     AuditLog,
     MessageTextResolver,
     // Kept answers replay strict access and the audit line, which live here.

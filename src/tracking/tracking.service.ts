@@ -5,6 +5,7 @@ import { Counter } from 'prom-client';
 import { AppConfig } from '../config/config';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
 import { CONTEXT_PARTS, type ChangedPart, type ChangeSource, type ContextPart, type TrackedEvent, type TrackingPlan } from './tracking-plan';
+import { OWN_EVENT_CONTEXT } from './own-events';
 import { segmentIdentity, type TrackedCustomer } from './tracking-identity';
 import type { Viewer } from './viewer';
 
@@ -159,7 +160,7 @@ export class TrackingService implements OnApplicationShutdown {
   private track<E extends TrackedEvent>(event: E, customer: TrackedCustomer, properties: TrackingPlan[E]): void {
     if (!this.analytics) return;
     try {
-      this.analytics.track({ ...segmentIdentity(customer, this.pseudonymKey), event, properties });
+      this.analytics.track({ ...segmentIdentity(customer, this.pseudonymKey), event, properties, context: OWN_EVENT_CONTEXT });
     } catch (error) {
       // A tracking bug must cost the event, never the request that caused it.
       this.failed.inc({ reason: 'not_queued' });

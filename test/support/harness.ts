@@ -40,6 +40,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const redisUrl = options.redis === false ? undefined : (options.redis ?? process.env.TEST_REDIS_URL);
   const env: Record<string, string> = {
     LOG_LEVEL: 'silent',
+    // The audit trail is always written; tests that read it give their own file.
+    AUDIT_LOG_FILE: '/dev/null',
     PORT: '0',
     REDIS_KEY_PREFIX: options.keyPrefix ?? `t${process.pid}x${++counter}x${Date.now() % 100000}:`,
     UPSTREAM_TIMEOUT_MS: '500',
