@@ -1,5 +1,6 @@
 import { createClient, type Client } from 'graphql-ws';
 import { createHmac } from 'node:crypto';
+import { Registry } from 'prom-client';
 import WebSocket from 'ws';
 import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
@@ -86,6 +87,12 @@ describe('live context (e2e)', () => {
     const answer = await b.gql<Answer>(CONTEXT, { lookup: { userId: customer.userId, phone: customer.phone } });
     expect(answer.errors).toBeUndefined();
     return answer.data!.customerContext!;
+  };
+  /** A counter's value on an instance, read from its Prometheus registry. */
+  const metricValue = async (h: Harness, name: string, labels: Record<string, string>) => {
+    const metric = await h.app.get(Registry).getSingleMetric(name)?.get();
+    const found = metric?.values.find((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value));
+    return found?.value ?? 0;
   };
   const customer = (n: number) => sandbox.data.customers.filter((c) => c.index > 5 && c.userId && c.phone && c.conversations.length > 0)[n];
 
@@ -184,18 +191,45 @@ describe('live context (e2e)', () => {
     expect(sub.received).toHaveLength(1);
   });
 
-  it('accepts an Actions batch signed over its first element', async () => {
+  it('applies only the first element of a batch whose signature covers that element alone', async () => {
     const c = customer(4);
     await known(c);
-    const batch = [
-      { type: 'track', event: 'Product Viewed', userId: c.userId, messageId: 'batch-1', timestamp: new Date(Date.now() - 1000).toISOString() },
-      { type: 'track', event: 'Product Added', userId: c.userId, messageId: 'batch-2', timestamp: new Date().toISOString() },
+    const sub = await subscribe(b, c.profileId!);
+    const signed = { type: 'track', event: 'Product Viewed', userId: c.userId, messageId: 'batch-1', timestamp: new Date(Date.now() - 1000).toISOString() };
+    // Anyone holding that one signed delivery could append these: an identify that sets routing
+    // traits and an invented event.
+    const appended = [
+      { type: 'identify', userId: c.userId, messageId: 'batch-2', traits: { plan: 'forged-by-appending' }, timestamp: new Date(Date.now() + 3600_000).toISOString() },
+      { type: 'track', event: 'Refund Promised', userId: c.userId, messageId: 'batch-3', timestamp: new Date().toISOString() },
     ];
-    const signature = createHmac('sha1', SECRET).update(JSON.stringify(batch[0])).digest('hex');
-    const response = await postSegment(a, batch, signature);
+    const before = await metricValue(a, 'cc_webhook_events_total', { source: 'segment', outcome: 'unsigned' });
+    const signature = createHmac('sha1', SECRET).update(JSON.stringify(signed)).digest('hex');
+    const response = await postSegment(a, [signed, ...appended], signature);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ received: 2, outcomes: { applied: 2 } });
-    expect((await known(c)).events.edges.slice(0, 2).map((e) => e.node.id)).toEqual(['batch-2', 'batch-1']);
+    expect(await response.json()).toEqual({ received: 3, outcomes: { applied: 1, duplicate: 0, unknown_customer: 0, ignored: 0, unsigned: 2 } });
+    await until(() => sub.received.length === 1);
+    const after = await known(c);
+    expect(after.events.edges.map((e) => e.node.id)).toContain('batch-1');
+    expect(after.events.edges.map((e) => e.node.id)).not.toContain('batch-3');
+    expect(after.traits.plan).not.toBe('forged-by-appending');
+    expect(await metricValue(a, 'cc_webhook_events_total', { source: 'segment', outcome: 'unsigned' })).toBe(before + 2);
+    // The refused elements were not remembered as delivered: signed properly, they apply.
+    const whole = await postSegment(a, appended);
+    expect(await whole.json()).toMatchObject({ received: 2, outcomes: { applied: 2, unsigned: 0 } });
+    expect((await known(c)).events.edges.map((e) => e.node.id)).toContain('batch-3');
+  });
+
+  it('applies every element of a batch signed over its whole body', async () => {
+    const c = customer(5);
+    await known(c);
+    const batch = [
+      { type: 'track', event: 'Product Viewed', userId: c.userId, messageId: 'whole-1', timestamp: new Date(Date.now() - 1000).toISOString() },
+      { type: 'track', event: 'Product Added', userId: c.userId, messageId: 'whole-2', timestamp: new Date().toISOString() },
+    ];
+    const response = await postSegment(a, batch);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ received: 2, outcomes: { applied: 2, unsigned: 0 } });
+    expect((await known(c)).events.edges.slice(0, 2).map((e) => e.node.id)).toEqual(['whole-2', 'whole-1']);
   });
 
   it('puts an out-of-order event in its place in the timeline', async () => {
