@@ -2,7 +2,7 @@
 // semantics declared here are the language rule writers get (README.md describes it for them).
 import { Environment } from '@marcbachmann/cel-js';
 import type { JsonObject, JsonValue } from './json-values';
-import { findRegexProblem } from './regex-guard';
+import { findRegexProblem, LINEAR_MATCHES, linearMatches, matchesCalls, routeMatchesToRe2 } from './regex-guard';
 
 /** Longer expressions belong in several rules; the cap also bounds parse work for a bad file. */
 export const MAX_EXPRESSION_LENGTH = 2_000;
@@ -60,6 +60,9 @@ function createEnvironment(): Environment {
     env.registerOperator(`int ${op} double: double`, (a: bigint, b: number) => apply(Number(a), b));
   }
   env.registerOperator('int == double', (a: bigint, b: number) => Number(a) === b);
+  // Where every `matches()` is routed (regex-guard.ts): RE2's linear time, not RegExp's backtracking.
+  env.registerFunction(`string.${LINEAR_MATCHES}(string): bool`, (text: string, pattern: string) => linearMatches(text, pattern));
+  env.registerFunction(`${LINEAR_MATCHES}(string, string): bool`, (text: string, pattern: string) => linearMatches(text, pattern));
   return env;
 }
 
@@ -80,9 +83,24 @@ export function compileExpression(source: string): CompileResult {
   if (!checked.valid) return { problem: describeCompileError('CEL type error', checked.error, source) };
   const regexProblem = findRegexProblem(parsed.ast);
   if (regexProblem) return { problem: `${regexProblem} in ${quote(source)}` };
+  const linear = linearMatchesOf(source, parsed);
+  if (!linear) return { problem: `matches() could not be routed to RE2 (write it as text.matches("pattern")) in ${quote(source)}` };
   return {
-    expression: { source, type: checked.type ?? 'dyn', run: (context) => parsed(context as unknown as Record<string, unknown>) },
+    expression: { source, type: checked.type ?? 'dyn', run: (context) => linear(context as unknown as Record<string, unknown>) },
   };
+}
+
+/** The expression with its `matches()` calls on RE2, checked again; null if any call is left on RegExp. */
+function linearMatchesOf(source: string, parsed: ReturnType<Environment['parse']>): ReturnType<Environment['parse']> | null {
+  if (matchesCalls(parsed.ast).next().done) return parsed;
+  const routed = routeMatchesToRe2(source, parsed.ast);
+  if (routed === null) return null;
+  try {
+    const reparsed = environment.parse(routed);
+    return reparsed.check().valid && matchesCalls(reparsed.ast).next().done ? reparsed : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A YAML scalar written where an expression may stand (`vip: true`). */

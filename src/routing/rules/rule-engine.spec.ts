@@ -182,6 +182,37 @@ rules:
     });
   });
 
+  describe('matches()', () => {
+    // Polynomial on a backtracking engine (seconds at this size); linear on RE2.
+    const POLYNOMIAL = '^\\\\+?\\\\d*\\\\s*\\\\d*\\\\s*\\\\d*$';
+
+    it('speaks RE2, the engine the CEL spec names, not JavaScript RegExp', () => {
+      expect(valueOf('"ABC".matches("(?i)^abc$")')).toEqual({ value: true, error: undefined });
+      expect(valueOf('"a.b".matches("^\\\\Qa.b\\\\E$") && !"axb".matches("^\\\\Qa.b\\\\E$")')).toEqual({ value: true, error: undefined });
+      expect(valueOf('"order 42".matches("[0-9]+")')).toEqual({ value: true, error: undefined });
+    });
+
+    it('evaluates a polynomial pattern on 4 KB of customer data without a backtracking RegExp', () => {
+      const exec = jest.spyOn(RegExp.prototype, 'exec');
+      const test = jest.spyOn(RegExp.prototype, 'test');
+      try {
+        const ruleSet = rules(`rules:\n  - name: phone\n    set:\n      plausible: 'traits.phone.matches("${POLYNOMIAL}")'\n`);
+        exec.mockClear();
+        test.mockClear();
+        const hostile = evaluate(ruleSet, input({ traits: { phone: `${'1'.repeat(4095)}x` } }));
+        const fine = evaluate(ruleSet, input({ traits: { phone: '1'.repeat(4096) } }));
+        expect(hostile.attributes).toEqual({ plausible: false });
+        expect(fine.attributes).toEqual({ plausible: true });
+        // The linear engine by construction: no call reached JavaScript's backtracking RegExp.
+        expect(exec).not.toHaveBeenCalled();
+        expect(test).not.toHaveBeenCalled();
+      } finally {
+        exec.mockRestore();
+        test.mockRestore();
+      }
+    });
+  });
+
   describe('values', () => {
     it('converts CEL ints (BigInt) to numbers', () => {
       const { value } = valueOf('2 + 3');
