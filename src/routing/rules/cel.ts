@@ -108,7 +108,20 @@ export function constantExpression(value: JsonValue): CompiledExpression {
   return { source: JSON.stringify(value), type: 'dyn', run: () => value };
 }
 
-/** One line, for explanations and logs; the library's own message adds a multi-line source excerpt. */
+/**
+ * What went wrong when an expression ran, for explanations (which agents, logs and TaskRouter
+ * see): the kind of error (CEL's error code) and the part of the rule's own text where it
+ * happened. Never the library's message, which may quote the data (`No such key: <email>`).
+ */
+export function runErrorMessage(error: unknown): string {
+  const { code, node } = (error ?? {}) as { code?: unknown; node?: { input?: unknown; start?: unknown; end?: unknown } };
+  if (typeof code !== 'string' || !/^[a-z_]{1,40}$/.test(code)) return 'evaluation failed';
+  const kind = code.replace(/_/g, ' ');
+  if (typeof node?.input !== 'string' || typeof node.start !== 'number' || typeof node.end !== 'number') return kind;
+  return `${kind} in ${quote(node.input.slice(node.start, node.end).replaceAll(LINEAR_MATCHES, 'matches'))}`;
+}
+
+/** One line, for load errors and logs; the library's own message adds a multi-line source excerpt. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) {
     const summary = (error as { summary?: unknown }).summary;
