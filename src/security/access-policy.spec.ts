@@ -129,6 +129,58 @@ roles:
     expect(example.viewFor(who('admin')).traits({ ssn: '1' })).toEqual({ ssn: '1' });
   });
 
+  it('masks objects in arrays inside arrays, in traits and event properties alike', () => {
+    const nested = { items: [[{ email: 'jane@example.com', ssn: '1', sku: 'S' }], [[{ mobile_phone: '+12015550100' }]]] };
+    const expected = { items: [[{ email: 'j***@example.com', sku: 'S' }], [[{ mobile_phone: '***0100' }]]] };
+    expect(policy.viewFor(who('agent')).traits(nested)).toEqual(expected);
+    expect(policy.viewFor(who('agent')).eventProperties(nested)).toEqual(expected);
+  });
+
+  describe('the example policy on a deeply nested profile', () => {
+    const example = AccessPolicy.load(join(__dirname, '..', '..', 'config', 'access-policy.example.yaml'));
+    const profile = {
+      first_name: 'Jane',
+      plan: 'gold',
+      email: 'jane@example.com',
+      billing: {
+        email: 'billing@example.com',
+        iban: 'DE89370400440532013000',
+        address: { street: 'Main St 1', city: 'Springfield', postal_code: '12345' },
+        cards: [[{ credit_card_last4: '4242', holder: 'Jane' }]],
+      },
+      kyc: { ssn: '123-45-6789', date_of_birth: '1990-01-01', verified: true, documents: [{ kind: 'passport', social_security_number: '1' }] },
+      integrations: { crm: { api_token: 'tok', secret_key: 's', owner_email: 'owner@example.com' } },
+      contacts: [{ name: 'Bob', phone: '+12015550100', work_email: 'bob@example.com' }],
+    };
+
+    it('gives an agent the same deny and mask rules at every depth as at the top', () => {
+      const expected = {
+        first_name: 'Jane',
+        plan: 'gold',
+        email: 'j***@example.com',
+        billing: { email: 'b***@example.com', address: { street: 'M***', city: 'S***', postal_code: '1***' }, cards: [[{ holder: 'Jane' }]] },
+        kyc: { verified: true, documents: [{ kind: 'passport' }] },
+        integrations: { crm: { owner_email: 'o***@example.com' } },
+        contacts: [{ name: 'Bob', phone: '***0100', work_email: 'b***@example.com' }],
+      };
+      expect(example.viewFor(who('agent')).traits(profile)).toEqual(expected);
+      expect(example.viewFor(who('agent')).eventProperties(profile)).toEqual(expected);
+    });
+
+    it('hides from a supervisor what the supervisor rules deny, at every depth', () => {
+      expect(example.viewFor(who('supervisor')).traits(profile)).toEqual({
+        ...profile,
+        billing: { email: 'billing@example.com', address: profile.billing.address, cards: [[{ holder: 'Jane' }]] },
+        kyc: { date_of_birth: '1990-01-01', verified: true, documents: [{ kind: 'passport' }] },
+        integrations: { crm: { owner_email: 'owner@example.com' } },
+      });
+    });
+
+    it('shows an admin everything', () => {
+      expect(example.viewFor(who('admin')).traits(profile)).toEqual(profile);
+    });
+  });
+
   it('refuses a malformed file with a message that says where', () => {
     expect(() => AccessPolicy.parse('roles: [')).toThrow(AccessPolicyError);
     expect(() => AccessPolicy.parse('roles:\n  agent:\n    traits:\n      alow: ["*"]')).toThrow(/roles\.agent\.traits/);

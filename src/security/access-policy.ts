@@ -9,10 +9,11 @@ import { maskValue } from './masking';
  * config/access-policy.example.yaml). Rules are globs over dotted paths (`email`, `address.city`,
  * `customers.phone`): deny hides, mask shows masked, allow shows; deny beats mask beats allow,
  * and a rule on an object covers everything inside it. A caller with several roles sees the union.
- * Event properties carry the same data under the same names, often nested (an `Order Completed`
- * with an `email` and a `shipping.phone`): a role without its own `events` rules gets its trait
- * deny and mask lists applied to them at any depth, everything else shown. Objects inside arrays
- * are checked under the array's path (`products.email`). A role's optional `conversations` rules
+ * Trait deny and mask patterns apply at any depth (`email` also covers `billing.email`): Segment
+ * traits nest the same names. Event properties carry the same data under the same names (an
+ * `Order Completed` with an `email` and a `shipping.phone`): a role without its own `events` rules
+ * gets its trait deny and mask lists applied to them at any depth, everything else shown. Objects
+ * inside arrays, arrays inside arrays included, are checked under the array's path (`products.email`). A role's optional `conversations` rules
  * cover the free text of conversations (`friendlyName`, `messages.body`); without them it is shown.
  */
 
@@ -101,7 +102,7 @@ export class AccessPolicy {
       Object.entries(parsed.data.roles).map(([name, r]) => [
         name,
         {
-          traits: compile(r.traits),
+          traits: compile({ ...r.traits, deny: atAnyDepth(r.traits.deny), mask: atAnyDepth(r.traits.mask) }),
           attributes: compile(r.attributes),
           events: compile(r.events ?? { allow: ['*'], deny: atAnyDepth(r.traits.deny), mask: atAnyDepth(r.traits.mask) }),
           conversations: compile(r.conversations ?? { allow: ['*'], deny: [], mask: [] }),
@@ -208,13 +209,20 @@ function walk(rules: Rules[], innerRules: boolean, object: Record<string, unknow
         : visibility === 'mask'
           ? maskValue(value)
           : Array.isArray(value) && innerRules
-            ? value.map((item) => (isPlainObject(item) ? (walk(rules, innerRules, item, path, states) ?? {}) : item))
+            ? walkArray(rules, innerRules, value, path, states)
             : value;
     if (result === undefined) continue;
     out[key] = result;
     kept++;
   }
   return kept > 0 || prefix === '' ? out : undefined;
+}
+
+/** An array's items sit under the array's own path, however deeply arrays nest. */
+function walkArray(rules: Rules[], innerRules: boolean, items: unknown[], path: string, states: Visibility[]): unknown[] {
+  return items.map((item) =>
+    isPlainObject(item) ? (walk(rules, innerRules, item, path, states) ?? {}) : Array.isArray(item) ? walkArray(rules, innerRules, item, path, states) : item,
+  );
 }
 
 function visibilityOf(rules: Rules, path: string, parent: Visibility): Visibility {
