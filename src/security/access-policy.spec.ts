@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Principal } from '../auth/principal';
-import { AccessPolicy, AccessPolicyError, globToRegExp } from './access-policy';
+import { AccessPolicy, AccessPolicyError, globToRegExp, roleSetKey } from './access-policy';
 
 const who = (...roles: string[]): Principal => ({ identity: 'jane', roles, workerSid: 'WK1', expiresAt: Date.now() + 60_000 });
 
@@ -60,6 +60,15 @@ describe(AccessPolicy.name, () => {
     expect(policy.viewFor(who('wfo.viewer')).traits(traits)).toEqual({});
     expect(policy.viewFor(null).traits(traits)).toEqual({});
     expect(policy.viewFor(null).externalId('user_id', 'u1')).toBeNull();
+  });
+
+  it('never takes a role whose name holds a comma for the roles it spells', () => {
+    const fresh = AccessPolicy.parse(POLICY);
+    expect(fresh.viewFor(who('agent', 'supervisor')).traits(traits)).toHaveProperty('email', 'jane@example.com');
+    expect(fresh.viewFor(who('agent,supervisor')).traits(traits)).toEqual({});
+    expect(fresh.viewFor(who('supervisor,agent')).traits(traits)).toEqual({});
+    expect(roleSetKey(['agent,supervisor'])).not.toBe(roleSetKey(['agent', 'supervisor']));
+    expect(roleSetKey(['supervisor', 'agent', 'agent'])).toBe(roleSetKey(['agent', 'supervisor']));
   });
 
   it('applies the attribute rules to routing attributes', () => {

@@ -69,6 +69,14 @@ function compile(rules: z.infer<typeof rulesSchema>): Rules {
 /** `email` → `email` and `*.email`: the same name wherever it is nested. */
 const atAnyDepth = (patterns: string[]) => patterns.flatMap((p) => [p, `*.${p}`]);
 
+/**
+ * A caller's role set as a cache key: sorted, without repeats, JSON-encoded, so that a role
+ * named `agent,supervisor` never reads as the two roles it spells.
+ */
+export function roleSetKey(roles: readonly string[]): string {
+  return JSON.stringify([...new Set(roles)].sort());
+}
+
 export class AccessPolicyError extends Error {
   override name = 'AccessPolicyError';
 }
@@ -126,7 +134,7 @@ export class AccessPolicy {
   /** What one caller may see; a missing caller (never past the guard) sees nothing. */
   viewFor(principal: Principal | null): PolicyView {
     const roles = principal?.roles ?? [];
-    const key = [...roles].sort().join(',');
+    const key = roleSetKey(roles);
     let view = this.views.get(key);
     if (!view) {
       const known = roles.flatMap((r) => this.roles.get(r) ?? []);
