@@ -1,6 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import { createHmac } from 'node:crypto';
 import { Registry } from 'prom-client';
+import { getExpectedTwilioSignature } from 'twilio';
 import WebSocket from 'ws';
 import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
@@ -159,6 +160,30 @@ describe('live context (e2e)', () => {
     expect(sub.received[0]).toMatchObject({ profileId: c.profileId, message: { sid: message.sid, body: 'It ships tomorrow.', fromCustomer: false } });
     const updated = (await known(c)).conversations.edges.find((e) => e.node.sid === conversationSid)!;
     expect(updated.node.messages[0]).toEqual({ sid: message.sid, body: 'It ships tomorrow.' });
+  });
+
+  it('dedupes Conversations events on their signed fields, not the unsigned idempotency token', async () => {
+    const c = customer(10);
+    const conversationSid = (await known(c)).conversations.edges[0].node.sid;
+    const sent = (params: Record<string, string>, token: string) => {
+      const path = '/webhooks/conversations';
+      const signature = getExpectedTwilioSignature(a.config.twilio.authToken, `${a.config.publicBaseUrl}${path}`, params);
+      return fetch(`${a.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature, 'i-twilio-idempotency-token': token },
+        body: new URLSearchParams(params).toString(),
+      }).then((r) => r.json());
+    };
+    const event = (body: string) => {
+      const message = sandbox.data.addMessage(conversationSid, { author: c.phone!, body });
+      return { EventType: 'onMessageAdded', ConversationSid: conversationSid, MessageSid: message.sid, Body: body, Author: c.phone!, DateCreated: new Date().toISOString(), AccountSid: sandbox.credentials.accountSid };
+    };
+    const first = event('first');
+    expect(await sent(first, 'token-1')).toEqual({ outcome: 'applied' });
+    // A signed delivery replayed with a fresh token changes nothing twice...
+    expect(await sent(first, 'token-2')).toEqual({ outcome: 'duplicate' });
+    // ...and a new event is not lost because a token was reused.
+    expect(await sent(event('second'), 'token-1')).toEqual({ outcome: 'applied' });
   });
 
   it('refuses a bad signature: nothing changes, nothing is pushed', async () => {
