@@ -6,13 +6,14 @@ import { TwilioSignatureGuard } from '../twilio/twilio-signature.guard';
 import { ConversationsIngestService, type ConversationEvent } from './conversations-ingest.service';
 import { WebhookMetrics } from '../metrics/webhook-metrics';
 import { Deliveries } from './deliveries';
+import { SID_PATTERNS, type SidKind } from '../twilio/sids';
 
-const sid = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`));
+const sid = (kind: SidKind) => z.string().regex(SID_PATTERNS[kind]);
 const form = z.object({
   EventType: z.string().max(64),
-  ConversationSid: sid('CH'),
-  MessageSid: sid('IM').optional(),
-  ParticipantSid: sid('MB').optional(),
+  ConversationSid: sid('conversation'),
+  MessageSid: sid('message').optional(),
+  ParticipantSid: sid('participant').optional(),
   StateFrom: z.string().max(32).optional(),
   StateTo: z.string().max(32).optional(),
   DateUpdated: z.string().max(64).optional(),
