@@ -11,6 +11,7 @@ import { ProfileSource } from '../profiles/profile.source';
 import type { ExternalId, ProfileEvent, ResolvedProfile, Traits } from '../profiles/profile.types';
 import { TaskSource, type TaskSnapshot } from '../tasks/task.source';
 import { deriveSignals, type Signals } from './signals';
+import { IdentifierDigest } from '../security/identifier-digest';
 
 export interface SourceState {
   source: string;
@@ -83,6 +84,7 @@ export class CustomerContextService {
     private readonly conversations: ConversationSource,
     private readonly tasks: TaskSource,
     private readonly pending: PendingChanges,
+    private readonly ids: IdentifierDigest,
   ) {}
 
   /**
@@ -116,7 +118,7 @@ export class CustomerContextService {
     for (const candidate of identifiers.candidates) {
       const found = await this.read(
         'segment.profile',
-        cacheKeys.resolution(candidate.type, candidate.id),
+        cacheKeys.resolution(this.ids, candidate.type, candidate.id),
         this.config.cache.resolution,
         async () => {
           const resolved = await this.profiles.resolve({ type: candidate.type, id: candidate.id });
@@ -159,7 +161,7 @@ export class CustomerContextService {
     await Promise.all(
       profile.externalIds
         .filter((e) => types.has(e.type) && !(e.type === foundBy.type && e.id === foundBy.id))
-        .map((e) => this.cache.put(cacheKeys.resolution(e.type, e.type === 'email' ? e.id.toLowerCase() : e.id), profile, this.config.cache.resolution.ttlMs).catch(() => undefined)),
+        .map((e) => this.cache.put(cacheKeys.resolution(this.ids, e.type, e.type === 'email' ? e.id.toLowerCase() : e.id), profile, this.config.cache.resolution.ttlMs).catch(() => undefined)),
     );
   }
 
@@ -196,7 +198,7 @@ export class CustomerContextService {
     return root.once('conversations', async () => {
       const lists = await Promise.all(
         root.addresses.map((address) =>
-          this.readInto(root, 'twilio.conversations', cacheKeys.conversations(address), this.config.cache.conversations, () => this.conversations.conversationsOf(address, this.config.windows.conversations), []),
+          this.readInto(root, 'twilio.conversations', cacheKeys.conversations(this.ids, address), this.config.cache.conversations, () => this.conversations.conversationsOf(address, this.config.windows.conversations), []),
         ),
       );
       const bySid = new Map<string, ConversationSummary>();
@@ -224,8 +226,8 @@ export class CustomerContextService {
   async forget(root: CustomerRoot): Promise<void> {
     const keys = [
       ...(root.profileKey ? cacheKeys.profileKeys(root.profileKey) : []),
-      ...root.addresses.map((address) => cacheKeys.conversations(address)),
-      ...(root.resolvedBy ? [cacheKeys.resolution(root.resolvedBy.type, root.resolvedBy.id)] : []),
+      ...root.addresses.map((address) => cacheKeys.conversations(this.ids, address)),
+      ...(root.resolvedBy ? [cacheKeys.resolution(this.ids, root.resolvedBy.type, root.resolvedBy.id)] : []),
     ];
     await this.cache.delete(keys);
   }

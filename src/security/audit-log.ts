@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import type { Principal } from '../auth/principal';
 import { CustomerRoot } from '../context/customer-context.service';
 import type { LookupInput } from '../identity/identity';
+import { IdentifierDigest } from './identifier-digest';
 
 export interface CustomerRead {
   principal: Principal | null;
@@ -19,7 +19,6 @@ export interface CustomerRead {
   error?: string;
 }
 
-const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 16);
 /** Sids name Twilio resources, not people; every other identifier is hashed. */
 const SID_KEYS = new Set<keyof LookupInput>(['conversationSid', 'taskSid']);
 
@@ -31,16 +30,18 @@ const SID_KEYS = new Set<keyof LookupInput>(['conversationSid', 'taskSid']);
 export class AuditLog {
   private readonly logger = new Logger('Audit');
 
+  constructor(private readonly ids: IdentifierDigest) {}
+
   customerRead(read: CustomerRead): void {
     const who = read.principal ? { identity: read.principal.identity, workerSid: read.principal.workerSid, roles: read.principal.roles } : null;
     this.logger.log(
-      { audit: 'customer.read', who, whose: whose(read), field: read.field, parts: read.parts, outcome: read.error ? 'refused' : 'read', error: read.error },
+      { audit: 'customer.read', who, whose: whose(read, (value) => this.ids.of(value, 16)), field: read.field, parts: read.parts, outcome: read.error ? 'refused' : 'read', error: read.error },
       'customer data read',
     );
   }
 }
 
-function whose(read: CustomerRead): Record<string, unknown> {
+function whose(read: CustomerRead, digest: (value: string) => string): Record<string, unknown> {
   if (read.result instanceof CustomerRoot) {
     if (read.result.profileKey) return { profileId: read.result.profileKey };
     return { addresses: read.result.addresses.map(digest) };
