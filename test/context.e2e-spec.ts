@@ -266,10 +266,11 @@ describe('customerContext (e2e)', () => {
       expect(result.errors?.[0].extensions?.code).toBe('BAD_REQUEST');
     });
 
-    it('answers garbage identifiers with null, not an error', async () => {
+    it('answers garbage identifiers with null, and refuses malformed sids and over-long ids with BAD_REQUEST', async () => {
       expect(await context({ phone: 'call me maybe', email: 'not-an-email', address: 'pigeon:42' }, PROFILE_ONLY)).toBeNull();
-      expect(await context({ userId: 'x'.repeat(10_000) }, PROFILE_ONLY)).toBeNull();
-      expect(await context({ taskSid: 'WT-not-a-sid' }, PROFILE_ONLY)).toBeNull();
+      for (const lookup of [{ userId: 'x'.repeat(10_000) }, { taskSid: 'WT-not-a-sid' }]) {
+        expect((await h.gql(PROFILE_ONLY, { lookup })).errors?.[0].extensions?.code).toBe('BAD_REQUEST');
+      }
     });
 
     it('refuses invalid GraphQL with 400 and a code', async () => {

@@ -1,5 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import { createHmac } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { getExpectedTwilioSignature } from 'twilio';
 import WebSocket from 'ws';
 import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
@@ -87,6 +89,12 @@ describe('live context (e2e)', () => {
     expect(answer.errors).toBeUndefined();
     return answer.data!.customerContext!;
   };
+  /** A counter's value on an instance, read from its Prometheus registry. */
+  const metricValue = async (h: Harness, name: string, labels: Record<string, string>) => {
+    const metric = await h.app.get(Registry).getSingleMetric(name)?.get();
+    const found = metric?.values.find((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value));
+    return found?.value ?? 0;
+  };
   const customer = (n: number) => sandbox.data.customers.filter((c) => c.index > 5 && c.userId && c.phone && c.conversations.length > 0)[n];
 
   it('a signed Segment track posted to A reaches a subscriber on B, and B answers with it without a Profile API call', async () => {
@@ -154,6 +162,30 @@ describe('live context (e2e)', () => {
     expect(updated.node.messages[0]).toEqual({ sid: message.sid, body: 'It ships tomorrow.' });
   });
 
+  it('dedupes Conversations events on their signed fields, not the unsigned idempotency token', async () => {
+    const c = customer(10);
+    const conversationSid = (await known(c)).conversations.edges[0].node.sid;
+    const sent = (params: Record<string, string>, token: string) => {
+      const path = '/webhooks/conversations';
+      const signature = getExpectedTwilioSignature(a.config.twilio.authToken, `${a.config.publicBaseUrl}${path}`, params);
+      return fetch(`${a.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature, 'i-twilio-idempotency-token': token },
+        body: new URLSearchParams(params).toString(),
+      }).then((r) => r.json());
+    };
+    const event = (body: string) => {
+      const message = sandbox.data.addMessage(conversationSid, { author: c.phone!, body });
+      return { EventType: 'onMessageAdded', ConversationSid: conversationSid, MessageSid: message.sid, Body: body, Author: c.phone!, DateCreated: new Date().toISOString(), AccountSid: sandbox.credentials.accountSid };
+    };
+    const first = event('first');
+    expect(await sent(first, 'token-1')).toEqual({ outcome: 'applied' });
+    // A signed delivery replayed with a fresh token changes nothing twice...
+    expect(await sent(first, 'token-2')).toEqual({ outcome: 'duplicate' });
+    // ...and a new event is not lost because a token was reused.
+    expect(await sent(event('second'), 'token-1')).toEqual({ outcome: 'applied' });
+  });
+
   it('refuses a bad signature: nothing changes, nothing is pushed', async () => {
     const c = customer(2);
     const before = await known(c);
@@ -184,18 +216,45 @@ describe('live context (e2e)', () => {
     expect(sub.received).toHaveLength(1);
   });
 
-  it('accepts an Actions batch signed over its first element', async () => {
+  it('applies only the first element of a batch whose signature covers that element alone', async () => {
     const c = customer(4);
     await known(c);
-    const batch = [
-      { type: 'track', event: 'Product Viewed', userId: c.userId, messageId: 'batch-1', timestamp: new Date(Date.now() - 1000).toISOString() },
-      { type: 'track', event: 'Product Added', userId: c.userId, messageId: 'batch-2', timestamp: new Date().toISOString() },
+    const sub = await subscribe(b, c.profileId!);
+    const signed = { type: 'track', event: 'Product Viewed', userId: c.userId, messageId: 'batch-1', timestamp: new Date(Date.now() - 1000).toISOString() };
+    // Anyone holding that one signed delivery could append these: an identify that sets routing
+    // traits and an invented event.
+    const appended = [
+      { type: 'identify', userId: c.userId, messageId: 'batch-2', traits: { plan: 'forged-by-appending' }, timestamp: new Date(Date.now() + 3600_000).toISOString() },
+      { type: 'track', event: 'Refund Promised', userId: c.userId, messageId: 'batch-3', timestamp: new Date().toISOString() },
     ];
-    const signature = createHmac('sha1', SECRET).update(JSON.stringify(batch[0])).digest('hex');
-    const response = await postSegment(a, batch, signature);
+    const before = await metricValue(a, 'cc_webhook_events_total', { source: 'segment', outcome: 'unsigned' });
+    const signature = createHmac('sha1', SECRET).update(JSON.stringify(signed)).digest('hex');
+    const response = await postSegment(a, [signed, ...appended], signature);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ received: 2, outcomes: { applied: 2 } });
-    expect((await known(c)).events.edges.slice(0, 2).map((e) => e.node.id)).toEqual(['batch-2', 'batch-1']);
+    expect(await response.json()).toEqual({ received: 3, outcomes: { applied: 1, duplicate: 0, unknown_customer: 0, ignored: 0, unsigned: 2 } });
+    await until(() => sub.received.length === 1);
+    const after = await known(c);
+    expect(after.events.edges.map((e) => e.node.id)).toContain('batch-1');
+    expect(after.events.edges.map((e) => e.node.id)).not.toContain('batch-3');
+    expect(after.traits.plan).not.toBe('forged-by-appending');
+    expect(await metricValue(a, 'cc_webhook_events_total', { source: 'segment', outcome: 'unsigned' })).toBe(before + 2);
+    // The refused elements were not remembered as delivered: signed properly, they apply.
+    const whole = await postSegment(a, appended);
+    expect(await whole.json()).toMatchObject({ received: 2, outcomes: { applied: 2, unsigned: 0 } });
+    expect((await known(c)).events.edges.map((e) => e.node.id)).toContain('batch-3');
+  });
+
+  it('applies every element of a batch signed over its whole body', async () => {
+    const c = customer(5);
+    await known(c);
+    const batch = [
+      { type: 'track', event: 'Product Viewed', userId: c.userId, messageId: 'whole-1', timestamp: new Date(Date.now() - 1000).toISOString() },
+      { type: 'track', event: 'Product Added', userId: c.userId, messageId: 'whole-2', timestamp: new Date().toISOString() },
+    ];
+    const response = await postSegment(a, batch);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ received: 2, outcomes: { applied: 2, unsigned: 0 } });
+    expect((await known(c)).events.edges.slice(0, 2).map((e) => e.node.id)).toEqual(['whole-2', 'whole-1']);
   });
 
   it('puts an out-of-order event in its place in the timeline', async () => {

@@ -1,21 +1,22 @@
 import { createHash } from 'node:crypto';
+import type { IdentifierDigest } from '../security/identifier-digest';
 
 /**
  * Every cache key the service writes, in one screen. Keys never hold personal data in clear:
- * identifiers (emails, phones) are hashed. A profile's keys share the hash tag `{profile}` so a
- * multi-key command on one customer stays on one Redis Cluster slot.
+ * identifiers (emails, phones) stand under their keyed digest (`ids`, IDENTIFIER_HASH_SECRET),
+ * never a plain hash that enumerating phone numbers would reverse. A profile's keys share the
+ * hash tag `{profile}` so a multi-key command on one customer stays on one Redis Cluster slot.
  */
-const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 22);
 
 export const cacheKeys = {
   /** identifier (type:value) → profile id, or a remembered "no profile". */
-  resolution: (type: string, value: string) => `res:${digest(`${type}:${value}`)}`,
+  resolution: (ids: IdentifierDigest, type: string, value: string) => `res:${ids.of(`${type}:${value}`)}`,
   traits: (profileKey: string) => `p:{${profileKey}}:traits`,
   audiences: (profileKey: string) => `p:{${profileKey}}:audiences`,
   events: (profileKey: string) => `p:{${profileKey}}:events`,
   externalIds: (profileKey: string) => `p:{${profileKey}}:external_ids`,
   /** A channel address's conversations (Twilio ParticipantConversations). */
-  conversations: (address: string) => `conv:${digest(address)}`,
+  conversations: (ids: IdentifierDigest, address: string) => `conv:${ids.of(address)}`,
   messages: (conversationSid: string) => `msg:${conversationSid}`,
   conversationCustomer: (conversationSid: string) => `convaddr:${conversationSid}`,
   task: (taskSid: string) => `task:${taskSid}`,
@@ -26,7 +27,7 @@ export const cacheKeys = {
   /** The customers of the tasks a worker holds now (ACCESS_STRICT). */
   workerCustomers: (workerSid: string) => `authz:worker:${workerSid}`,
   /** A webhook delivery already handled (Segment retries for hours). */
-  delivery: (source: string, id: string) => `dlv:${source}:${digest(id)}`,
+  delivery: (ids: IdentifierDigest, source: string, id: string) => `dlv:${source}:${ids.of(id)}`,
   /** Every key that holds one profile's Segment data: what a refresh drops. */
   profileKeys(profileKey: string): string[] {
     return [this.traits(profileKey), this.audiences(profileKey), this.events(profileKey), this.externalIds(profileKey)];

@@ -120,6 +120,8 @@ export const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: duration(2_000),
   UPSTREAM_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   DEFAULT_PHONE_REGION: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 country code such as US').default('US'),
+  /** Key of the digests that stand for phones and emails in cache keys, audit lines and access checks. */
+  IDENTIFIER_HASH_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters (e.g. openssl rand -base64 32)').optional()),
   EVENTS_WINDOW: z.coerce.number().int().min(10).max(1000).default(200),
   CONVERSATIONS_WINDOW: z.coerce.number().int().min(10).max(1000).default(200),
   MESSAGES_WINDOW: z.coerce.number().int().min(1).max(100).default(50),
@@ -280,7 +282,7 @@ function build(env: Env) {
       persistedQueries: { file: env.GRAPHQL_PERSISTED_QUERIES_FILE, only: env.GRAPHQL_PERSISTED_ONLY },
     },
     upstream: { timeoutMs: env.UPSTREAM_TIMEOUT_MS, retries: env.UPSTREAM_RETRIES },
-    identity: { defaultPhoneRegion: env.DEFAULT_PHONE_REGION },
+    identity: { defaultPhoneRegion: env.DEFAULT_PHONE_REGION, hashSecret: env.IDENTIFIER_HASH_SECRET },
     windows: { events: env.EVENTS_WINDOW, conversations: env.CONVERSATIONS_WINDOW, messages: env.MESSAGES_WINDOW },
     cache: {
       l1MaxItems: env.CACHE_L1_MAX_ITEMS,

@@ -12,6 +12,7 @@ import { ProfileSource } from '../profiles/profile.source';
 import type { ExternalId, ProfileEvent, ResolvedProfile, Traits } from '../profiles/profile.types';
 import { TaskSource, type TaskSnapshot } from '../tasks/task.source';
 import { deriveSignals, type Signals } from './signals';
+import { IdentifierDigest } from '../security/identifier-digest';
 
 export interface SourceState {
   source: string;
@@ -95,6 +96,7 @@ export class CustomerContextService {
     private readonly conversations: ConversationSource,
     private readonly tasks: TaskSource,
     private readonly pending: PendingChanges,
+    private readonly ids: IdentifierDigest,
   ) {}
 
   /**
@@ -130,7 +132,7 @@ export class CustomerContextService {
     for (const candidate of identifiers.candidates) {
       const found = await this.read(
         'segment.profile',
-        cacheKeys.resolution(candidate.type, candidate.id),
+        cacheKeys.resolution(this.ids, candidate.type, candidate.id),
         this.config.cache.resolution,
         async () => {
           const resolved = await this.profiles.resolve({ type: candidate.type, id: candidate.id });
@@ -172,7 +174,7 @@ export class CustomerContextService {
     await Promise.all(
       profile.externalIds
         .filter((e) => types.has(e.type) && !(e.type === foundBy.type && e.id === foundBy.id))
-        .map((e) => this.cache.put(resolutionKey(e), profile, this.config.cache.resolution.ttlMs).catch(() => undefined)),
+        .map((e) => this.cache.put(this.resolutionKey(e), profile, this.config.cache.resolution.ttlMs).catch(() => undefined)),
     );
   }
 
@@ -210,7 +212,7 @@ export class CustomerContextService {
     return root.once('conversations', async () => {
       const lists = await Promise.all(
         root.addresses.map((address) =>
-          this.readInto(root, 'twilio.conversations', cacheKeys.conversations(address), this.config.cache.conversations, () => this.conversations.conversationsOf(address, this.config.windows.conversations), []),
+          this.readInto(root, 'twilio.conversations', cacheKeys.conversations(this.ids, address), this.config.cache.conversations, () => this.conversations.conversationsOf(address, this.config.windows.conversations), []),
         ),
       );
       const bySid = new Map<string, ConversationSummary>();
@@ -247,10 +249,15 @@ export class CustomerContextService {
     return result;
   }
 
+  /** The cache key of one identifier's resolution (emails compare lower-cased). */
+  private resolutionKey(id: ExternalId): string {
+    return cacheKeys.resolution(this.ids, id.type, id.type === 'email' ? id.id.toLowerCase() : id.id);
+  }
+
   /** Drops every cached resolution that leads to this root's profile. */
   private async forgetResolutions(root: CustomerRoot): Promise<void> {
     const ids = [...root.externalIds, ...(root.resolvedBy ? [root.resolvedBy] : [])];
-    const keys = unique(ids.map(resolutionKey));
+    const keys = unique(ids.map((id) => this.resolutionKey(id)));
     await this.cache.delete(keys).catch(() => undefined);
   }
 
@@ -289,9 +296,6 @@ export class CustomerContextService {
 }
 
 /** Where an identifier's resolution is cached (emails as lookups normalise them: lower-cased). */
-function resolutionKey(id: ExternalId): string {
-  return cacheKeys.resolution(id.type, id.type === 'email' ? id.id.toLowerCase() : id.id);
-}
 
 /** Fills what the caller did not give from what the task or conversation carries. */
 function mergeLookup(given: LookupInput, found: LookupInput): LookupInput {

@@ -51,13 +51,15 @@ describe('identity', () => {
   });
 
   it('reads Flex task attributes', () => {
-    expect(lookupFromTaskAttributes({ from: 'whatsapp:+14158675309', customers: { email: 'a@b.com' }, conversationSid: 'CH1' })).toEqual({
+    expect(lookupFromTaskAttributes({ from: 'whatsapp:+14158675309', customers: { email: 'a@b.com' }, conversationSid: `CH${'1'.repeat(32)}` })).toEqual({
       address: 'whatsapp:+14158675309',
       phone: null,
       email: 'a@b.com',
       userId: null,
-      conversationSid: 'CH1',
+      conversationSid: `CH${'1'.repeat(32)}`,
     });
+    // Not a conversation sid: nothing is built from it.
+    expect(lookupFromTaskAttributes({ conversationSid: 'CH1', conversation_sid: 'x'.repeat(10_000) }).conversationSid).toBeNull();
     expect(lookupFromTaskAttributes({ customers: 'garbage', from: 42 })).toEqual({ address: null, phone: null, email: null, userId: null, conversationSid: null });
   });
 });

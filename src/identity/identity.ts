@@ -1,4 +1,5 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { isSid } from '../twilio/sids';
 
 /**
  * Turning what a task or agent carries (addresses, ids) into identifiers Segment and Twilio know.
@@ -92,6 +93,25 @@ export function messageAuthor(author: string | null, customerAddress: string | n
   return { fromCustomer, authorType: fromCustomer && email ? 'email' : null };
 }
 
+/** The longest value each lookup field takes (an email: RFC 5321's 254; a phone, formatted). */
+const LOOKUP_MAX_LENGTH = { userId: MAX_ID_LENGTH, email: 254, phone: 64, anonymousId: MAX_ID_LENGTH, address: MAX_ID_LENGTH } as const;
+
+/**
+ * What is wrong with a lookup a caller sent, or null. Checked before anything is built from it
+ * (cache keys, audit lines, upstream calls); the problem names the field, never the value.
+ */
+export function lookupInputProblem(input: LookupInput): string | null {
+  for (const [field, max] of Object.entries(LOOKUP_MAX_LENGTH) as Array<[keyof typeof LOOKUP_MAX_LENGTH, number]>) {
+    const value = input[field];
+    if (typeof value === 'string' && value.length > max) return `lookup.${field} is longer than ${max} characters`;
+  }
+  if (input.taskSid != null && input.taskSid !== '' && !isSid('task', input.taskSid)) return 'lookup.taskSid must be a TaskRouter task SID (WT and 32 hex digits)';
+  if (input.conversationSid != null && input.conversationSid !== '' && !isSid('conversation', input.conversationSid)) {
+    return 'lookup.conversationSid must be a Conversations SID (CH and 32 hex digits)';
+  }
+  return null;
+}
+
 export interface NormalizedLookup {
   candidates: Candidate[];
   /** Twilio addresses named by the lookup itself. */
@@ -143,7 +163,8 @@ export function lookupFromTaskAttributes(attributes: Record<string, unknown>): L
     phone: str(customers.phone),
     email: str(customers.email) ?? str(attributes.email),
     userId: str(attributes.userId) ?? str(attributes.user_id),
-    conversationSid: str(attributes.conversationSid) ?? str(attributes.conversation_sid),
+    // A task's attributes are anyone's to write: a sid that is not one builds no key.
+    conversationSid: [attributes.conversationSid, attributes.conversation_sid].find((v) => isSid('conversation', v)) as string | undefined ?? null,
   };
 }
 

@@ -7,6 +7,7 @@ import { addressesFor, messageAuthor, parseAddress } from '../identity/identity'
 import type { ChangedPart, ContextChange } from '../live/change';
 import type { ResolvedProfile } from '../profiles/profile.types';
 import { ChangeAnnouncer } from './change-announcer';
+import { IdentifierDigest } from '../security/identifier-digest';
 
 export interface ConversationEvent {
   type: 'onMessageAdded' | 'onConversationAdded' | 'onConversationStateUpdated' | 'onParticipantAdded';
@@ -28,6 +29,7 @@ export class ConversationsIngestService {
     private readonly cache: CacheService,
     private readonly conversations: ConversationSource,
     private readonly announcer: ChangeAnnouncer,
+    private readonly ids: IdentifierDigest,
   ) {}
 
   async apply(event: ConversationEvent): Promise<'applied' | 'unknown_customer'> {
@@ -37,7 +39,7 @@ export class ConversationsIngestService {
     const addresses = parsed ? addressesFor({ phones: parsed.phone ? [parsed.phone] : [], emails: parsed.email ? [parsed.email] : [] }) : [];
     if (parsed && !addresses.includes(parsed.twilio)) addresses.push(parsed.twilio);
     const parts: ChangedPart[] = ['conversations'];
-    const stale = addresses.map((a) => cacheKeys.conversations(a));
+    const stale = addresses.map((a) => cacheKeys.conversations(this.ids, a));
     if (event.type === 'onMessageAdded') {
       parts.push('messages');
       stale.push(cacheKeys.messages(event.conversationSid));
@@ -82,7 +84,7 @@ export class ConversationsIngestService {
     ];
     for (const [type, id] of ids) {
       if (!id) continue;
-      const cached = await this.cache.peek<ResolvedProfile | null>(cacheKeys.resolution(type, id));
+      const cached = await this.cache.peek<ResolvedProfile | null>(cacheKeys.resolution(this.ids, type, id));
       if (cached?.value) return cached.value;
     }
     return null;

@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Logger, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Logger, Post, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { Public } from '../auth/public.decorator';
 import { DomainError, ErrorCode } from '../common/errors';
@@ -6,12 +6,18 @@ import { TwilioSignatureGuard } from '../twilio/twilio-signature.guard';
 import { ConversationsIngestService, type ConversationEvent } from './conversations-ingest.service';
 import { WebhookMetrics } from '../metrics/webhook-metrics';
 import { Deliveries } from './deliveries';
+import { SID_PATTERNS, type SidKind } from '../twilio/sids';
 
-const sid = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`));
+const sid = (kind: SidKind) => z.string().regex(SID_PATTERNS[kind]);
 const form = z.object({
   EventType: z.string().max(64),
-  ConversationSid: sid('CH'),
-  MessageSid: sid('IM').optional(),
+  ConversationSid: sid('conversation'),
+  MessageSid: sid('message').optional(),
+  ParticipantSid: sid('participant').optional(),
+  StateFrom: z.string().max(32).optional(),
+  StateTo: z.string().max(32).optional(),
+  DateUpdated: z.string().max(64).optional(),
+  StateUpdated: z.string().max(64).optional(),
   Body: z.string().max(100_000).optional(),
   Author: z.string().max(256).optional(),
   DateCreated: z.string().max(64).optional(),
@@ -34,13 +40,13 @@ export class ConversationsWebhookController {
   @Post()
   @HttpCode(200)
   @UseGuards(TwilioSignatureGuard)
-  async receive(@Body() body: unknown, @Headers('i-twilio-idempotency-token') idempotencyToken?: string): Promise<{ outcome: string }> {
-    const answer = await this.handle(body, idempotencyToken);
+  async receive(@Body() body: unknown): Promise<{ outcome: string }> {
+    const answer = await this.handle(body);
     this.metrics.count('conversations', answer.outcome);
     return answer;
   }
 
-  private async handle(body: unknown, idempotencyToken: string | undefined): Promise<{ outcome: string }> {
+  private async handle(body: unknown): Promise<{ outcome: string }> {
     const parsed = form.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -48,7 +54,7 @@ export class ConversationsWebhookController {
     }
     const params = parsed.data;
     if (!HANDLED.has(params.EventType)) return { outcome: 'ignored' };
-    const deliveryId = idempotencyToken ?? `${params.EventType}:${params.ConversationSid}:${params.MessageSid ?? params['MessagingBinding.Address'] ?? params.DateCreated ?? ''}`;
+    const deliveryId = signedDeliveryId(params);
     if (!(await this.deliveries.first('conversations', deliveryId))) return { outcome: 'duplicate' };
     const at = params.DateCreated && !Number.isNaN(Date.parse(params.DateCreated)) ? new Date(params.DateCreated).toISOString() : new Date().toISOString();
     const event: ConversationEvent = {
@@ -61,4 +67,19 @@ export class ConversationsWebhookController {
     this.logger.log({ eventType: params.EventType, outcome }, 'conversations webhook');
     return { outcome };
   }
+}
+
+/**
+ * What makes an event itself, from the signed fields only: the event type and the sids it names
+ * (a state change also by its states and time). Twilio's I-Twilio-Idempotency-Token is outside
+ * the signature: anyone replaying a signed delivery could change it at will.
+ */
+function signedDeliveryId(params: z.infer<typeof form>): string {
+  const what =
+    params.MessageSid ??
+    params.ParticipantSid ??
+    (params.EventType === 'onConversationStateUpdated'
+      ? `${params.StateFrom ?? ''}>${params.StateTo ?? ''}@${params.StateUpdated ?? params.DateUpdated ?? ''}`
+      : (params['MessagingBinding.Address'] ?? ''));
+  return JSON.stringify([params.EventType, params.ConversationSid, what]);
 }

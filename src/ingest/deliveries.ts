@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { cacheKeys } from '../cache/cache-keys';
 import { RedisConnection } from '../cache/redis-connection';
 import { AppConfig } from '../config/config';
+import { IdentifierDigest } from '../security/identifier-digest';
 
 /** Segment retries for up to 4 hours; remembering a day covers every retry. */
 const REMEMBER_MS = 24 * 60 * 60_000;
@@ -19,13 +20,14 @@ export class Deliveries {
   constructor(
     private readonly config: AppConfig,
     redis: RedisConnection,
+    private readonly ids: IdentifierDigest,
   ) {
     if (redis.enabled) this.client = redis.create('deliveries');
   }
 
   /** True the first time a delivery id is seen. Redis failing counts as first: better twice than never. */
   async first(source: string, id: string): Promise<boolean> {
-    const key = `${this.config.redis.keyPrefix}${cacheKeys.delivery(source, id)}`;
+    const key = `${this.config.redis.keyPrefix}${cacheKeys.delivery(this.ids, source, id)}`;
     if (this.client) {
       try {
         return (await this.client.set(key, '1', 'PX', REMEMBER_MS, 'NX')) === 'OK';

@@ -9,6 +9,7 @@ import { ChangeAnnouncer } from './change-announcer';
 import { isOwnEvent } from '../tracking/own-events';
 import { Deliveries } from './deliveries';
 import { occurredAt, type SegmentMessage } from './segment-event';
+import { IdentifierDigest } from '../security/identifier-digest';
 
 export type IngestOutcome = 'applied' | 'duplicate' | 'unknown_customer' | 'ignored';
 
@@ -25,6 +26,7 @@ export class SegmentIngestService {
     private readonly pending: PendingChanges,
     private readonly deliveries: Deliveries,
     private readonly announcer: ChangeAnnouncer,
+    private readonly ids: IdentifierDigest,
   ) {}
 
   async apply(message: SegmentMessage): Promise<IngestOutcome> {
@@ -48,7 +50,7 @@ export class SegmentIngestService {
         // The old id now names the same profile; no Profile API call needed to learn it.
         const previousId = message.previousId as string;
         for (const type of ['user_id', 'anonymous_id']) {
-          await this.cache.put(cacheKeys.resolution(type, previousId), profile, this.config.cache.resolution.ttlMs);
+          await this.cache.put(cacheKeys.resolution(this.ids, type, previousId), profile, this.config.cache.resolution.ttlMs);
         }
         change.parts = ['identity'];
         break;
@@ -76,7 +78,7 @@ export class SegmentIngestService {
     ];
     for (const [type, id] of ids) {
       if (!id) continue;
-      const cached = await this.cache.peek<ResolvedProfile | null>(cacheKeys.resolution(type, id));
+      const cached = await this.cache.peek<ResolvedProfile | null>(cacheKeys.resolution(this.ids, type, id));
       if (cached?.value) return cached.value;
     }
     return null;

@@ -14,7 +14,7 @@ export class WebhookMetrics {
   constructor(registry: Registry) {
     this.events = new Counter({
       name: 'cc_webhook_events_total',
-      help: 'Webhook events by source and outcome (Segment: applied, duplicate, unknown_customer, ignored; Conversations: the same plus dropped; TaskRouter: enqueued, duplicate, ignored, in_process)',
+      help: 'Webhook events by source and outcome (Segment: applied, duplicate, unknown_customer, ignored, unsigned; Conversations: the same plus dropped; TaskRouter: enqueued, duplicate, ignored, in_process)',
       labelNames: ['source', 'outcome'] as const,
       registers: [registry],
     });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Principal } from '../auth/principal';
-import { AccessPolicy, AccessPolicyError, globToRegExp } from './access-policy';
+import { AccessPolicy, AccessPolicyError, globToRegExp, roleSetKey } from './access-policy';
 
 const who = (...roles: string[]): Principal => ({ identity: 'jane', roles, workerSid: 'WK1', expiresAt: Date.now() + 60_000 });
 
@@ -60,6 +60,15 @@ describe(AccessPolicy.name, () => {
     expect(policy.viewFor(who('wfo.viewer')).traits(traits)).toEqual({});
     expect(policy.viewFor(null).traits(traits)).toEqual({});
     expect(policy.viewFor(null).externalId('user_id', 'u1')).toBeNull();
+  });
+
+  it('never takes a role whose name holds a comma for the roles it spells', () => {
+    const fresh = AccessPolicy.parse(POLICY);
+    expect(fresh.viewFor(who('agent', 'supervisor')).traits(traits)).toHaveProperty('email', 'jane@example.com');
+    expect(fresh.viewFor(who('agent,supervisor')).traits(traits)).toEqual({});
+    expect(fresh.viewFor(who('supervisor,agent')).traits(traits)).toEqual({});
+    expect(roleSetKey(['agent,supervisor'])).not.toBe(roleSetKey(['agent', 'supervisor']));
+    expect(roleSetKey(['supervisor', 'agent', 'agent'])).toBe(roleSetKey(['agent', 'supervisor']));
   });
 
   it('applies the attribute rules to routing attributes', () => {
@@ -127,6 +136,58 @@ roles:
     const example = AccessPolicy.load(join(__dirname, '..', '..', 'config', 'access-policy.example.yaml'));
     expect(example.viewFor(who('agent')).traits({ email: 'jane@example.com', ssn: '1' })).toEqual({ email: 'j***@example.com' });
     expect(example.viewFor(who('admin')).traits({ ssn: '1' })).toEqual({ ssn: '1' });
+  });
+
+  it('masks objects in arrays inside arrays, in traits and event properties alike', () => {
+    const nested = { items: [[{ email: 'jane@example.com', ssn: '1', sku: 'S' }], [[{ mobile_phone: '+12015550100' }]]] };
+    const expected = { items: [[{ email: 'j***@example.com', sku: 'S' }], [[{ mobile_phone: '***0100' }]]] };
+    expect(policy.viewFor(who('agent')).traits(nested)).toEqual(expected);
+    expect(policy.viewFor(who('agent')).eventProperties(nested)).toEqual(expected);
+  });
+
+  describe('the example policy on a deeply nested profile', () => {
+    const example = AccessPolicy.load(join(__dirname, '..', '..', 'config', 'access-policy.example.yaml'));
+    const profile = {
+      first_name: 'Jane',
+      plan: 'gold',
+      email: 'jane@example.com',
+      billing: {
+        email: 'billing@example.com',
+        iban: 'DE89370400440532013000',
+        address: { street: 'Main St 1', city: 'Springfield', postal_code: '12345' },
+        cards: [[{ credit_card_last4: '4242', holder: 'Jane' }]],
+      },
+      kyc: { ssn: '123-45-6789', date_of_birth: '1990-01-01', verified: true, documents: [{ kind: 'passport', social_security_number: '1' }] },
+      integrations: { crm: { api_token: 'tok', secret_key: 's', owner_email: 'owner@example.com' } },
+      contacts: [{ name: 'Bob', phone: '+12015550100', work_email: 'bob@example.com' }],
+    };
+
+    it('gives an agent the same deny and mask rules at every depth as at the top', () => {
+      const expected = {
+        first_name: 'Jane',
+        plan: 'gold',
+        email: 'j***@example.com',
+        billing: { email: 'b***@example.com', address: { street: 'M***', city: 'S***', postal_code: '1***' }, cards: [[{ holder: 'Jane' }]] },
+        kyc: { verified: true, documents: [{ kind: 'passport' }] },
+        integrations: { crm: { owner_email: 'o***@example.com' } },
+        contacts: [{ name: 'Bob', phone: '***0100', work_email: 'b***@example.com' }],
+      };
+      expect(example.viewFor(who('agent')).traits(profile)).toEqual(expected);
+      expect(example.viewFor(who('agent')).eventProperties(profile)).toEqual(expected);
+    });
+
+    it('hides from a supervisor what the supervisor rules deny, at every depth', () => {
+      expect(example.viewFor(who('supervisor')).traits(profile)).toEqual({
+        ...profile,
+        billing: { email: 'billing@example.com', address: profile.billing.address, cards: [[{ holder: 'Jane' }]] },
+        kyc: { date_of_birth: '1990-01-01', verified: true, documents: [{ kind: 'passport' }] },
+        integrations: { crm: { owner_email: 'owner@example.com' } },
+      });
+    });
+
+    it('shows an admin everything', () => {
+      expect(example.viewFor(who('admin')).traits(profile)).toEqual(profile);
+    });
   });
 
   it('refuses a malformed file with a message that says where', () => {

@@ -9,10 +9,11 @@ import { maskValue } from './masking';
  * config/access-policy.example.yaml). Rules are globs over dotted paths (`email`, `address.city`,
  * `customers.phone`): deny hides, mask shows masked, allow shows; deny beats mask beats allow,
  * and a rule on an object covers everything inside it. A caller with several roles sees the union.
- * Event properties carry the same data under the same names, often nested (an `Order Completed`
- * with an `email` and a `shipping.phone`): a role without its own `events` rules gets its trait
- * deny and mask lists applied to them at any depth, everything else shown. Objects inside arrays
- * are checked under the array's path (`products.email`). A role's optional `conversations` rules
+ * Trait deny and mask patterns apply at any depth (`email` also covers `billing.email`): Segment
+ * traits nest the same names. Event properties carry the same data under the same names (an
+ * `Order Completed` with an `email` and a `shipping.phone`): a role without its own `events` rules
+ * gets its trait deny and mask lists applied to them at any depth, everything else shown. Objects
+ * inside arrays, arrays inside arrays included, are checked under the array's path (`products.email`). A role's optional `conversations` rules
  * cover the free text of conversations (`friendlyName`, `messages.body`); without them it is shown.
  */
 
@@ -68,6 +69,14 @@ function compile(rules: z.infer<typeof rulesSchema>): Rules {
 /** `email` → `email` and `*.email`: the same name wherever it is nested. */
 const atAnyDepth = (patterns: string[]) => patterns.flatMap((p) => [p, `*.${p}`]);
 
+/**
+ * A caller's role set as a cache key: sorted, without repeats, JSON-encoded, so that a role
+ * named `agent,supervisor` never reads as the two roles it spells.
+ */
+export function roleSetKey(roles: readonly string[]): string {
+  return JSON.stringify([...new Set(roles)].sort());
+}
+
 export class AccessPolicyError extends Error {
   override name = 'AccessPolicyError';
 }
@@ -101,7 +110,7 @@ export class AccessPolicy {
       Object.entries(parsed.data.roles).map(([name, r]) => [
         name,
         {
-          traits: compile(r.traits),
+          traits: compile({ ...r.traits, deny: atAnyDepth(r.traits.deny), mask: atAnyDepth(r.traits.mask) }),
           attributes: compile(r.attributes),
           events: compile(r.events ?? { allow: ['*'], deny: atAnyDepth(r.traits.deny), mask: atAnyDepth(r.traits.mask) }),
           conversations: compile(r.conversations ?? { allow: ['*'], deny: [], mask: [] }),
@@ -125,7 +134,7 @@ export class AccessPolicy {
   /** What one caller may see; a missing caller (never past the guard) sees nothing. */
   viewFor(principal: Principal | null): PolicyView {
     const roles = principal?.roles ?? [];
-    const key = [...roles].sort().join(',');
+    const key = roleSetKey(roles);
     let view = this.views.get(key);
     if (!view) {
       const known = roles.flatMap((r) => this.roles.get(r) ?? []);
@@ -208,13 +217,20 @@ function walk(rules: Rules[], innerRules: boolean, object: Record<string, unknow
         : visibility === 'mask'
           ? maskValue(value)
           : Array.isArray(value) && innerRules
-            ? value.map((item) => (isPlainObject(item) ? (walk(rules, innerRules, item, path, states) ?? {}) : item))
+            ? walkArray(rules, innerRules, value, path, states)
             : value;
     if (result === undefined) continue;
     out[key] = result;
     kept++;
   }
   return kept > 0 || prefix === '' ? out : undefined;
+}
+
+/** An array's items sit under the array's own path, however deeply arrays nest. */
+function walkArray(rules: Rules[], innerRules: boolean, items: unknown[], path: string, states: Visibility[]): unknown[] {
+  return items.map((item) =>
+    isPlainObject(item) ? (walk(rules, innerRules, item, path, states) ?? {}) : Array.isArray(item) ? walkArray(rules, innerRules, item, path, states) : item,
+  );
 }
 
 function visibilityOf(rules: Rules, path: string, parent: Visibility): Visibility {

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import type { Principal } from '../auth/principal';
 import { CustomerRoot } from '../context/customer-context.service';
 import type { LookupInput } from '../identity/identity';
 import { AuditSink } from './audit-sink';
+import { IdentifierDigest } from './identifier-digest';
 
 export interface CustomerRead {
   principal: Principal | null;
@@ -20,7 +20,6 @@ export interface CustomerRead {
   error?: string;
 }
 
-const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 16);
 /** Sids name Twilio resources, not people; every other identifier is hashed. */
 const SID_KEYS = new Set<keyof LookupInput>(['conversationSid', 'taskSid']);
 
@@ -31,18 +30,21 @@ const SID_KEYS = new Set<keyof LookupInput>(['conversationSid', 'taskSid']);
 @Injectable()
 export class AuditLog {
   /** Its own sink, always on: LOG_LEVEL does not silence the audit trail. */
-  constructor(private readonly sink: AuditSink) {}
+  constructor(
+    private readonly sink: AuditSink,
+    private readonly ids: IdentifierDigest,
+  ) {}
 
   customerRead(read: CustomerRead): void {
     const who = read.principal ? { identity: read.principal.identity, workerSid: read.principal.workerSid, roles: read.principal.roles } : null;
     this.sink.write(
-      { audit: 'customer.read', who, whose: whose(read), field: read.field, parts: read.parts, outcome: read.error ? 'refused' : 'read', error: read.error },
+      { audit: 'customer.read', who, whose: whose(read, (value) => this.ids.of(value, 16)), field: read.field, parts: read.parts, outcome: read.error ? 'refused' : 'read', error: read.error },
       'customer data read',
     );
   }
 }
 
-function whose(read: CustomerRead): Record<string, unknown> {
+function whose(read: CustomerRead, digest: (value: string) => string): Record<string, unknown> {
   if (read.result instanceof CustomerRoot) {
     if (read.result.profileKey) return { profileId: read.result.profileKey };
     return { addresses: read.result.addresses.map(digest) };

@@ -3,9 +3,10 @@ import { GqlExecutionContext, type GqlContextType } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { catchError, from, mergeMap, tap, throwError, type Observable } from 'rxjs';
 import { principalOf, type CallerContext } from '../auth/principal';
-import { DomainError } from '../common/errors';
+import { DomainError, ErrorCode } from '../common/errors';
 import { selectedFields } from '../context/selection';
-import type { LookupInput } from '../identity/identity';
+import { lookupInputProblem, type LookupInput } from '../identity/identity';
+import { isSid } from '../twilio/sids';
 import { AnswerCache } from '../context/answer-cache';
 import { AuditLog } from './audit-log';
 import { StrictAccess, type AccessTarget } from './strict-access';
@@ -33,6 +34,9 @@ export class CustomerAccessInterceptor implements NestInterceptor {
       profileId: typeof args.profileId === 'string' ? args.profileId : undefined,
     };
     if (!target.lookup && !target.taskSid && !target.profileId) return next.handle();
+    // Malformed input goes no further: no key, audit line or upstream call is built from it.
+    const problem = inputProblem(target);
+    if (problem) return throwError(() => new DomainError(ErrorCode.BAD_REQUEST, problem));
 
     const caller = gql.getContext<CallerContext>();
     const principal = principalOf(caller);
@@ -50,4 +54,12 @@ export class CustomerAccessInterceptor implements NestInterceptor {
       }),
     );
   }
+}
+
+const MAX_PROFILE_ID_LENGTH = 512;
+
+function inputProblem(target: AccessTarget): string | null {
+  if (target.taskSid !== undefined && !isSid('task', target.taskSid)) return 'taskSid must be a TaskRouter task SID (WT and 32 hex digits)';
+  if (target.profileId !== undefined && target.profileId.length > MAX_PROFILE_ID_LENGTH) return `profileId is longer than ${MAX_PROFILE_ID_LENGTH} characters`;
+  return target.lookup ? lookupInputProblem(target.lookup) : null;
 }

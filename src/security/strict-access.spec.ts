@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Principal } from '../auth/principal';
 import type { CacheService } from '../cache/cache.service';
 import { DomainError, ErrorCode } from '../common/errors';
@@ -6,6 +7,7 @@ import { CustomerRoot, type CustomerContextService } from '../context/customer-c
 import type { LookupInput } from '../identity/identity';
 import { StrictAccess } from './strict-access';
 import { WorkerTasks } from './worker-tasks';
+import { IdentifierDigest } from './identifier-digest';
 
 const who = (roles: string[], workerSid: string | null = 'WK1'): Principal => ({ identity: 'jane', roles, workerSid, expiresAt: Date.now() + 60_000 });
 const root = (profileKey: string | null, addresses: string[]) => new CustomerRoot(profileKey, null, [], addresses, null);
@@ -32,6 +34,8 @@ class Reservations extends WorkerTasks {
   }
 }
 
+const DIGEST = new IdentifierDigest({ identity: { hashSecret: 'strict-test-secret-0123456789abcdef' }, twilio: {} } as unknown as AppConfig);
+
 function setup(strict = true, reservations = new Reservations({ WK1: ['WT1', 'WT2'] })) {
   const stored = new Map<string, unknown>();
   const cache = {
@@ -46,7 +50,7 @@ function setup(strict = true, reservations = new Reservations({ WK1: ['WT1', 'WT
       return people[key === 'taskSid' ? `task:${value}` : `${key}:${value}`] ?? null;
     },
   } as unknown as CustomerContextService;
-  const access = new StrictAccess({ access: { strict } } as AppConfig, cache, contexts, reservations);
+  const access = new StrictAccess({ access: { strict } } as AppConfig, cache, contexts, reservations, DIGEST);
   return { access, reservations, stored };
 }
 
@@ -99,6 +103,10 @@ describe(StrictAccess.name, () => {
     await access.check(who(['agent']), { lookup: { phone: '+34600000000' } });
     expect(reservations.calls).toBe(1);
     expect(JSON.stringify([...stored.values()])).not.toContain('+1201');
+    // Keyed: a plain SHA-256 of a phone is found again by hashing every phone number.
+    const [entry] = [...stored.values()] as Array<{ addresses: string[] }>;
+    expect(entry.addresses).toContain(DIGEST.of('+12015550100'));
+    expect(entry.addresses).not.toContain(createHash('sha256').update('+12015550100').digest('base64url').slice(0, 22));
   });
 
   it('refuses, not allows, when the tasks cannot be read', async () => {

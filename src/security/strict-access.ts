@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import type { Principal } from '../auth/principal';
 import { cacheKeys } from '../cache/cache-keys';
 import { CacheService } from '../cache/cache.service';
@@ -7,6 +6,7 @@ import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
 import { CustomerContextService } from '../context/customer-context.service';
 import type { LookupInput } from '../identity/identity';
+import { IdentifierDigest } from './identifier-digest';
 import { WorkerTasks } from './worker-tasks';
 
 /** What a root field asks about: a customer (lookup or profile id), or a task. */
@@ -26,7 +26,6 @@ interface WorkerCustomers {
 /** Supervisors and admins watch every queue; only agents are held to their own tasks. */
 const EXEMPT_ROLES = new Set(['supervisor', 'admin']);
 
-const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 22);
 const forbidden = () => new DomainError(ErrorCode.FORBIDDEN, 'ACCESS_STRICT: this customer is not on one of your tasks');
 
 /**
@@ -40,6 +39,7 @@ export class StrictAccess {
     private readonly cache: CacheService,
     private readonly contexts: CustomerContextService,
     private readonly workerTasks: WorkerTasks,
+    private readonly ids: IdentifierDigest,
   ) {}
 
   /** Throws FORBIDDEN when strict mode is on and the caller may not read the target. */
@@ -70,7 +70,7 @@ export class StrictAccess {
     // Nobody known by that lookup: the answer is null, nothing to protect.
     if (!customer) return;
     if (customer.profileKey && mine.profileIds.includes(customer.profileKey)) return;
-    if (customer.addresses.some((address) => mine.addresses.includes(digest(address)))) return;
+    if (customer.addresses.some((address) => mine.addresses.includes(this.ids.of(address)))) return;
     throw forbidden();
   }
 
@@ -90,7 +90,7 @@ export class StrictAccess {
       return {
         taskSids,
         profileIds: customers.flatMap((c) => (c?.profileKey ? [c.profileKey] : [])),
-        addresses: customers.flatMap((c) => c?.addresses.map(digest) ?? []),
+        addresses: customers.flatMap((c) => c?.addresses.map((address) => this.ids.of(address)) ?? []),
       };
     });
     return cached.value;

@@ -5,6 +5,7 @@ import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
 import { twilioCall } from '../twilio/twilio-errors';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
 import type { UpstreamPolicy } from '../upstream/upstream-policy';
+import { isSid } from '../twilio/sids';
 
 /** Port to the tasks a worker holds right now. */
 export abstract class WorkerTasks {
@@ -31,7 +32,7 @@ export class TwilioWorkerTasks extends WorkerTasks {
   }
 
   async activeTaskSids(workerSid: string): Promise<string[]> {
-    if (!/^WK[0-9a-fA-F]{32}$/.test(workerSid)) return [];
+    if (!isSid('worker', workerSid)) return [];
     const worker = this.twilio.client.taskrouter.v1.workspaces(this.config.twilio.workspaceSid).workers(workerSid);
     const lists = await Promise.all(
       ACTIVE.map((reservationStatus) =>

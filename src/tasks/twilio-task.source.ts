@@ -7,6 +7,7 @@ import { twilioCall } from '../twilio/twilio-errors';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
 import type { UpstreamPolicy } from '../upstream/upstream-policy';
 import { TaskSource, type TaskSnapshot, type TaskUpdate } from './task.source';
+import { isSid } from '../twilio/sids';
 
 /** TaskRouter tasks through twilio-node, with the ETag that later updates send as If-Match. */
 @Injectable()
@@ -23,14 +24,14 @@ export class TwilioTaskSource extends TaskSource {
   }
 
   task(taskSid: string): Promise<TaskSnapshot | null> {
-    if (!TASK_SID.test(taskSid)) return Promise.resolve(null);
+    if (!isSid('task', taskSid)) return Promise.resolve(null);
     return this.metrics.observe('twilio', 'task', () =>
       this.policy.execute(() => twilioCall(async () => toSnapshot(await this.tasks(taskSid).fetchWithHttpInfo()), { 404: null })),
     );
   }
 
   updateAttributes(taskSid: string, attributes: Record<string, unknown>, etag: string): Promise<TaskUpdate | null> {
-    if (!TASK_SID.test(taskSid)) return Promise.resolve(null);
+    if (!isSid('task', taskSid)) return Promise.resolve(null);
     // Retrying after a timeout is safe: if the first try did land, the retry's If-Match is stale.
     return this.metrics.observe('twilio', 'task_update', () =>
       this.policy.execute(() =>
@@ -46,8 +47,6 @@ export class TwilioTaskSource extends TaskSource {
     return this.twilio.client.taskrouter.v1.workspaces(this.config.twilio.workspaceSid).tasks(taskSid);
   }
 }
-
-const TASK_SID = /^WT[0-9a-fA-F]{32}$/;
 
 function toSnapshot(response: ApiResponse<TaskInstance>): TaskSnapshot {
   const task = response.body;

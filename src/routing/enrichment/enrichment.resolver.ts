@@ -6,6 +6,7 @@ import { RoutingService } from '../routing.service';
 import { EnrichmentDeadLetters } from './enrichment.model';
 import { EnrichmentQueue } from './enrichment-queue';
 import { TaskEnricher } from './task-enricher';
+import { isSid } from '../../twilio/sids';
 
 @Resolver()
 export class EnrichmentResolver {
@@ -19,7 +20,7 @@ export class EnrichmentResolver {
     description: 'Stamps the task now, exactly as the TaskRouter webhook would. A task already stamped is left alone (stamped: false, its current attributes).',
   })
   async enrichTask(@Args('taskSid', { type: () => ID }) taskSid: string): Promise<RoutingDecision> {
-    if (!/^WT[0-9a-fA-F]{32}$/.test(taskSid)) throw new DomainError(ErrorCode.BAD_REQUEST, 'taskSid must be a TaskRouter task SID (WT and 32 hex digits)');
+    if (!isSid('task', taskSid)) throw new DomainError(ErrorCode.BAD_REQUEST, 'taskSid must be a TaskRouter task SID (WT and 32 hex digits)');
     const enrichment = await this.enricher.enrich(taskSid);
     if (enrichment.kind === 'task_not_found') throw new DomainError(ErrorCode.NOT_FOUND, `Task ${taskSid} not found`);
     if (enrichment.kind === 'stamped') return enrichment.decision;

@@ -6,6 +6,7 @@ import { WebhookMetrics } from '../../metrics/webhook-metrics';
 import { TwilioSignatureGuard } from '../../twilio/twilio-signature.guard';
 import { EnrichmentQueue } from './enrichment-queue';
 import { TaskEnricher } from './task-enricher';
+import { SID_PATTERNS } from '../../twilio/sids';
 
 const IN_PROCESS_ATTEMPTS = 5;
 
@@ -13,10 +14,7 @@ const IN_PROCESS_ATTEMPTS = 5;
 const taskRouterEvent = z.object({
   EventType: z.string().min(1),
   Sid: z.string().optional(),
-  TaskSid: z
-    .string()
-    .regex(/^WT[0-9a-fA-F]{32}$/)
-    .optional(),
+  TaskSid: z.string().regex(SID_PATTERNS.task).optional(),
 });
 
 /**

@@ -2,7 +2,7 @@
 // semantics declared here are the language rule writers get (README.md describes it for them).
 import { Environment } from '@marcbachmann/cel-js';
 import type { JsonObject, JsonValue } from './json-values';
-import { findRegexProblem } from './regex-guard';
+import { findRegexProblem, LINEAR_MATCHES, linearMatches, matchesCalls, routeMatchesToRe2 } from './regex-guard';
 
 /** Longer expressions belong in several rules; the cap also bounds parse work for a bad file. */
 export const MAX_EXPRESSION_LENGTH = 2_000;
@@ -60,6 +60,9 @@ function createEnvironment(): Environment {
     env.registerOperator(`int ${op} double: double`, (a: bigint, b: number) => apply(Number(a), b));
   }
   env.registerOperator('int == double', (a: bigint, b: number) => Number(a) === b);
+  // Where every `matches()` is routed (regex-guard.ts): RE2's linear time, not RegExp's backtracking.
+  env.registerFunction(`string.${LINEAR_MATCHES}(string): bool`, (text: string, pattern: string) => linearMatches(text, pattern));
+  env.registerFunction(`${LINEAR_MATCHES}(string, string): bool`, (text: string, pattern: string) => linearMatches(text, pattern));
   return env;
 }
 
@@ -80,9 +83,24 @@ export function compileExpression(source: string): CompileResult {
   if (!checked.valid) return { problem: describeCompileError('CEL type error', checked.error, source) };
   const regexProblem = findRegexProblem(parsed.ast);
   if (regexProblem) return { problem: `${regexProblem} in ${quote(source)}` };
+  const linear = linearMatchesOf(source, parsed);
+  if (!linear) return { problem: `matches() could not be routed to RE2 (write it as text.matches("pattern")) in ${quote(source)}` };
   return {
-    expression: { source, type: checked.type ?? 'dyn', run: (context) => parsed(context as unknown as Record<string, unknown>) },
+    expression: { source, type: checked.type ?? 'dyn', run: (context) => linear(context as unknown as Record<string, unknown>) },
   };
+}
+
+/** The expression with its `matches()` calls on RE2, checked again; null if any call is left on RegExp. */
+function linearMatchesOf(source: string, parsed: ReturnType<Environment['parse']>): ReturnType<Environment['parse']> | null {
+  if (matchesCalls(parsed.ast).next().done) return parsed;
+  const routed = routeMatchesToRe2(source, parsed.ast);
+  if (routed === null) return null;
+  try {
+    const reparsed = environment.parse(routed);
+    return reparsed.check().valid && matchesCalls(reparsed.ast).next().done ? reparsed : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A YAML scalar written where an expression may stand (`vip: true`). */
@@ -90,7 +108,20 @@ export function constantExpression(value: JsonValue): CompiledExpression {
   return { source: JSON.stringify(value), type: 'dyn', run: () => value };
 }
 
-/** One line, for explanations and logs; the library's own message adds a multi-line source excerpt. */
+/**
+ * What went wrong when an expression ran, for explanations (which agents, logs and TaskRouter
+ * see): the kind of error (CEL's error code) and the part of the rule's own text where it
+ * happened. Never the library's message, which may quote the data (`No such key: <email>`).
+ */
+export function runErrorMessage(error: unknown): string {
+  const { code, node } = (error ?? {}) as { code?: unknown; node?: { input?: unknown; start?: unknown; end?: unknown } };
+  if (typeof code !== 'string' || !/^[a-z_]{1,40}$/.test(code)) return 'evaluation failed';
+  const kind = code.replace(/_/g, ' ');
+  if (typeof node?.input !== 'string' || typeof node.start !== 'number' || typeof node.end !== 'number') return kind;
+  return `${kind} in ${quote(node.input.slice(node.start, node.end).replaceAll(LINEAR_MATCHES, 'matches'))}`;
+}
+
+/** One line, for load errors and logs; the library's own message adds a multi-line source excerpt. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) {
     const summary = (error as { summary?: unknown }).summary;

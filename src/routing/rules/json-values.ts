@@ -164,7 +164,7 @@ function isDate(value: object): value is Date {
 
 function bigintToNumber(value: bigint): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-    throw new UnsupportedValueError(`integer ${value} is outside the range a JSON number holds exactly`);
+    throw new UnsupportedValueError('an integer outside the range a JSON number holds exactly');
   }
   return Number(value);
 }

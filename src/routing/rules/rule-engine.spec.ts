@@ -132,7 +132,7 @@ rules:
       expect(outcome.matchedRules).toEqual([]);
       expect(outcome.attributes).toEqual({});
       expect(outcome.explanations).toEqual([
-        { rule: 'vip', matched: false, reason: 'when failed: not matched', error: 'No such key: plan' },
+        { rule: 'vip', matched: false, reason: 'when failed: not matched', error: 'no such key in `traits.plan`' },
       ]);
     });
 
@@ -157,8 +157,42 @@ rules:
         matched: true,
         reason: 'no when: always matches',
         set: { tier: 'gold!', flagged: true },
-        error: 'set.score: no such overload: dyn<string> / int',
+        error: 'set.score: no such overload in `traits.lifetime_value / 100`',
       });
+    });
+
+    it("reports the kind of error and where in the rule it happened, never the customer's data", () => {
+      const secretEmail = 'john.doe@example.com';
+      const outcome = evaluate(
+        rules(`
+rules:
+  - name: by_key
+    when: 'traits[task.key] == "x"'
+    set: { hit: true }
+  - name: waits
+    set:
+      wait: 'duration(traits.wait)'
+      big: 'int(traits.account)'
+      size: 'traits.account.size() / size(audiences)'
+insights:
+  name: 'traits.name'
+`),
+        input({ traits: { wait: secretEmail, account: '9007199254740993', name: { first: secretEmail } }, task: { key: secretEmail } }),
+      );
+
+      expect(outcome.explanations).toEqual([
+        { rule: 'by_key', matched: false, reason: 'when failed: not matched', error: 'no such key in `traits[task.key]`' },
+        {
+          rule: 'waits',
+          matched: true,
+          reason: 'no when: always matches',
+          set: {},
+          error: 'set.wait: invalid duration in `duration(traits.wait)`; set.big: an integer outside the range a JSON number holds exactly; set.size: division by zero in `traits.account.size() / size(audiences)`',
+        },
+        { rule: INSIGHTS_EXPLANATION, matched: true, reason: 'Flex Insights mapping', set: {}, error: 'name: yielded map, expected string' },
+      ]);
+      expect(JSON.stringify(outcome.explanations)).not.toContain('john.doe');
+      expect(JSON.stringify(outcome.explanations)).not.toContain('9007199254740993');
     });
 
     it('does not match a when that yields something other than bool', () => {
@@ -175,10 +209,41 @@ rules:
     it('rejects values JSON cannot hold exactly instead of rounding them', () => {
       expect(valueOf('9007199254740993')).toEqual({
         value: undefined,
-        error: 'set.value: integer 9007199254740993 is outside the range a JSON number holds exactly',
+        error: 'set.value: an integer outside the range a JSON number holds exactly',
       });
       expect(valueOf('1.0 / 0.0')).toEqual({ value: undefined, error: 'set.value: Infinity is not a JSON number' });
       expect(valueOf('type(1)').error).toMatch(/^set\.value: a .* is not a JSON value$/);
+    });
+  });
+
+  describe('matches()', () => {
+    // Polynomial on a backtracking engine (seconds at this size); linear on RE2.
+    const POLYNOMIAL = '^\\\\+?\\\\d*\\\\s*\\\\d*\\\\s*\\\\d*$';
+
+    it('speaks RE2, the engine the CEL spec names, not JavaScript RegExp', () => {
+      expect(valueOf('"ABC".matches("(?i)^abc$")')).toEqual({ value: true, error: undefined });
+      expect(valueOf('"a.b".matches("^\\\\Qa.b\\\\E$") && !"axb".matches("^\\\\Qa.b\\\\E$")')).toEqual({ value: true, error: undefined });
+      expect(valueOf('"order 42".matches("[0-9]+")')).toEqual({ value: true, error: undefined });
+    });
+
+    it('evaluates a polynomial pattern on 4 KB of customer data without a backtracking RegExp', () => {
+      const exec = jest.spyOn(RegExp.prototype, 'exec');
+      const test = jest.spyOn(RegExp.prototype, 'test');
+      try {
+        const ruleSet = rules(`rules:\n  - name: phone\n    set:\n      plausible: 'traits.phone.matches("${POLYNOMIAL}")'\n`);
+        exec.mockClear();
+        test.mockClear();
+        const hostile = evaluate(ruleSet, input({ traits: { phone: `${'1'.repeat(4095)}x` } }));
+        const fine = evaluate(ruleSet, input({ traits: { phone: '1'.repeat(4096) } }));
+        expect(hostile.attributes).toEqual({ plausible: false });
+        expect(fine.attributes).toEqual({ plausible: true });
+        // The linear engine by construction: no call reached JavaScript's backtracking RegExp.
+        expect(exec).not.toHaveBeenCalled();
+        expect(test).not.toHaveBeenCalled();
+      } finally {
+        exec.mockRestore();
+        test.mockRestore();
+      }
     });
   });
 

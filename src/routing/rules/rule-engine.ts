@@ -1,7 +1,8 @@
 // Evaluates a RuleSet against what is known about a customer. It runs on every task, so it never
 // throws for bad data: a failing expression is recorded in the explanations and routing goes on
 // with the defaults and whatever the other rules produced.
-import { errorMessage, type CelContext } from './cel';
+import { runErrorMessage, type CelContext } from './cel';
+import { UnsupportedValueError } from './json-values';
 import { describeValue, isJsonObject, setOwn, toAudienceList, toCelMap, toJsonValue, type JsonObject, type JsonValue } from './json-values';
 import type { CompiledRule, RoutingInput, RoutingOutcome, RuleExplanation, RuleSet } from './rule-set';
 
@@ -88,7 +89,7 @@ function explainWhen(rule: CompiledRule, context: CelContext): RuleExplanation {
       error: `when yielded ${describeValue(result)}, expected bool`,
     };
   } catch (error) {
-    return { rule: rule.name, matched: false, reason: 'when failed: not matched', error: errorMessage(error) };
+    return { rule: rule.name, matched: false, reason: 'when failed: not matched', error: describeRunError(error) };
   }
 }
 
@@ -99,7 +100,7 @@ function runSet(rule: CompiledRule, context: CelContext): { values: Record<strin
     try {
       setOwn(values, attribute, toJsonValue(value.run(context)));
     } catch (error) {
-      errors.push(`set.${attribute}: ${errorMessage(error)}`);
+      errors.push(`set.${attribute}: ${describeRunError(error)}`);
     }
   }
   return { values, errors };
@@ -113,11 +114,20 @@ function runInsights(ruleSet: RuleSet, context: CelContext): { values: Record<st
       const result = toJsonValue(value.run(context));
       // Flex Insights fields are text; an absent value is left out rather than written as "null".
       if (result === null) continue;
-      if (typeof result === 'object') throw new Error(`yielded ${describeValue(result)}, expected string`);
+      if (typeof result === 'object') throw new UnsupportedValueError(`yielded ${describeValue(result)}, expected string`);
       values[key] = String(result);
     } catch (error) {
-      errors.push(`${key}: ${errorMessage(error)}`);
+      errors.push(`${key}: ${describeRunError(error)}`);
     }
   }
   return { values, errors };
+}
+
+/**
+ * An explanation's error names the kind of failure and the rule's own text, never a value: the
+ * data is a customer's, and explanations reach agents, logs and task attributes. Our own
+ * UnsupportedValueError messages name types only.
+ */
+function describeRunError(error: unknown): string {
+  return error instanceof UnsupportedValueError ? error.message : runErrorMessage(error);
 }
