@@ -1,6 +1,15 @@
 import { ConfigError, loadConfig } from '../config/config';
 
-const TWILIO = { TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`, TWILIO_AUTH_TOKEN: 't' };
+/** Real upstream credentials and everything production needs beside them. */
+const TWILIO = {
+  SEGMENT_SPACE_ID: 'spa_1',
+  SEGMENT_ACCESS_TOKEN: 'sgp_token',
+  TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`,
+  TWILIO_AUTH_TOKEN: 't',
+  TWILIO_WORKSPACE_SID: `WS${'b'.repeat(32)}`,
+  PUBLIC_BASE_URL: 'https://cc.example.com',
+  SEGMENT_WEBHOOK_SECRET: 'segment-secret',
+};
 
 describe('security configuration', () => {
   it('is closed by default: Flex only for CORS, no introspection or IDE, limits on', () => {
