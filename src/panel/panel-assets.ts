@@ -37,7 +37,7 @@ export const panelSettings = (config: AppConfig): PanelSettings => ({
 
 const escapeAttribute = (value: string) => value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-const file = (type: string, body: Buffer): PanelFile => ({ type, body, gzipped: gzipSync(body) });
+export const file = (type: string, body: Buffer): PanelFile => ({ type, body, gzipped: gzipSync(body) });
 
 /**
  * The built panel, read once into memory: a page and a few hashed assets, small enough that

@@ -29,7 +29,7 @@ export class PanelController {
   }
 }
 
-function send(reply: FastifyReply, file: PanelFile, acceptEncoding: string | undefined, cacheControl: string): void {
+export function send(reply: FastifyReply, file: PanelFile, acceptEncoding: string | undefined, cacheControl: string): void {
   void reply.header('content-type', file.type).header('cache-control', cacheControl).header('vary', 'accept-encoding');
   if (/\bgzip\b/.test(acceptEncoding ?? '')) void reply.header('content-encoding', 'gzip').send(file.gzipped);
   else void reply.send(file.body);

@@ -5,12 +5,14 @@ export type SandboxRoute =
   | 'batch' // segment tracking (also /v1/track and /v1/identify)
   | 'participant_conversations' | 'conversation' | 'messages' | 'participants' // twilio conversations
   | 'task' | 'task_update' | 'tasks_list' | 'task_create' | 'worker_reservations' // twilio taskrouter
-  | 'token_validate'; // twilio iam
+  | 'token_validate' // twilio iam
+  | 'flex_plugin_service'; // twilio flex plugins api
 
 export const SANDBOX_ROUTES: readonly SandboxRoute[] = [
   'traits', 'events', 'external_ids', 'metadata', 'links', 'batch',
   'participant_conversations', 'conversation', 'messages', 'participants',
   'task', 'task_update', 'tasks_list', 'task_create', 'worker_reservations', 'token_validate',
+  'flex_plugin_service',
 ];
 
 export interface FaultRule {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RESERVATION_STATUSES, type ReservationStatus, type SandboxStore, type TaskChanges } from './data';
+import { FlexPluginService } from './flex-plugins.server';
 import type { FlexTokens } from './flex-tokens';
 import type { SandboxMessage, SandboxParticipant, SandboxTask, TaskAssignmentStatus } from './seed';
 import { basicCredentials, createServiceServer, queryValue, queryValues, routeConfig, type SandboxContext } from './service-server';
@@ -172,11 +173,15 @@ export function createTwilioServer(store: SandboxStore, tokens: FlexTokens, cont
     },
   );
 
+  // --- Flex Plugins API (flex-api.twilio.com) ------------------------------------------------
+
+  new FlexPluginService(world.accountSid).register(app, pageRequest);
+
   return app;
 }
 
 /** Page and PageSize as Twilio reads them: PageSize is clamped to 1..max, default 50. */
-function pageRequest(query: unknown, maxSize: number): PageRequest {
+export function pageRequest(query: unknown, maxSize: number): PageRequest {
   const size = queryValue(query, 'PageSize');
   const page = queryValue(query, 'Page');
   return {
