@@ -126,7 +126,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   });
   const startInstance = async (index: number, port: number): Promise<Proc> => {
     const proc = startNode(`instance-${index}`, 'dist/main.js', envFor(port, index), COLLECTABLE);
-    await waitHttp(`http://127.0.0.1:${port}/healthz`);
+    try {
+      // Generous: on a shared machine under load a start has taken over 30 s.
+      await waitHttp(`http://127.0.0.1:${port}/healthz`, 120_000);
+    } catch (error) {
+      await stop(proc, 'SIGKILL'); // not in `instances` yet: nothing else would stop it
+      throw error;
+    }
     return proc;
   };
 
