@@ -53,6 +53,13 @@ class LocksThrough extends RedisConnection {
     return this.locks;
   }
 
+  /** Its lock connection's first answer comes through the proxy, late: wait for it as for the others. */
+  override async onModuleInit(): Promise<void> {
+    await super.onModuleInit();
+    const locks = this.locks;
+    if (locks && locks.status !== 'ready') await new Promise((resolve) => locks.once('ready', resolve));
+  }
+
   override async onModuleDestroy(): Promise<void> {
     this.locks?.disconnect();
     await super.onModuleDestroy();
@@ -65,12 +72,15 @@ describe(CacheService.name, () => {
   let n = 0;
   const open: Array<{ close(): Promise<void> }> = [];
 
-  const instance = (prefix: string, connection: (config: AppConfig) => RedisConnection = (c) => new RedisConnection(c)) => {
+  /** An instance as the application starts one: its connections answered before it serves. */
+  const instance = async (prefix: string, connection: (config: AppConfig) => RedisConnection = (c) => new RedisConnection(c)) => {
     const config = loadConfig({ REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '5000' });
     const redis = connection(config);
     const cache = new CacheService(config, redis, new CacheMetrics(new Registry()));
-    cache.onModuleInit();
     open.push({ close: () => cache.onModuleDestroy().then(() => redis.onModuleDestroy()) });
+    await redis.onModuleInit();
+    cache.onModuleInit();
+    await redis.onApplicationBootstrap();
     return cache;
   };
 
@@ -82,8 +92,8 @@ describe(CacheService.name, () => {
     const prefix = `cs${process.pid}n${++n}:`;
     const proxy = await laggingProxy(new URL(process.env.TEST_REDIS_URL!), 400);
     open.push(proxy);
-    const first = instance(prefix);
-    const late = instance(prefix, (config) => new LocksThrough(config, proxy.url));
+    const first = await instance(prefix);
+    const late = await instance(prefix, (config) => new LocksThrough(config, proxy.url));
     let calls = 0;
     const fetch = async () => {
       calls++;
@@ -103,7 +113,7 @@ describe(CacheService.name, () => {
 
   it('fetches again after the value was dropped, even right after another instance fetched it', async () => {
     const prefix = `cs${process.pid}n${++n}:`;
-    const [one, two] = [instance(prefix), instance(prefix)];
+    const [one, two] = [await instance(prefix), await instance(prefix)];
     let calls = 0;
     const fetch = async () => ({ fetched: ++calls });
     expect((await one.getOrSet('k', policy, fetch)).value).toEqual({ fetched: 1 });
@@ -114,7 +124,7 @@ describe(CacheService.name, () => {
 
   it('refreshes a value past its TTL once, and the other instance then reads the refreshed one', async () => {
     const prefix = `cs${process.pid}n${++n}:`;
-    const [one, two] = [instance(prefix), instance(prefix)];
+    const [one, two] = [await instance(prefix), await instance(prefix)];
     let calls = 0;
     const fetch = async () => ({ fetched: ++calls });
     const short = { ttlMs: 100, graceMs: 60_000 };

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { BentoCache, bentostore } from 'bentocache';
 import { memoryDriver } from 'bentocache/drivers/memory';
-import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis';
+import { redisDriver } from 'bentocache/drivers/redis';
 import { DomainError } from '../common/errors';
 import type { CachePolicy } from '../config/config';
 import { AppConfig } from '../config/config';
@@ -62,11 +62,9 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     const l1 = memoryDriver({ maxItems: config.cache.l1MaxItems, maxSize: config.cache.l1MaxSizeMb * 1024 * 1024, maxEntrySize: 4 * 1024 * 1024 });
     let store = bentostore().useL1Layer(l1);
     if (redis.enabled) {
-      store = store.useL2Layer(redisDriver({ connection: redis.create('cache') })).useBus(
-        // The bus duplicates this connection for its publisher and subscriber. Bounded retries on
-        // purpose: bentocache awaits each publish, and a request must not wait for Redis to return.
-        redisBusDriver({ connection: redis.create('cache-bus') }),
-      );
+      // The bus publishes on a connection that fails at once while Redis is down: bentocache
+      // awaits each publish, and a request must not wait for Redis to return.
+      store = store.useL2Layer(redisDriver({ connection: redis.create('cache') })).useBus(redis.busDriver('cache-bus'));
       this.singleFlight = new SingleFlight(redis.create('cache-locks'), `${config.redis.keyPrefix}`, config.cache.lockTimeoutMs);
       this.mode = 'redis';
     } else {

@@ -1,72 +1,188 @@
-import Redis from 'ioredis';
+import { BentoCache, bentostore } from 'bentocache';
+import { memoryDriver } from 'bentocache/drivers/memory';
+import { redisDriver } from 'bentocache/drivers/redis';
+import Redis, { type Cluster } from 'ioredis';
 import { freePort, startRedisServer, type RedisServer } from '../../test/support/redis-server';
 import { loadConfig } from '../config/config';
 import { RedisConnection } from './redis-connection';
 
-/** Connections a library subscribes on (bentocache's bus), on a real redis-server that starts late. */
-describe(RedisConnection.name, () => {
-  let server: RedisServer | undefined;
-  let connection: RedisConnection | undefined;
-  afterEach(async () => {
-    await connection?.onModuleDestroy();
-    await server?.stop();
+const connectionTo = (port: number, commandTimeoutMs = 200) =>
+  new RedisConnection(loadConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: String(commandTimeoutMs) }));
+
+/** Resolves once `client` has failed `attempts` connection attempts (Redis is away). */
+const failedAttempts = (client: Redis | Cluster, attempts: number) =>
+  new Promise<void>((resolve) => {
+    let seen = 0;
+    const onReconnecting = () => {
+      if (++seen < attempts) return;
+      client.off('reconnecting', onReconnecting);
+      resolve();
+    };
+    client.on('reconnecting', onReconnecting);
   });
 
-  it("retries a copy's SUBSCRIBE made while Redis is down until Redis answers, then delivers", async () => {
+/** Publishes until `receivers` subscribers got the message (a subscription lands a moment after Redis is back). */
+async function publishUntilHeard(port: number, channel: string, message: string, receivers = 1): Promise<void> {
+  const publisher = new Redis(port, '127.0.0.1');
+  try {
+    for (let i = 0; i < 200; i++) {
+      if ((await publisher.publish(channel, message)) >= receivers) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`nobody subscribed to ${channel}`);
+  } finally {
+    publisher.disconnect();
+  }
+}
+
+/** Collects unhandled rejections; `settled()` lets any pending one surface first. */
+function unhandledRejections() {
+  const seen: unknown[] = [];
+  const onUnhandled = (reason: unknown) => seen.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  return {
+    seen,
+    async settled() {
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      return seen;
+    },
+    stop: () => process.off('unhandledRejection', onUnhandled),
+  };
+}
+
+/** Connections on a real redis-server that starts late, stops and comes back. */
+describe(RedisConnection.name, () => {
+  let server: RedisServer | undefined;
+  const connections: RedisConnection[] = [];
+  const connect = (port: number, commandTimeoutMs?: number) => {
+    const connection = connectionTo(port, commandTimeoutMs);
+    connections.push(connection);
+    return connection;
+  };
+  afterEach(async () => {
+    await Promise.all(connections.splice(0).map((c) => c.onModuleDestroy()));
+    await server?.stop();
+    server = undefined;
+  });
+
+  it('keeps a SUBSCRIBE made while Redis is down until Redis answers, then delivers, without holding up the start', async () => {
     const port = await freePort();
-    connection = new RedisConnection(loadConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: '200' }));
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
+    const connection = connect(port);
+    const unhandled = unhandledRejections();
     try {
-      const copy = connection.create('bus').duplicate();
+      const listener = connection.subscriber('changes-sub');
       const received: string[] = [];
-      copy.on('message', (_channel: string, message: string) => received.push(message));
-      // As bentocache's bus does: subscribe on a copy, not awaited.
-      const subscribed = copy.subscribe('changes');
-      await new Promise((resolve) => setTimeout(resolve, 1_000)); // several attempts fail meanwhile
+      listener.on('message', (_channel: string, message: string) => received.push(message));
+      const attempts = failedAttempts(listener, 3);
+      await connection.subscribe(listener, 'changes-sub', 'changes'); // returns: its first attempt failed
+      await attempts;
       server = await startRedisServer([], port);
-      await subscribed;
-      const publisher = new Redis(port, '127.0.0.1');
-      try {
-        expect(await publisher.publish('changes', 'hello')).toBe(1);
-      } finally {
-        publisher.disconnect();
-      }
+      await publishUntilHeard(port, 'changes', 'hello');
       for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(received).toEqual(['hello']);
-      expect(unhandled).toEqual([]);
+      expect(await unhandled.settled()).toEqual([]);
     } finally {
-      process.off('unhandledRejection', onUnhandled);
+      unhandled.stop();
     }
   });
 
-  it('stops retrying once the connection is closed', async () => {
-    connection = new RedisConnection(loadConfig({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_COMMAND_TIMEOUT_MS: '200' }));
-    const subscribed = connection.create('bus').duplicate().subscribe('changes');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await connection.onModuleDestroy();
-    connection = undefined;
-    await expect(subscribed).resolves.toBe(0);
+  it('renews its subscriptions after Redis restarts', async () => {
+    server = await startRedisServer();
+    const port = Number(new URL(server.url).port);
+    const connection = connect(port);
+    const listener = connection.subscriber('changes-sub');
+    const received: string[] = [];
+    listener.on('message', (_channel: string, message: string) => received.push(message));
+    await connection.subscribe(listener, 'changes-sub', 'changes');
+    await publishUntilHeard(port, 'changes', 'before');
+    const away = failedAttempts(listener, 1);
+    await server.kill();
+    await away;
+    await server.start();
+    await publishUntilHeard(port, 'changes', 'after');
+    for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(received).toEqual(['before', 'after']);
   });
 
-  it('queues commands until first connected, then fails them at once while Redis is down', async () => {
+  it("carries bentocache's bus between instances whose bus subscribed while Redis was down", async () => {
     const port = await freePort();
+    const unhandled = unhandledRejections();
+    const bentos: Array<BentoCache<{ cache: ReturnType<typeof bentostore> }>> = [];
+    const l2: Array<Redis | Cluster> = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const connection = connect(port);
+        l2.push(connection.create('cache'));
+        const store = bentostore()
+          .useL1Layer(memoryDriver({ maxItems: 100 }))
+          .useL2Layer(redisDriver({ connection: l2[i] }))
+          .useBus(connection.busDriver('cache-bus'));
+        const bento = new BentoCache({ default: 'cache', stores: { cache: store } });
+        bento.use('cache'); // builds the bus: it subscribes now, with Redis still away
+        bentos.push(bento);
+      }
+      const [a, b] = bentos;
+      server = await startRedisServer([], port);
+      // Both buses are listening once a message on their channel reaches two subscribers.
+      await publishUntilHeard(port, 'bentocache.notifications:cache', 'not a bus message', 2);
+      for (const client of l2) await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
+      await a.set({ key: 'k', value: 'one' });
+      expect(await b.get({ key: 'k' })).toBe('one'); // now in b's L1 too
+      await a.set({ key: 'k', value: 'two' }); // the bus tells b its copy is out of date
+      let seen: unknown;
+      for (let i = 0; i < 100 && (seen = await b.get({ key: 'k' })) !== 'two'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(seen).toBe('two');
+      expect(await unhandled.settled()).toEqual([]);
+    } finally {
+      unhandled.stop();
+      await Promise.all(bentos.map((bento) => bento.disconnectAll()));
+    }
+  });
+
+  it('closes at once on shutdown while a SUBSCRIBE waits for Redis, quietly', async () => {
+    const connection = connect(await freePort());
+    const unhandled = unhandledRejections();
+    try {
+      const listener = connection.subscriber('changes-sub');
+      const attempts = failedAttempts(listener, 1);
+      await connection.subscribe(listener, 'changes-sub', 'changes');
+      await attempts;
+      await connection.onModuleDestroy(); // a QUIT queued behind the SUBSCRIBE would wait here for good
+      expect(await unhandled.settled()).toEqual([]);
+    } finally {
+      unhandled.stop();
+    }
+  });
+
+  it('holds the start until every connection has answered, then fails commands at once while Redis is down', async () => {
+    server = await startRedisServer();
+    const port = Number(new URL(server.url).port);
     // A command timeout longer than the test's: a command that waited for it would fail the test.
-    connection = new RedisConnection(loadConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: '60000' }));
+    const connection = connect(port, 60_000);
     const client = connection.create('cache');
-    const copy = client.duplicate();
-    const early = client.set('k', 'v');
-    server = await startRedisServer([], port);
-    await expect(early).resolves.toBe('OK');
-    // A copy made once its original is ready still queues until its own first connection.
-    const lateCopy = client.duplicate();
-    await expect(lateCopy.get('k')).resolves.toBe('v');
+    await connection.onModuleInit();
+    expect(client.status).toBe('ready');
+    const late = connection.create('pending'); // made in another module's init
+    await connection.onApplicationBootstrap();
+    expect(late.status).toBe('ready');
+    await expect(client.set('k', 'v')).resolves.toBe('OK');
+    const away = Promise.all([client, late].map((c) => failedAttempts(c, 1)));
     await server.kill();
-    for (let i = 0; i < 200 && [client, copy, lateCopy].some((c) => c.status === 'ready'); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    for (const c of [client, copy, lateCopy]) await expect(c.get('k')).rejects.toThrow(/enableOfflineQueue/);
+    await away;
+    for (const c of [client, late]) await expect(c.get('k')).rejects.toThrow(/enableOfflineQueue/);
     await server.start();
     await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
     await expect(client.get('k')).resolves.toBeNull(); // a fresh server: nothing saved
+  }, 15_000);
+
+  it('starts without Redis when it is down at start, and serves from it once it is back', async () => {
+    const port = await freePort();
+    const connection = connect(port, 60_000);
+    const client = connection.create('cache');
+    await connection.onModuleInit(); // settles on the first failed attempt
+    await expect(client.get('k')).rejects.toThrow(/enableOfflineQueue/);
+    server = await startRedisServer([], port);
+    await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
+    await expect(client.set('k', 'v')).resolves.toBe('OK');
   }, 15_000);
 });

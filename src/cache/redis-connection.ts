@@ -1,17 +1,26 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { CacheBusMessage, CreateBusDriverResult } from 'bentocache/types';
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { AppConfig } from '../config/config';
 
+/** Longest wait for a connection's first answer: ioredis's connect timeout (below) and a margin. */
+const FIRST_CONNECTION_MS = 3_000;
+
 /**
  * The service's Redis connections (single node or Cluster), or none in embedded mode.
- * Commands fail fast when Redis is down instead of queueing: callers degrade, they never hang.
- * They queue only until a connection is first ready (a library subscribes at start).
+ * Commands fail at once whenever a connection is not ready (ioredis's `enableOfflineQueue: false`):
+ * callers degrade, they never wait for Redis. So that a command sent at start meets an open
+ * connection, the application waits for each connection's first answer before it serves (the
+ * lifecycle hooks below). Subscriptions, which must outlast an outage, use `subscriber()`.
+ * See docs/adr/0002-redis-connections-without-patching.md.
  */
 @Injectable()
-export class RedisConnection implements OnModuleDestroy {
+export class RedisConnection implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(RedisConnection.name);
   private readonly clients: Array<Redis | Cluster> = [];
-  /** Set on shutdown: ioredis leaves a client that was reconnecting in that status once quit. */
+  /** Per connection: settles with its first `ready` (true) or first failed attempt (false). */
+  private readonly firstAnswers = new WeakMap<Redis | Cluster, Promise<boolean>>();
+  /** Set on shutdown: a SUBSCRIBE dropped then is not a failure worth a line. */
   private closed = false;
   readonly enabled: boolean;
 
@@ -19,11 +28,11 @@ export class RedisConnection implements OnModuleDestroy {
     this.enabled = Boolean(config.redis.url || config.redis.clusterNodes?.length);
   }
 
-  /** Options shared by every connection; also handed to bentocache's bus, which opens its own. */
+  /** Options of every command connection. */
   get options(): RedisOptions {
     return {
       maxRetriesPerRequest: 1,
-      enableOfflineQueue: true,
+      enableOfflineQueue: false,
       commandTimeout: this.config.redis.commandTimeoutMs,
       connectTimeout: 2_000,
       retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
@@ -35,52 +44,72 @@ export class RedisConnection implements OnModuleDestroy {
     return this.config.redis.url;
   }
 
-  /** A new connection; closed with the module. */
+  /** A new connection for commands, failing them at once while Redis is away; closed with the module. */
   create(name: string): Redis | Cluster {
-    const options = this.options;
-    if (!this.enabled) throw new Error('Redis is not configured');
-    const nodes = this.config.redis.clusterNodes;
-    const client = nodes?.length
-      ? this.cluster(nodes, options)
-      : new Redis(this.config.redis.url as string, options);
-    this.watch(failFastOnceReady(client), name);
-    // Libraries duplicate the connections they are given (bentocache's bus makes a publisher and
-    // a subscriber): the copies get the same error logging and are closed with the rest. The bus
-    // subscribes without waiting and, when SUBSCRIBE fails (Redis slow or down at start), drops
-    // its handler for good (an unhandled rejection, then an L1 no other instance can evict): a
-    // copy's SUBSCRIBE is retried until Redis answers instead.
-    const duplicate = client.duplicate.bind(client) as (...args: unknown[]) => Redis | Cluster;
-    client.duplicate = ((...args: unknown[]) => {
-      const copy = this.watch(failFastOnceReady(duplicate(...args)), `${name} (copy)`);
-      const subscribe = copy.subscribe.bind(copy) as (...channels: string[]) => Promise<unknown>;
-      copy.subscribe = ((...channels: string[]) => this.subscribeUntilDone(copy, `${name} (copy)`, () => subscribe(...channels))) as typeof copy.subscribe;
-      return copy;
-    }) as typeof client.duplicate;
-    return client;
+    return this.open(name, this.options);
   }
 
   /**
-   * Runs `subscribe` until Redis answers it, with backoff; gives up only once the connections
-   * are closed. A subscriber that gave up would miss every later message.
+   * A new connection for SUBSCRIBE only (see `subscribe`). Its commands wait in ioredis's offline
+   * queue for as long as Redis is away, with no command timeout and no retry limit, and ioredis
+   * renews its subscriptions after every reconnect (`autoResubscribe`, on by default).
    */
-  async subscribeUntilDone(client: Redis | Cluster, name: string, subscribe: () => Promise<unknown>): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await subscribe();
-      } catch (error) {
-        if (this.closed || client.status === 'end') return 0;
-        this.logger.warn(`redis ${name}: SUBSCRIBE failed, retrying: ${(error as Error).message}`);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)));
-      }
-    }
+  subscriber(name: string): Redis | Cluster {
+    return this.open(name, { ...this.options, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
   }
 
-  private cluster(nodes: Array<{ host: string; port: number }>, options: RedisOptions): Cluster {
-    return new Cluster(nodes, { redisOptions: options, scaleReads: 'master', enableOfflineQueue: true });
+  /**
+   * Subscribes a `subscriber()` connection to `channels`. Resolves once Redis has confirmed, or as
+   * soon as the connection's first attempt has failed (Redis down at start: the SUBSCRIBE stays
+   * queued and goes out when Redis is back). Never rejects; a refusal by Redis is logged.
+   */
+  async subscribe(client: Redis | Cluster, name: string, ...channels: string[]): Promise<void> {
+    const confirmed = client.subscribe(...channels).then(
+      () => undefined,
+      (error: Error) => {
+        if (!this.closed) this.logger.warn(`redis ${name}: SUBSCRIBE refused: ${error.message}`);
+      },
+    );
+    if (await this.firstAnswer(client)) await confirmed;
   }
 
-  private watch<T extends Redis | Cluster>(client: T, name: string): T {
+  /**
+   * bentocache's bus (its documented custom bus driver): publishes on a command connection, so a
+   * publish fails at once while Redis is down and bentocache's retry queue keeps the message, and
+   * listens on a `subscriber()` connection, so no SUBSCRIBE is ever lost to an outage at start.
+   */
+  busDriver(name: string): CreateBusDriverResult {
+    return { options: {}, factory: () => new RedisBus(this, name) };
+  }
+
+  /** Settles with the connection's first answer: true once ready, false once its first attempt failed. */
+  firstAnswer(client: Redis | Cluster): Promise<boolean> {
+    return this.firstAnswers.get(client) ?? Promise.resolve(client.status === 'ready');
+  }
+
+  /** Connections made while the modules were built: commands sent from here on find them open. */
+  async onModuleInit(): Promise<void> {
+    await this.allAnswered();
+  }
+
+  /** Connections made since (in other modules' init, or by the HTTP layer): the same, before serving. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.allAnswered();
+  }
+
+  private async allAnswered(): Promise<void> {
+    const answers = await Promise.all(this.clients.map((client) => this.firstAnswer(client)));
+    if (answers.includes(false)) this.logger.warn('Redis is not answering: starting without it, commands fail at once until it is back');
+  }
+
+  private open(name: string, options: RedisOptions): Redis | Cluster {
+    if (!this.enabled) throw new Error('Redis is not configured');
+    const nodes = this.config.redis.clusterNodes;
+    const client = nodes?.length
+      ? new Cluster(nodes, { redisOptions: options, scaleReads: 'master', enableOfflineQueue: options.enableOfflineQueue })
+      : new Redis(this.config.redis.url as string, options);
     client.on('error', (error: Error) => this.logger.warn(`redis ${name}: ${error.message}`));
+    this.firstAnswers.set(client, firstAnswerOf(client));
     this.clients.push(client);
     return client;
   }
@@ -89,6 +118,9 @@ export class RedisConnection implements OnModuleDestroy {
     this.closed = true;
     await Promise.all(
       this.clients.map(async (client) => {
+        // A QUIT sent while a connection is away would wait in its offline queue (behind a
+        // SUBSCRIBE, say) until Redis returns: close those at once.
+        if (client.status !== 'ready') return client.disconnect();
         try {
           await client.quit();
         } catch {
@@ -99,17 +131,84 @@ export class RedisConnection implements OnModuleDestroy {
   }
 }
 
-/**
- * Commands wait in ioredis's offline queue while there is no connection: a Cluster's without
- * any timeout, a single node's until the command timeout, so every lookup during an outage
- * would cost that timeout. Queueing is wanted at start (the bus subscribes before the first
- * connection), never afterwards: once ready, commands fail at once while Redis is down.
- */
-function failFastOnceReady<T extends Redis | Cluster>(client: T): T {
-  // A copy made after its original was ready inherits the original's options.
-  client.options.enableOfflineQueue = true;
-  client.once('ready', () => {
-    client.options.enableOfflineQueue = false;
+/** Settles with true on the connection's first `ready`, false on its first `close` or after FIRST_CONNECTION_MS. */
+function firstAnswerOf(client: Redis | Cluster): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const settle = (ok: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('close', onClose);
+      resolve(ok);
+    };
+    const onReady = () => settle(true);
+    const onClose = () => settle(false);
+    const timer = setTimeout(() => settle(false), FIRST_CONNECTION_MS).unref();
+    client.once('ready', onReady);
+    client.once('close', onClose);
   });
-  return client;
+}
+
+type Handler = (message: CacheBusMessage) => void;
+
+/**
+ * The bus between instances' bentocache L1s, on Redis pub/sub. Messages are JSON
+ * `{ busId, payload }`; a bus ignores its own. Implements bentocache's `BusDriver`.
+ */
+class RedisBus {
+  private readonly publisher: Redis | Cluster;
+  private readonly listener: Redis | Cluster;
+  private readonly handlers = new Map<string, Handler[]>();
+  private id = '';
+
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly name: string,
+  ) {
+    this.publisher = connection.create(`${name} (publisher)`);
+    this.listener = connection.subscriber(`${name} (subscriber)`);
+    this.listener.on('message', (channel: string, message: string) => this.receive(channel, message));
+  }
+
+  setId(id: string): this {
+    this.id = id;
+    return this;
+  }
+
+  /** bentocache retries the messages it could not publish once this is called. */
+  onReconnect(callback: () => void): void {
+    this.publisher.on('ready', callback);
+  }
+
+  async publish(channel: string, payload: CacheBusMessage): Promise<void> {
+    await this.publisher.publish(channel, JSON.stringify({ busId: this.id, payload }));
+  }
+
+  /** bentocache does not wait for this: it resolves as `RedisConnection.subscribe` does, and never rejects. */
+  async subscribe(channel: string, handler: Handler): Promise<void> {
+    this.handlers.set(channel, [...(this.handlers.get(channel) ?? []), handler]);
+    await this.connection.subscribe(this.listener, `${this.name} (subscriber)`, channel);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    this.handlers.delete(channel);
+    await this.listener.unsubscribe(channel).catch(() => undefined);
+  }
+
+  /** The connections are closed with the module (`RedisConnection.onModuleDestroy`). */
+  async disconnect(): Promise<void> {
+    this.handlers.clear();
+  }
+
+  private receive(channel: string, message: string): void {
+    const handlers = this.handlers.get(channel);
+    if (!handlers) return;
+    let data: { busId?: unknown; payload?: CacheBusMessage };
+    try {
+      data = JSON.parse(message) as typeof data;
+    } catch {
+      return;
+    }
+    if (data.busId === this.id || !data.payload) return;
+    for (const handler of handlers) handler(data.payload);
+  }
 }

@@ -62,7 +62,9 @@ export class HealthController implements OnModuleDestroy {
     this.pingClient ??= this.redis.create('health');
     const started = performance.now();
     try {
-      const ping = this.pingClient.ping();
+      // A connection made on the first probe answers once it is open (or has failed to open).
+      const client = this.pingClient;
+      const ping = this.redis.firstAnswer(client).then(() => client.ping());
       ping.catch(() => undefined); // may settle after the race is lost
       await Promise.race([
         ping,

@@ -28,7 +28,7 @@ export class ChangeBus implements OnModuleInit, OnModuleDestroy {
   async onModuleInit(): Promise<void> {
     if (!this.redis.enabled) return;
     this.publisher = this.redis.create('changes-pub');
-    this.subscriber = this.redis.create('changes-sub');
+    this.subscriber = this.redis.subscriber('changes-sub');
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       try {
@@ -37,15 +37,8 @@ export class ChangeBus implements OnModuleInit, OnModuleDestroy {
         this.logger.warn('ignored a change message that is not JSON');
       }
     });
-    const subscriber = this.subscriber;
-    const subscribe = () => subscriber.subscribe(this.channel);
-    try {
-      await subscribe();
-    } catch (error) {
-      // The start goes on; the fan-out follows once Redis answers.
-      this.logger.warn(`change fan-out not subscribed yet: ${(error as Error).message}`);
-      void this.redis.subscribeUntilDone(subscriber, 'changes-sub', subscribe);
-    }
+    // With Redis down at start, the start goes on; the fan-out follows once Redis answers.
+    await this.redis.subscribe(this.subscriber, 'changes-sub', this.channel);
   }
 
   async publish(change: ContextChange): Promise<void> {

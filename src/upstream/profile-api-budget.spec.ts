@@ -1,14 +1,70 @@
-import Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { startRedisServer } from '../../test/support/redis-server';
 import { RedisConnection } from '../cache/redis-connection';
 import { ErrorCode, UpstreamError } from '../common/errors';
-import { loadConfig } from '../config/config';
+import { loadConfig, type AppConfig } from '../config/config';
 import { ProfileApiBudget } from './profile-api-budget';
 
 const embedded = { enabled: false } as RedisConnection;
 const budgetOf = (env: Record<string, string>) => new ProfileApiBudget(loadConfig(env), embedded);
 
+/**
+ * The in-memory bucket reads `Date.now()`: here only Date is faked, so it stands still unless a
+ * test moves it, and the grants counted do not depend on how fast the machine runs. Timers, I/O
+ * and Redis's own clock stay real.
+ */
+const clock = {
+  freeze: () =>
+    jest.useFakeTimers({
+      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+    }),
+  advance: (ms: number) => jest.setSystemTime(Date.now() + ms),
+};
+
+/** Tokens granted at once (SEGMENT_BUDGET_WAIT_MS 0: a caller that would have to wait is refused). */
+const immediate = async (budget: ProfileApiBudget, most = 20) => {
+  let granted = 0;
+  while (granted < most && (await budget.acquire('foreground').then(() => true, () => false))) granted++;
+  return granted;
+};
+
+/** Connections as the application has them (each budget's own), and the means to wait until they are ready. */
+class Connections {
+  private readonly made: RedisConnection[] = [];
+  private readonly clients: Array<Redis | Cluster> = [];
+
+  constructor(private readonly config: AppConfig) {}
+
+  /** A budget on its own connection, as one instance has it, once that connection is ready. */
+  async budget(): Promise<ProfileApiBudget> {
+    const clients = this.clients;
+    const connection = new (class extends RedisConnection {
+      override create(name: string) {
+        const client = super.create(name);
+        clients.push(client);
+        return client;
+      }
+    })(this.config);
+    this.made.push(connection);
+    const budget = new ProfileApiBudget(this.config, connection);
+    await connection.onModuleInit(); // as the application does before it serves
+    return budget;
+  }
+
+  /** Resolves once every connection is ready (after Redis came back). */
+  async ready(): Promise<void> {
+    await Promise.all(this.clients.map((c) => (c.status === 'ready' ? undefined : new Promise((resolve) => c.once('ready', resolve)))));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.made.map((c) => c.onModuleDestroy()));
+  }
+}
+
 describe(ProfileApiBudget.name, () => {
+  beforeEach(() => clock.freeze());
+  afterEach(() => jest.useRealTimers());
+
   it('plans for 80 % of SEGMENT_MAX_RPS, as a small burst plus a steady rate', () => {
     const budget = budgetOf({ SEGMENT_MAX_RPS: '100' });
     expect(budget.burst + budget.rate).toBe(80);
@@ -40,63 +96,48 @@ describe(ProfileApiBudget.name, () => {
 
   it('while Redis is down, keeps in each instance its share of the bucket, as many as used it', async () => {
     const server = await startRedisServer();
-    const connections: RedisConnection[] = [];
+    // SEGMENT_MAX_RPS 100: a burst of 4 and 76/s for the deployment; two instances share them.
+    const connections = new Connections(loadConfig({ REDIS_URL: server.url, SEGMENT_MAX_RPS: '100', SEGMENT_BUDGET_WAIT_MS: '0' }));
     try {
-      // SEGMENT_MAX_RPS 100: a burst of 4 and 76/s for the deployment; two instances share them.
-      const config = loadConfig({ REDIS_URL: server.url, SEGMENT_MAX_RPS: '100', SEGMENT_BUDGET_WAIT_MS: '0' });
-      const budgets = [0, 1].map(() => {
-        const connection = new RedisConnection(config);
-        connections.push(connection);
-        return { budget: new ProfileApiBudget(config, connection), connection };
-      });
+      const budgets = [await connections.budget(), await connections.budget()];
       // Both have used the shared bucket, and each has heard since that the other did.
-      for (const { budget } of [...budgets, ...budgets]) await budget.acquire('foreground');
+      for (const budget of [...budgets, ...budgets]) await budget.acquire('foreground');
       await server.kill();
-      const immediate = async (budget: ProfileApiBudget) => {
-        let granted = 0;
-        while (granted < 10 && (await budget.acquire('foreground').then(() => true, () => false))) granted++;
-        return granted;
-      };
       // Each now holds a burst of 2 in memory (not 4): together never more than the deployment's.
-      for (const { budget } of budgets) expect(await immediate(budget)).toBe(2);
+      for (const budget of budgets) expect(await immediate(budget, 10)).toBe(2);
     } finally {
-      await Promise.all(connections.map((c) => c.onModuleDestroy()));
+      await connections.close();
       await server.stop();
     }
   });
 
-  it('for a few seconds after Redis returns, still keeps to its share while the others reconnect', async () => {
-    const server = await startRedisServer();
-    const connections: RedisConnection[] = [];
-    const probe = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
-    try {
-      // SEGMENT_MAX_RPS 100: a burst of 4 and 76/s for the deployment, 2 and 38/s for each of two.
-      const config = loadConfig({ REDIS_URL: server.url, SEGMENT_MAX_RPS: '100', SEGMENT_BUDGET_WAIT_MS: '2000' });
-      const [first, second] = [0, 1].map(() => {
-        const connection = new RedisConnection(config);
-        connections.push(connection);
-        return new ProfileApiBudget(config, connection);
-      });
-      for (const budget of [first, second, first, second]) await budget.acquire('foreground');
-      await server.kill();
-      for (const budget of [first, second]) await budget.acquire('foreground');
-      // Redis is back (empty, as after a restart) and the first instance has reconnected; the
-      // second, which might still be reconnecting, would be spending its share in memory.
-      await server.start();
-      const bucketIn = async () => (await probe.keys('*budget*').catch(() => [])).length > 0;
-      for (const deadline = Date.now() + 10_000; !(await bucketIn()); ) {
-        if (Date.now() > deadline) throw new Error('the first instance never used Redis again');
-        await first.acquire('foreground');
+  describe('for a few seconds after Redis returns, keeps to its share while the others may still be reconnecting', () => {
+    // SEGMENT_MAX_RPS 100: a burst of 4 and 76/s for the deployment, 2 and 38/s for each of two.
+    // Redis comes back empty (as after a restart): its bucket is full again, a burst of 4.
+    async function afterAnOutage(callsDuringOutage: 'both' | 'only the second'): Promise<number> {
+      const server = await startRedisServer();
+      const connections = new Connections(loadConfig({ REDIS_URL: server.url, SEGMENT_MAX_RPS: '100', SEGMENT_BUDGET_WAIT_MS: '0' }));
+      try {
+        const [first, second] = [await connections.budget(), await connections.budget()];
+        for (const budget of [first, second, first, second]) await budget.acquire('foreground');
+        await server.kill();
+        for (const budget of callsDuringOutage === 'both' ? [first, second] : [second]) await budget.acquire('foreground');
+        await server.start();
+        await connections.ready(); // the first's take goes to Redis, not to its share in memory
+        clock.advance(1_000); // time for the in-memory share to refill to its burst
+        return await immediate(first);
+      } finally {
+        await connections.close();
+        await server.stop();
       }
-      let granted = 0;
-      for (const end = Date.now() + 1_000; Date.now() < end; granted++) await first.acquire('foreground');
-      // Its share: a burst of 2 and 38/s (the whole bucket would grant about 80).
-      expect(granted).toBeGreaterThan(5);
-      expect(granted).toBeLessThanOrEqual(2 + 38 + 2);
-    } finally {
-      probe.disconnect();
-      await Promise.all(connections.map((c) => c.onModuleDestroy()));
-      await server.stop();
     }
+
+    it('when it spent its share in memory during the outage', async () => {
+      expect(await afterAnOutage('both')).toBe(2); // its share's burst, not the new bucket's 4
+    });
+
+    it('when it made no call during the outage (it learns of it from its connection)', async () => {
+      expect(await afterAnOutage('only the second')).toBe(2);
+    });
   });
 });

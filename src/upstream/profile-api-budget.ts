@@ -99,6 +99,9 @@ export class ProfileApiBudget {
     if (redis.enabled) {
       const client = redis.create('budget');
       client.defineCommand('ccBudgetTake', { numberOfKeys: 2, lua: TAKE });
+      // An outage is learnt from the connection, not only from a failed take: an instance that
+      // made no call while Redis was away must keep to its share too once it returns.
+      client.on('reconnecting', () => this.redisLost());
       this.client = client as BudgetClient;
     }
   }
@@ -131,10 +134,14 @@ export class ProfileApiBudget {
 
   private async take(reserve: number, pauseMs: number): Promise<number> {
     if (this.client) {
-      // Just back from an outage: the other instances reconnect up to a reconnect delay later
-      // and spend their shares in memory until then, so this one keeps to its share as well.
+      // While Redis is away, and for a while after it returns (the other instances reconnect up
+      // to a reconnect delay later and spend their shares in memory until then), a call needs a
+      // token of this instance's share first. Also for the takes that find Redis back: each
+      // was sent before any answer said so, all at once, and would otherwise draw on the whole
+      // new bucket beside the others' shares.
       const settling = Date.now() < this.settlingUntil;
-      if (settling && pauseMs === 0) {
+      const guarded = pauseMs === 0 && (settling || this.redisFailing);
+      if (guarded) {
         const wait = this.takeLocal(reserve, 0);
         if (wait > 0) return wait;
       }
@@ -149,11 +156,16 @@ export class ProfileApiBudget {
         this.redisFailing = false;
         return Number(wait);
       } catch (error) {
-        if (!this.redisFailing) this.logger.warn(`budget in Redis unavailable, this instance keeps 1/${this.sharers} of it in memory: ${(error as Error).message}`);
-        this.redisFailing = true;
+        this.redisLost((error as Error).message);
+        if (guarded) return 0; // its share's token is taken already
       }
     }
     return this.takeLocal(reserve, pauseMs);
+  }
+
+  private redisLost(reason = 'connection lost'): void {
+    if (!this.redisFailing) this.logger.warn(`budget in Redis unavailable, this instance keeps 1/${this.sharers} of it in memory: ${reason}`);
+    this.redisFailing = true;
   }
 
   private takeLocal(reserve: number, pauseMs: number): number {
