@@ -141,7 +141,7 @@ describe(CacheService.name, () => {
 
   it('forceFresh fetches a fresh value again on every instance, and keeps the last good one, stale with the error, when that fails', async () => {
     const prefix = `cs${process.pid}n${++n}:`;
-    const [one, two] = [instance(prefix), instance(prefix)];
+    const [one, two] = [await instance(prefix), await instance(prefix)];
     let calls = 0;
     const fetch = async () => ({ fetched: ++calls });
     await one.getOrSet('k', policy, fetch);
