@@ -1,5 +1,6 @@
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { DynamicModule, Module } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { LoggerModule } from 'nestjs-pino';
@@ -49,7 +50,9 @@ export class AppModule {
             sortSchema: true,
             jit: 1,
             errorFormatter: formatGraphQLErrors as never,
-            ...graphqlSecurity(appConfig, auth, policy),
+            ...graphqlSecurity(appConfig, policy),
+            // The principal and its policy view, computed once by the request pipeline's authentication.
+            context: (req: FastifyRequest) => ({ req, principal: req.principal, policyView: req.pipeline?.policy }),
             subscription: liveSubscriptions(auth),
           }),
         }),

@@ -1,4 +1,4 @@
-import { Args, Context, ID, Info, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, ID, Info, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { GraphQLJSON } from 'graphql-scalars';
 import { AppConfig } from '../config/config';
@@ -7,8 +7,6 @@ import { messageAuthor } from '../identity/identity';
 import type { ProfileEvent } from '../profiles/profile.types';
 import { RoutingDecision } from '../routing/routing-decision.model';
 import { RoutingService } from '../routing/routing.service';
-import { TrackingService } from '../tracking/tracking.service';
-import { viewerOf } from '../tracking/viewer';
 import { checkFirst, MAX_PAGE_SIZE, toConnection } from './connection';
 import {
   Conversation,
@@ -47,31 +45,17 @@ export class CustomerContextResolver {
   constructor(
     private readonly contexts: CustomerContextService,
     private readonly router: RoutingService,
-    private readonly tracking: TrackingService,
   ) {}
 
   @Query(() => CustomerContext, { nullable: true, description: 'Null when neither Segment nor Twilio knows the customer.' })
   async customerContext(
     @Args('lookup') lookup: CustomerLookupInput,
     @Info() info: GraphQLResolveInfo,
-    @Context('req') request: unknown,
   ): Promise<CustomerRoot | null> {
-    const startedAt = performance.now();
     const root = await this.contexts.resolve(lookup);
-    if (root) {
-      const fields = selectedFields(info);
-      // Start every selected upstream read now so they run in parallel, not field by field.
-      this.prefetch(root, fields);
-      // Reported once the reads settle, beside the answer rather than in front of it.
-      this.tracking.contextViewed({
-        customer: root,
-        viewer: viewerOf(request),
-        selected: fields,
-        refresh: info.operation.operation === 'mutation',
-        startedAt,
-        settled: () => this.freshness(root),
-      });
-    }
+    // Start every selected upstream read now so they run in parallel, not field by field. The view
+    // is tracked after the answer, by the request pipeline.
+    if (root) this.prefetch(root, selectedFields(info));
     return root;
   }
 
@@ -79,11 +63,10 @@ export class CustomerContextResolver {
   async refreshCustomerContext(
     @Args('lookup') lookup: CustomerLookupInput,
     @Info() info: GraphQLResolveInfo,
-    @Context('req') request: unknown,
   ): Promise<CustomerRoot | null> {
     const stale = await this.contexts.resolve(lookup);
     if (stale) await this.contexts.forget(stale);
-    return this.customerContext(lookup, info, request);
+    return this.customerContext(lookup, info);
   }
 
   @ResolveField(() => ID, { nullable: true })

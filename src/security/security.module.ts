@@ -8,7 +8,9 @@ import { AnswerCache } from '../context/answer-cache';
 import { AuditLog } from './audit-log';
 import { CustomerAccessInterceptor } from './customer-access.interceptor';
 import { MessageTextResolver } from './message-text.resolver';
+import { RateLimits } from './rate-limits';
 import { StrictAccess } from './strict-access';
+import { RequestPipeline } from '../pipeline/request-pipeline';
 import { TwilioWorkerTasks, WorkerTasks } from './worker-tasks';
 
 /** Who may see which customer data, and the audit trail of who did. */
@@ -20,8 +22,10 @@ import { TwilioWorkerTasks, WorkerTasks } from './worker-tasks';
     StrictAccess,
     AuditLog,
     MessageTextResolver,
-    // Kept answers replay strict access and the audit line, which live here.
+    // The one request pipeline: limits, authentication, strict access, kept answers, audit, tracking.
+    RateLimits,
     AnswerCache,
+    RequestPipeline,
     { provide: APP_INTERCEPTOR, useClass: CustomerAccessInterceptor },
   ],
   exports: [AccessPolicy],
