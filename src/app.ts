@@ -3,6 +3,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config';
+import { RequestLogLines, requestId, rootLogger } from './common/logging';
 import { clientErrorHandler, frameworkErrors, registerHttpSecurity } from './security/http-hygiene';
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -24,6 +25,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     onConstructorPoisoning: 'remove',
     clientErrorHandler,
     frameworkErrors,
+    // Each request logs through a child of the application's logger that carries its id; the
+    // request pipeline writes the one line per answered request.
+    loggerInstance: rootLogger(config),
+    genReqId: requestId,
+    logController: new RequestLogLines(),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));

@@ -35,7 +35,7 @@ import { viewerOf } from '../tracking/viewer';
  *                          (CustomerAccessInterceptor → `access`), each read recorded (`read`)
  *   Fastify onSend      6. after the answer, computed or kept: the audit line, the tracked view,
  *                          keeping a computed answer, then the hooks registered with `onAnswered`
- *   Fastify onResponse  7. request metrics (RequestMetrics)
+ *   Fastify onResponse  7. request metrics (RequestMetrics); the request's log line (RequestLogLines)
  *
  * A graphql-ws subscribe passes the same steps in live/subscriptions.ts (admission and
  * authentication at connection_init, expiry on every subscribe and push, the same limits).
@@ -103,7 +103,10 @@ export class RequestPipeline implements OnModuleInit, OnApplicationBootstrap {
   /** Root-level Fastify hooks, added before the routes exist so every route gets them. */
   onModuleInit(): void {
     const fastify = this.fastify();
-    fastify.addHook('onRequest', (request, reply) => this.limits.admit(request, reply));
+    fastify.addHook('onRequest', (request, reply) => {
+      void reply.header('x-request-id', request.id);
+      return this.limits.admit(request, reply);
+    });
     fastify.addHook('preHandler', (request, reply) => this.beforeExecution(request, reply));
     fastify.addHook('onSend', (request, reply, payload, done) => {
       this.afterAnswer(request, reply, payload);
@@ -190,7 +193,7 @@ export class RequestPipeline implements OnModuleInit, OnApplicationBootstrap {
     }
     const viewer = viewerOf(request);
     for (const read of state.reads) {
-      this.audit.customerRead({ principal: state.principal, field: read.field, parts: read.parts, ...read.target, result: read.result, error: read.error });
+      this.audit.customerRead({ principal: state.principal, field: read.field, parts: read.parts, ...read.target, result: read.result, error: read.error }, request.log);
       if (read.error || !VIEWS.has(read.field) || !(read.result instanceof CustomerRoot)) continue;
       const customer = read.result;
       const freshness = read.freshness ?? freshnessOf(customer);

@@ -1,5 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { FastifyBaseLogger } from 'fastify';
 import { createHash } from 'node:crypto';
+import type { Logger as PinoLogger } from 'pino';
 import type { Principal } from '../auth/principal';
 import { CustomerRoot } from '../context/customer-context.service';
 import type { LookupInput } from '../identity/identity';
@@ -26,17 +28,18 @@ const SID_KEYS = new Set<keyof LookupInput>(['conversationSid', 'taskSid']);
 /**
  * One structured line per read of customer data: who (identity, worker, roles), whose (profile
  * id, else hashed identifiers) and which parts. Never a value: the line is safe to ship anywhere.
+ * Written through the request's logger when there is a request, so it carries the request id.
  */
 @Injectable()
 export class AuditLog {
   private readonly logger = new Logger('Audit');
 
-  customerRead(read: CustomerRead): void {
+  customerRead(read: CustomerRead, log?: FastifyBaseLogger): void {
+    if (log && !(log as PinoLogger).isLevelEnabled('info')) return;
     const who = read.principal ? { identity: read.principal.identity, workerSid: read.principal.workerSid, roles: read.principal.roles } : null;
-    this.logger.log(
-      { audit: 'customer.read', who, whose: whose(read), field: read.field, parts: read.parts, outcome: read.error ? 'refused' : 'read', error: read.error },
-      'customer data read',
-    );
+    const line = { audit: 'customer.read', who, whose: whose(read), field: read.field, parts: read.parts, outcome: read.error ? 'refused' : 'read', error: read.error };
+    if (log) log.info({ context: 'Audit', ...line }, 'customer data read');
+    else this.logger.log(line, 'customer data read');
   }
 }
 
