@@ -1,3 +1,4 @@
+import websocket from '@fastify/websocket';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -31,6 +32,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     genReqId: requestId,
     logController: new RequestLogLines(),
   });
+  // The WebSocket server at the root (Mercurius uses it when it finds it, instead of its own
+  // encapsulated one), so the request pipeline can screen each socket before Mercurius reads it.
+  await adapter.getInstance().register(websocket, { options: { maxPayload: BODY_LIMIT_BYTES } });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));
   await registerHttpSecurity(app, config);

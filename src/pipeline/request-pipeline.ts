@@ -7,6 +7,8 @@ import { AuthService } from '../auth/auth.service';
 import type { Principal } from '../auth/principal';
 import { AnswerCache, type AnswerRead, type KeptAnswer, type PendingAnswer } from '../context/answer-cache';
 import { CustomerRoot } from '../context/customer-context.service';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { SubscriptionPipeline, type LiveContext } from '../live/subscriptions';
 import { RequestMetrics } from '../metrics/request-metrics';
 import { AccessPolicy, type PolicyView } from '../security/access-policy';
 import { AuditLog } from '../security/audit-log';
@@ -37,8 +39,19 @@ import { viewerOf } from '../tracking/viewer';
  *                          keeping a computed answer, then the hooks registered with `onAnswered`
  *   Fastify onResponse  7. request metrics (RequestMetrics); the request's log line (RequestLogLines)
  *
- * A graphql-ws subscribe passes the same steps in live/subscriptions.ts (admission and
- * authentication at connection_init, expiry on every subscribe and push, the same limits).
+ * A graphql-ws connection passes the same steps (SubscriptionPipeline, live/subscriptions.ts; its
+ * hooks are added here too):
+ *
+ *   Fastify onRequest        1. admission of the upgrade request (as above)
+ *   WebSocket `connection`   every message screened before Mercurius reads it: shape and size, one
+ *                            connection_init, subscribe messages per minute, duplicate ids (44xx)
+ *   subscription.context     2. authentication at connection_init (4403 and closed on failure);
+ *                            a connectionInit inside a subscribe changes nothing, asks IAM nothing
+ *   preSubscriptionParsing   expiry, size
+ *   preSubscriptionExecution expiry, validation, depth (Mercurius), complexity, subscriptions per
+ *                            connection; then strict access at the root field (5, as above)
+ *   onSubscriptionResolution expiry before each push; the socket is also closed when its token expires
+ *   onSubscriptionEnd        the subscription no longer counts against the connection
  */
 
 /** What one GraphQL request carries through the pipeline. */
@@ -98,6 +111,7 @@ export class RequestPipeline implements OnModuleInit, OnApplicationBootstrap {
     private readonly audit: AuditLog,
     private readonly tracking: TrackingService,
     private readonly metrics: RequestMetrics,
+    private readonly live: SubscriptionPipeline,
   ) {}
 
   /** Root-level Fastify hooks, added before the routes exist so every route gets them. */
@@ -114,12 +128,20 @@ export class RequestPipeline implements OnModuleInit, OnApplicationBootstrap {
     });
   }
 
-  /** Mercurius exists once the GraphQL module has started. */
+  /** Mercurius (and its WebSocket server) exist once the GraphQL module has started. */
   onApplicationBootstrap(): void {
-    this.fastify().graphql.addHook('onResolution', (execution: ExecutionResult, context: MercuriusContext) => {
+    const fastify = this.fastify();
+    const graphql = fastify.graphql;
+    graphql.addHook('onResolution', (execution: ExecutionResult, context: MercuriusContext) => {
       const state = context.reply?.request.pipeline;
       if (state && execution.errors?.length) state.failed = true;
     });
+    // graphql-ws: each socket is screened before Mercurius reads its first message.
+    (fastify as unknown as { websocketServer?: WebSocketServer }).websocketServer?.on('connection', (socket: WebSocket) => this.live.accept(socket));
+    graphql.addHook('preSubscriptionParsing', (schema, source, context) => this.live.beforeParsing(schema, source, context as LiveContext));
+    graphql.addHook('preSubscriptionExecution', (schema, document, context, id) => this.live.beforeExecution(schema, document, context as LiveContext, String(id)));
+    graphql.addHook('onSubscriptionResolution', (execution, context) => this.live.beforePush(execution, context as LiveContext));
+    graphql.addHook('onSubscriptionEnd', (context, id) => this.live.ended(context as LiveContext, String(id)));
   }
 
   /** Runs `hook` after every GraphQL answer, computed or kept; returns its removal. */

@@ -11,6 +11,7 @@ import { MessageTextResolver } from './message-text.resolver';
 import { RateLimits } from './rate-limits';
 import { StrictAccess } from './strict-access';
 import { RequestPipeline } from '../pipeline/request-pipeline';
+import { SubscriptionPipeline } from '../live/subscriptions';
 import { TwilioWorkerTasks, WorkerTasks } from './worker-tasks';
 
 /** Who may see which customer data, and the audit trail of who did. */
@@ -26,8 +27,9 @@ import { TwilioWorkerTasks, WorkerTasks } from './worker-tasks';
     RateLimits,
     AnswerCache,
     RequestPipeline,
+    SubscriptionPipeline,
     { provide: APP_INTERCEPTOR, useClass: CustomerAccessInterceptor },
   ],
-  exports: [AccessPolicy],
+  exports: [AccessPolicy, SubscriptionPipeline],
 })
 export class SecurityModule {}
