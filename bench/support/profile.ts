@@ -15,19 +15,36 @@ interface CpuProfile {
   startTime: number;
   endTime: number;
   samples: number[];
+  /** Microseconds between consecutive samples (the first from startTime). */
+  timeDeltas: number[];
 }
 
 const root = join(__dirname, '..', '..');
 
-/** The top `count` functions by self time in the newest .cpuprofile of `dir` (written by `node --cpu-prof`). */
-export function topSelfTime(dir: string, count = 10): HotFunction[] {
+/** Not time spent on the work: the process waiting, or the profiler's own bookkeeping. */
+const NOT_WORK = new Set(['(idle)', '(program)']);
+
+/**
+ * The top `count` functions by self time in the newest .cpuprofile of `dir` (written by `node
+ * --cpu-prof`), over the samples of its last `lastSeconds` (the load; not the start-up and the
+ * warm-up before it), as shares of the busy samples.
+ */
+export function topSelfTime(dir: string, lastSeconds: number, count = 10): HotFunction[] {
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
   if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}`);
   const profile = JSON.parse(readFileSync(join(dir, files.at(-1)!), 'utf8')) as CpuProfile;
+  const from = profile.endTime - lastSeconds * 1_000_000;
+  const nameOf = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
   const samples = new Map<number, number>();
-  for (const id of profile.samples) samples.set(id, (samples.get(id) ?? 0) + 1);
-  const total = profile.samples.length;
-  const msPerSample = (profile.endTime - profile.startTime) / 1000 / Math.max(1, total);
+  let at = profile.startTime;
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at < from || NOT_WORK.has(nameOf.get(id) ?? '')) return;
+    samples.set(id, (samples.get(id) ?? 0) + 1);
+    total++;
+  });
+  const msPerSample = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
   const byFunction = new Map<string, HotFunction>();
   for (const node of profile.nodes) {
     const hits = samples.get(node.id) ?? 0;

@@ -89,7 +89,7 @@ export function printDetails(results: Results): void {
       `kept answers: ${a.hit} hits, ${a.miss} misses (${((100 * a.hit) / Math.max(1, a.hit + a.miss)).toFixed(1)} % hits), ${a.kept} kept, ${a.changed} dropped on a change`,
       `CPU per answer: service ${w.service.cpuMsPerRequest.toFixed(3)} ms, baseline ${w.baseline.cpuMsPerRequest.toFixed(3)} ms (${(w.baseline.cpuMsPerRequest / w.service.cpuMsPerRequest).toFixed(2)}×)`,
       ...(w.profile
-        ? ['top 10 self time (node --cpu-prof, profiled instance under the same load):', ...w.profile.map((f) => `  ${f.selfPercent.toFixed(1).padStart(5)} %  ${f.name}  ${f.where}`)]
+        ? ['top 10 self time, % of busy CPU (node --cpu-prof, a profiled instance under the same load, its last seconds):', ...w.profile.map((f) => `  ${f.selfPercent.toFixed(1).padStart(5)} %  ${f.name}  ${f.where}`)]
         : ['CPU profile: not taken']),
     ];
   });

@@ -19,6 +19,11 @@ const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
  * every promise of every request. Code that logs for a request is handed `request.log` instead.
  */
 const roots = new WeakMap<AppConfig, Logger>();
+/**
+ * Lines are written to stdout in batches of this many bytes, not one write per line (two lines per
+ * request at info level); pino writes what is left when the process exits.
+ */
+const LOG_BUFFER_BYTES = 4096;
 
 export function rootLogger(config: AppConfig): Logger {
   let logger = roots.get(config);
@@ -50,7 +55,7 @@ export function rootLogger(config: AppConfig): Logger {
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
         err: pino.stdSerializers.err,
       },
-    });
+    }, pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES }));
     roots.set(config, logger);
   }
   return logger;
