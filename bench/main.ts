@@ -84,14 +84,23 @@ async function main(): Promise<void> {
   const sandbox = await startBenchSandbox(SANDBOX_CUSTOMERS);
   const token = sandbox.info.credentials.agentToken;
   const sets = customerSets(sandbox.customers);
-  // Tracking on, into the sandbox's collector, as production runs with a write key.
-  const production = { SEGMENT_WRITE_KEY: sandbox.info.credentials.writeKey, SEGMENT_TRACKING_HOST: sandbox.info.trackingUrl, ...LONG_TTLS };
+  // Production defaults: tracking on into the sandbox's collector (as with a write key), every view
+  // tracked, info logging (one audit line per read), the example access policy. Rate limits are
+  // enforced with ceilings above the load (bench/support/service.ts).
+  const production = {
+    SEGMENT_WRITE_KEY: sandbox.info.credentials.writeKey,
+    SEGMENT_TRACKING_HOST: sandbox.info.trackingUrl,
+    LOG_LEVEL: 'info',
+    TRACKING_VIEW_SAMPLE_RATE: '1',
+    ACCESS_POLICY_FILE: 'config/access-policy.example.yaml',
+    ...LONG_TTLS,
+  };
   const services: BenchService[] = [];
   // The panel scenario's Flex stand-in frames the main instance's panel: its origin is allowed there.
   let panelBase = '';
   const flex = await startFlexStandIn(() => panelBase);
-  const start = async (name: string, env: Record<string, string>) => {
-    const service = await startService(name, sandbox, redis.url, { ...production, ...env });
+  const start = async (name: string, env: Record<string, string>, cpuProfDir?: string) => {
+    const service = await startService(name, sandbox, redis.url, { ...production, ...env }, cpuProfDir);
     services.push(service);
     return service;
   };
@@ -101,7 +110,10 @@ async function main(): Promise<void> {
     panelBase = `${primary.url}/panel`;
     await fill(primary, sets.warm.slice(0, 5), token);
     const memoryBefore = await snapshot(primary);
-    const warm = await attempt(`warm query: ${sets.warm.length} cached customers`, () => warmQuery(primary, sets.warm, token, redis.url));
+    const mainEnv = { REDIS_KEY_PREFIX: MAIN_PREFIX, CACHE_L1_MAX_ITEMS: '1000000', CACHE_L1_MAX_SIZE_MB: '2048' };
+    const warm = await attempt(`warm query: ${sets.warm.length} cached customers`, () =>
+      warmQuery(primary, sets.warm, token, redis.url, (dir) => start('bench-profiled', mainEnv, dir)),
+    );
     const cold = await attempt(`cold query: ${sets.cold.length} customers, upstreams at ${UPSTREAM_LATENCY_MS} ms`, () => coldQuery(primary, sandbox, sets.cold, token));
     const stampeded = await attempt(`stampede: ${STAMPEDE_QUERIES} queries for one cold customer`, () => stampede(primary, sandbox, sets.stampedeCustomer, token, STAMPEDE_QUERIES));
     const enrichmentWarm = await attempt('enrichment, warm customers', () => enrichment(primary, sandbox, { customers: sets.warm.slice(0, 100), upstreamLatencyMs: 0, paceMs: 30 }));

@@ -1,5 +1,6 @@
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { DynamicModule, Module } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { LoggerModule } from 'nestjs-pino';
@@ -15,8 +16,7 @@ import { IngestModule } from './ingest/ingest.module';
 import { LiveModule } from './live/live.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PanelModule } from './panel/panel.module';
-import { liveSubscriptions } from './live/subscriptions';
-import { AuthService } from './auth/auth.service';
+import { SubscriptionPipeline } from './live/subscriptions';
 import { RoutingApiModule } from './routing/routing-api.module';
 import { AccessPolicy } from './security/access-policy';
 import { graphqlSecurity } from './security/graphql-security';
@@ -43,14 +43,16 @@ export class AppModule {
         GraphQLModule.forRootAsync<MercuriusDriverConfig>({
           driver: MercuriusDriver,
           imports: [AuthModule, SecurityModule],
-          inject: [AppConfig, AuthService, AccessPolicy],
-          useFactory: (appConfig: AppConfig, auth: AuthService, policy: AccessPolicy) => ({
+          inject: [AppConfig, AccessPolicy, SubscriptionPipeline],
+          useFactory: (appConfig: AppConfig, policy: AccessPolicy, live: SubscriptionPipeline) => ({
             autoSchemaFile: true,
             sortSchema: true,
             jit: 1,
             errorFormatter: formatGraphQLErrors as never,
-            ...graphqlSecurity(appConfig, auth, policy),
-            subscription: liveSubscriptions(auth),
+            ...graphqlSecurity(appConfig, policy),
+            // The principal and its policy view, computed once by the request pipeline's authentication.
+            context: (req: FastifyRequest) => ({ req, principal: req.principal, policyView: req.pipeline?.policy }),
+            subscription: live.options(),
           }),
         }),
         LiveModule,

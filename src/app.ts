@@ -1,8 +1,10 @@
+import websocket from '@fastify/websocket';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config';
+import { RequestLogLines, requestId, rootLogger } from './common/logging';
 import { clientErrorHandler, frameworkErrors, registerHttpSecurity } from './security/http-hygiene';
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -24,7 +26,15 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     onConstructorPoisoning: 'remove',
     clientErrorHandler,
     frameworkErrors,
+    // Each request logs through a child of the application's logger that carries its id; the
+    // request pipeline writes the one line per answered request.
+    loggerInstance: rootLogger(config),
+    genReqId: requestId,
+    logController: new RequestLogLines(),
   });
+  // The WebSocket server at the root (Mercurius uses it when it finds it, instead of its own
+  // encapsulated one), so the request pipeline can screen each socket before Mercurius reads it.
+  await adapter.getInstance().register(websocket, { options: { maxPayload: BODY_LIMIT_BYTES } });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));
   await registerHttpSecurity(app, config);

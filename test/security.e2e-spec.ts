@@ -88,6 +88,27 @@ describe('Flex-token authentication (e2e)', () => {
     expect(validations()).toBe(0);
   });
 
+  it('tells a stranger nothing about the schema: 401 before any validation error', async () => {
+    for (const headers of [{}, bearer('forged.e30.sig')]) {
+      const result = await h.gql('{ customerContxt(lookup: {userId: "u"}) { profileId } }', undefined, headers);
+      expect(result.status).toBe(401);
+      expect(codes(result)).toEqual(['UNAUTHENTICATED']);
+      expect(JSON.stringify(result.errors)).not.toMatch(/customerContext|Did you mean/);
+    }
+  });
+
+  it('asks Twilio once about a refused token, however often it is sent', async () => {
+    const other = await startSandbox({ quiet: true, customers: 6, seed: 8 });
+    try {
+      const foreign = other.issueToken({ identity: other.data.agents[0].identity });
+      const before = validations();
+      for (let i = 0; i < 3; i++) expect((await h.gql('{ __typename }', undefined, bearer(foreign))).status).toBe(401);
+      expect(validations() - before).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("refuses another Flex account's token", async () => {
     const other = await startSandbox({ quiet: true, customers: 6, seed: 7 });
     try {
@@ -468,7 +489,8 @@ describe('GraphQL limits (e2e)', () => {
   afterAll(() => h.close());
   beforeEach(() => h.sandbox.calls.reset());
 
-  const upstreamCalls = () => h.sandbox.calls.count({ service: 'segment' }) + h.sandbox.calls.count({ service: 'twilio' });
+  // The caller's token is checked first (one IAM call per new token): only data reads count here.
+  const upstreamCalls = () => h.sandbox.calls.count({ service: 'segment' }) + h.sandbox.calls.count({ service: 'twilio' }) - h.sandbox.calls.count({ service: 'twilio', route: 'token_validate' });
 
   it('refuses a query deeper than GRAPHQL_MAX_DEPTH', async () => {
     const shallow = await startHarness({ sandbox: h.sandbox, env: { GRAPHQL_MAX_DEPTH: '5' } });
@@ -619,6 +641,37 @@ describe('rate limits (e2e)', () => {
       expect(statuses).toEqual([401, 401, 401, 429]);
       expect(codes(await h.gql('{ __typename }'))).toEqual(['RATE_LIMITED']);
       for (let i = 0; i < 5; i++) expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('limits webhook floods per client IP before checking any signature', async () => {
+    const h = await startHarness({ env: { RATE_LIMIT_IP_MAX: '1' } });
+    try {
+      const statuses: number[] = [];
+      // Ten times the per-address budget for signed callbacks, then refused before the signature is read.
+      for (let i = 0; i < 11; i++) statuses.push((await fetch(`${h.url}/webhooks/segment`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': 'f'.repeat(40) }, body: '{}' })).status);
+      expect(statuses.slice(0, 10).every((status) => status === 401 || status === 403)).toBe(true);
+      expect(statuses[10]).toBe(429);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('limits the tokens one address may have checked by Twilio', async () => {
+    const h = await startHarness({ env: { RATE_LIMIT_IP_MAX: '20' } });
+    try {
+      const other = await startSandbox({ quiet: true, customers: 6, seed: 9 });
+      const statuses: number[] = [];
+      try {
+        for (let i = 0; i < 3; i++) statuses.push((await h.gql('{ __typename }', undefined, bearer(other.issueToken({ identity: other.data.agents[0].identity })))).status);
+      } finally {
+        await other.close();
+      }
+      // A tenth of the address's budget may be new tokens: two, then 429 without an IAM call.
+      expect(statuses).toEqual([401, 401, 429]);
+      expect(h.sandbox.calls.count({ service: 'twilio', route: 'token_validate' })).toBe(2);
     } finally {
       await h.close();
     }

@@ -47,10 +47,8 @@ export function judge(results: Results): TargetOutcome[] {
       `${w.service.rps.toFixed(0)} vs ${w.baseline.rps.toFixed(0)} req/s = ${w.ratio.toFixed(2)}×`,
       w.ratio >= 0.5,
     ]),
-    outcome('warm query p99 ≤ 10 ms (50 connections)', results.warm, (w) => [
-      `p99 ${ms(w.service.p99Ms)} (baseline ${ms(w.baseline.p99Ms)}); paced at ${w.paced.rps.toFixed(0)} req/s: p99 ${ms(w.paced.p99Ms)}`,
-      w.service.p99Ms <= 10,
-    ]),
+    outcome('warm query p99 ≤ 10 ms (50 connections)', results.warm, (w) => [`p99 ${ms(w.service.p99Ms)} (baseline ${ms(w.baseline.p99Ms)})`, w.service.p99Ms <= 10]),
+    outcome('warm query paced at half capacity: p99 ≤ 5 ms', results.warm, (w) => [`${w.paced.rps.toFixed(0)} req/s: p99 ${ms(w.paced.p99Ms)} (p50 ${ms(w.paced.p50Ms)})`, w.paced.p99Ms <= 5]),
     // The critical path is a floor: the median shows what the service adds to it. The p99 of a few
     // dozen sequential queries is their slowest one, which on a shared machine measures the machine.
     outcome('cold query ≤ 1.2× critical path (median)', results.cold, (c) => [
@@ -89,6 +87,10 @@ export function printDetails(results: Results): void {
       `baseline  ${load(w.baseline)}`,
       `paced     ${load(w.paced)}   (${w.customers} customers, ${w.connections} connections)`,
       `kept answers: ${a.hit} hits, ${a.miss} misses (${((100 * a.hit) / Math.max(1, a.hit + a.miss)).toFixed(1)} % hits), ${a.kept} kept, ${a.changed} dropped on a change`,
+      `CPU per answer: service ${w.service.cpuMsPerRequest.toFixed(3)} ms, baseline ${w.baseline.cpuMsPerRequest.toFixed(3)} ms (${(w.baseline.cpuMsPerRequest / w.service.cpuMsPerRequest).toFixed(2)}×)`,
+      ...(w.profile
+        ? ['top 10 self time, % of busy CPU (node --cpu-prof, a profiled instance under the same load, its last seconds):', ...w.profile.map((f) => `  ${f.selfPercent.toFixed(1).padStart(5)} %  ${f.name}  ${f.where}`)]
+        : ['CPU profile: not taken']),
     ];
   });
   line('cold query', cold, () => {

@@ -14,12 +14,12 @@ export interface BenchService {
 /** Nothing but the budget under test may hold traffic back. */
 const UNLIMITED = '1000000000';
 
-export async function startService(name: string, sandbox: BenchSandbox, redisUrl: string, env: Record<string, string> = {}): Promise<BenchService> {
+export async function startService(name: string, sandbox: BenchSandbox, redisUrl: string, env: Record<string, string> = {}, cpuProfDir?: string): Promise<BenchService> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const { credentials } = sandbox.info;
   // Memory is read after a full collection (scenarios/memory.ts); BENCH_CPU_PROF=<dir> profiles every instance.
-  const profileDir = process.env.BENCH_CPU_PROF;
+  const profileDir = cpuProfDir ?? process.env.BENCH_CPU_PROF;
   const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '-r', './bench/support/exit-on-sigterm.js'] : [];
   const args = ['--expose-gc', '-r', './bench/support/gc-on-sigwinch.js', ...profiling, 'dist/main.js'];
   const proc = startNode(name, args, {

@@ -10,7 +10,7 @@ import { IS_PUBLIC } from './public.decorator';
 /**
  * App-wide Flex-token check (APP_GUARD). Nest runs it on controllers and on GraphQL root fields
  * only (fieldResolverEnhancers stay off), so list fields pay nothing per item. GraphQL over HTTP is
- * also checked once per operation before execution (graphqlAuthentication); here that is a lookup.
+ * authenticated once per request by the request pipeline, before validation; here that is a lookup.
  */
 @Injectable()
 export class FlexAuthGuard implements CanActivate {

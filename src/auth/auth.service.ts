@@ -1,5 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
+import { createHash } from 'node:crypto';
 import { cacheKeys } from '../cache/cache-keys';
 import { CacheService } from '../cache/cache.service';
 import { DomainError, ErrorCode } from '../common/errors';
@@ -10,10 +12,15 @@ import { FlexTokenValidator } from './token-validator';
 
 
 const refuse = (message: string) => new DomainError(ErrorCode.UNAUTHENTICATED, message);
+/** Tokens IAM refused, by hash, for this long: the same forged token sent again costs no IAM call. */
+const REFUSED_FOR_MS = 60_000;
+const MAX_REFUSED = 10_000;
+const tokenHash = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /**
  * Who a Flex token belongs to. One IAM call per token: the answer is cached (L1 + Redis) until the
- * token expires; refusals are not cached, so a refused request writes nothing. Transport-neutral:
+ * token expires; a refusal is remembered in process only, by the token's hash, for a minute (so a
+ * refused request writes nothing shared, and sending it again asks IAM nothing). Transport-neutral:
  * HTTP goes through `authenticateRequest`, a WebSocket `connection_init` calls `authenticate`.
  */
 @Injectable()
@@ -21,6 +28,7 @@ export class AuthService implements OnApplicationBootstrap {
   private readonly logger = new Logger(AuthService.name);
   /** Several root fields of one GraphQL request share one authentication. */
   private readonly inFlight = new WeakMap<FastifyRequest, Promise<Principal>>();
+  private readonly refused = new LRUCache<string, DomainError>({ max: MAX_REFUSED, ttl: REFUSED_FOR_MS });
 
   constructor(
     private readonly config: AppConfig,
@@ -41,11 +49,11 @@ export class AuthService implements OnApplicationBootstrap {
    * Puts the request's caller on `request.principal`; throws UNAUTHENTICATED (and tells the client
    * how to authenticate) without a valid token.
    */
-  async authenticateRequest(request: FastifyRequest, reply?: FastifyReply): Promise<Principal> {
+  async authenticateRequest(request: FastifyRequest, reply?: FastifyReply, beforeValidation?: () => Promise<void>): Promise<Principal> {
     let pending = this.inFlight.get(request);
     if (!pending) {
       const token = tokenFromHeaders(request.headers);
-      pending = token ? this.authenticate(token) : Promise.reject(refuse('A Flex token is required (Authorization: Bearer or X-Flex-Token)'));
+      pending = token ? this.authenticate(token, beforeValidation) : Promise.reject(refuse('A Flex token is required (Authorization: Bearer or X-Flex-Token)'));
       this.inFlight.set(request, pending);
     }
     try {
@@ -57,15 +65,23 @@ export class AuthService implements OnApplicationBootstrap {
     }
   }
 
-  async authenticate(token: string): Promise<Principal> {
+  /** `beforeValidation` runs only when IAM must be asked (a per-address budget for new tokens). */
+  async authenticate(token: string, beforeValidation?: () => Promise<void>): Promise<Principal> {
     const now = Date.now();
     const shape = precheck(token, now);
     if (shape === 'malformed') throw refuse('The Flex token is malformed');
     if (shape === 'expired') throw refuse('The Flex token has expired');
+    const hash = tokenHash(token);
+    const refusal = this.refused.get(hash);
+    if (refusal) throw refusal;
     let principal: Principal;
     try {
       // The TTL is only known once IAM answers (policyFor); no grace: an expired token is never served.
-      const cached = await this.cache.getOrSet(cacheKeys.authToken(token), { ttlMs: 1, graceMs: 0 }, () => this.validate(token), {
+      const validate = async () => {
+        await beforeValidation?.();
+        return this.validate(token, hash);
+      };
+      const cached = await this.cache.getOrSet(cacheKeys.authToken(token), { ttlMs: 1, graceMs: 0 }, validate, {
         policyFor: (p) => ({ ttlMs: Math.max(1, p.expiresAt - Date.now()), graceMs: 0 }),
       });
       principal = cached.value;
@@ -79,9 +95,13 @@ export class AuthService implements OnApplicationBootstrap {
     return principal;
   }
 
-  private async validate(token: string): Promise<Principal> {
+  private async validate(token: string, hash: string): Promise<Principal> {
     const principal = await this.validator.validate(token);
-    if (!principal) throw refuse('The Flex token is not valid');
+    if (!principal) {
+      const refusal = refuse('The Flex token is not valid');
+      this.refused.set(hash, refusal);
+      throw refusal;
+    }
     if (principal.expiresAt <= Date.now()) throw refuse('The Flex token has expired');
     return principal;
   }

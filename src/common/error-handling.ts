@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import { GraphQLError } from 'graphql';
 import { randomUUID } from 'node:crypto';
 import { DomainError, ErrorCode, FASTIFY_CODES, toErrorBody, type ErrorBody } from './errors';
@@ -10,14 +10,18 @@ import { DomainError, ErrorCode, FASTIFY_CODES, toErrorBody, type ErrorBody } fr
  */
 const logger = new Logger('Errors');
 
-function describe(error: unknown, where?: Record<string, unknown>): ErrorBody {
+/** `log`: the request's logger when there is one, so the line carries the request id. */
+function describe(error: unknown, where?: Record<string, unknown>, log?: FastifyBaseLogger): ErrorBody {
   const body = toErrorBody(error, randomUUID);
-  if (body.errorId) logger.error({ errorId: body.errorId, err: error, ...where }, 'unhandled error');
+  if (body.errorId) {
+    if (log) log.error({ context: 'Errors', errorId: body.errorId, err: error, ...where }, 'unhandled error');
+    else logger.error({ errorId: body.errorId, err: error, ...where }, 'unhandled error');
+  }
   return body;
 }
 
 export function sendError(reply: FastifyReply, error: unknown): void {
-  const body = describe(error);
+  const body = describe(error, undefined, reply.request?.log);
   if (reply.sent) return;
   void reply
     .status(body.status)
@@ -46,7 +50,7 @@ interface Execution {
 }
 
 /** Mercurius errorFormatter: maps every error through the same table as HTTP. */
-export function formatGraphQLErrors(execution: Execution): { statusCode: number; response: { data: unknown; errors: unknown[] } } {
+export function formatGraphQLErrors(execution: Execution, context?: { reply?: FastifyReply }): { statusCode: number; response: { data: unknown; errors: unknown[] } } {
   const flat: GraphQLError[] = [];
   for (const error of execution.errors) {
     const nested = (error.originalError as { errors?: unknown })?.errors;
@@ -69,7 +73,7 @@ export function formatGraphQLErrors(execution: Execution): { statusCode: number;
       clientStatus ??= 400;
       return { message: 'Malformed GraphQL request', extensions: { code: ErrorCode.BAD_REQUEST } };
     }
-    const body = describe(original, { graphqlPath: error.path?.join('.') });
+    const body = describe(original, { graphqlPath: error.path?.join('.') }, context?.reply?.request?.log);
     if (body.status >= 400 && body.status < 500 && !error.path) clientStatus ??= body.status;
     return {
       message: body.message,

@@ -1,50 +1,47 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Kind, parse, type DocumentNode, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
-import type { MercuriusContext } from 'mercurius';
 import { createHash } from 'node:crypto';
 import { Counter, Registry } from 'prom-client';
-import { AuthService } from '../auth/auth.service';
-import type { Principal } from '../auth/principal';
 import { CacheService } from '../cache/cache.service';
 import { AppConfig } from '../config/config';
 import { ChangeBus } from '../live/change-bus';
-import { RequestMetrics } from '../metrics/request-metrics';
-import { AuditLog } from '../security/audit-log';
-import { StrictAccess, type AccessTarget } from '../security/strict-access';
-import { TrackingService } from '../tracking/tracking.service';
-import { viewerOf } from '../tracking/viewer';
+import type { AccessTarget } from '../security/strict-access';
+import type { FreshnessSummary } from '../tracking/tracking.service';
 import { CustomerRoot } from './customer-context.service';
 
-/** One customer read by an answer: what its access check and audit line are replayed from. */
+/** One customer read by an answer: what its access check, audit line and tracked view are made from. */
 export interface AnswerRead {
   field: string;
   parts: string[];
   target: AccessTarget;
   result: unknown;
+  /** The error code when the read was refused or failed. */
+  error?: string;
+  /** How fresh the parts were: set for kept answers, read from the customer otherwise. */
+  freshness?: FreshnessSummary;
 }
 
 interface Shape {
   document: DocumentNode;
 }
 
-interface Entry {
+/** A kept answer: its bytes, and the reads it was built from (for the steps that follow any answer). */
+export interface KeptAnswer {
   question: string;
   payload: Buffer;
-  reads: Array<Omit<AnswerRead, 'result'> & { customer: CustomerRoot; freshness: { stale: boolean; sources: Array<{ source: string; error: string | null }> } }>;
+  reads: Array<AnswerRead & { result: CustomerRoot; freshness: FreshnessSummary }>;
   document: DocumentNode;
   indexed: string[];
 }
 
-interface Pending {
+/** An answer being computed that may be kept: what it was asked, and when. */
+export interface PendingAnswer {
   /** The query text, variables and operation name, hashed. */
   question: string;
   document: DocumentNode;
   epoch: number;
-  reads: AnswerRead[];
-  failed: boolean;
 }
 
 const GRAPHQL_PATH = '/graphql';
@@ -52,29 +49,29 @@ const MAX_SHAPES = 256;
 /** Changes remembered to refuse an answer that was being built while one of its parts changed. */
 const MAX_REMEMBERED_CHANGES = 50_000;
 const profileIndex = (profileKey: string) => `profile:${profileKey}`;
-/** The access policy masks by role: one answer per question and role set. */
-const answerKey = (question: string, principal: Principal) => `${[...principal.roles].sort().join(',')}\n${question}`;
+/** The access policy masks by role: one answer per question and policy view (its role set). */
+const answerKey = (question: string, viewKey: string) => `${viewKey}\n${question}`;
 
 /**
  * Whole GraphQL answers for customer context queries, kept serialised in process so that an agent
  * opening the same customer again costs neither execution nor serialisation. An answer is kept
  * only when every part of it was fresh, until the first part goes past its TTL (at most
- * CACHE_ANSWERS_MAX_AGE_MS), per query text, variables and role set (the access policy masks by
- * role). It is dropped as soon as any cache key it was built from changes, here or on another
- * instance (bentocache's bus), or a webhook changes its customer (the change bus). What is per
- * request stays per request on a hit: authentication, strict access, the audit line, tracking and
- * request metrics.
+ * CACHE_ANSWERS_MAX_AGE_MS), per query text, variables and policy view (the access policy masks
+ * by role). It is dropped as soon as any cache key it was built from changes, here or on another
+ * instance (bentocache's bus), or a webhook changes its customer (the change bus).
+ *
+ * It is one step of the request pipeline (pipeline/request-pipeline.ts), looked up after
+ * authentication, limits and access checks; a hit skips only execution.
  */
 @Injectable()
-export class AnswerCache implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+export class AnswerCache implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(AnswerCache.name);
-  private readonly entries?: LRUCache<string, Entry>;
+  private readonly entries?: LRUCache<string, KeptAnswer>;
   /** Cache key or profile → keys of the answers built from it. */
   private readonly index = new Map<string, Set<string>>();
   private readonly shapes = new Map<string, Shape | null>();
-  /** Question → how many answers (one per role set) are kept for it. */
+  /** Question → how many answers (one per policy view) are kept for it. */
   private readonly questions = new Map<string, number>();
-  private readonly pending = new WeakMap<FastifyRequest, Pending>();
   /** Change counter, and the counter's value at each indexed name's last change. */
   private epoch = 0;
   private readonly changedAt = new Map<string, number>();
@@ -84,19 +81,13 @@ export class AnswerCache implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   constructor(
     private readonly config: AppConfig,
-    private readonly adapterHost: HttpAdapterHost,
     private readonly cache: CacheService,
     private readonly changes: ChangeBus,
-    private readonly auth: AuthService,
-    private readonly strict: StrictAccess,
-    private readonly audit: AuditLog,
-    private readonly tracking: TrackingService,
-    private readonly requestMetrics: RequestMetrics,
     registry: Registry,
   ) {
     const { maxMb, maxAgeMs } = config.cache.answers;
     if (maxMb > 0 && maxAgeMs > 0) {
-      this.entries = new LRUCache<string, Entry>({
+      this.entries = new LRUCache<string, KeptAnswer>({
         maxSize: maxMb * 1024 * 1024,
         sizeCalculation: (entry) => entry.payload.length + 512,
         ttl: maxAgeMs,
@@ -116,109 +107,47 @@ export class AnswerCache implements OnModuleInit, OnApplicationBootstrap, OnModu
       this.logger.log('CACHE_ANSWERS_MAX_MB or CACHE_ANSWERS_MAX_AGE_MS is 0: every customer context query is executed');
       return;
     }
-    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('preHandler', (request, reply) => this.answer(request, reply));
-    fastify.addHook('onSend', async (request, reply, payload) => {
-      this.keep(request, reply, payload);
-      return payload;
-    });
     this.unsubscribe.push(
       this.cache.onKeysChanged((keys) => keys.forEach((key) => this.changed(key))),
       this.changes.onChange((change) => this.changed(profileIndex(change.profileId))),
     );
   }
 
-  /** Mercurius exists once the GraphQL module has started. */
-  onApplicationBootstrap(): void {
-    if (!this.entries) return;
-    this.adapterHost.httpAdapter.getInstance<FastifyInstance>().graphql.addHook('onResolution', (execution: ExecutionResult, context: MercuriusContext) => {
-      const pending = context.reply && this.pending.get(context.reply.request);
-      if (pending && execution.errors?.length) pending.failed = true;
-    });
-  }
-
   onModuleDestroy(): void {
     this.unsubscribe.forEach((off) => off());
   }
 
-  /** Called for each customer-naming root field the request resolved (the access interceptor). */
-  noteRead(request: FastifyRequest | undefined, read: AnswerRead): void {
-    const pending = request && this.pending.get(request);
-    if (pending) pending.reads.push(read);
-  }
-
-  /** preHandler: answer from the cache, or mark the request so its answer can be kept. */
-  private async answer(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /**
+   * The kept answer for this request and policy view, if any; otherwise what is needed to keep
+   * the answer once computed (null: not a question this cache serves).
+   */
+  lookup(request: FastifyRequest, viewKey: string): { pending: PendingAnswer; hit?: KeptAnswer } | null {
+    if (!this.entries) return null;
     const shape = this.shapeOf(request);
-    if (!shape) return;
-    const startedAt = performance.now();
+    if (!shape) return null;
     const body = request.body as { query: string; variables?: unknown; operationName?: unknown };
     const question = createHash('sha256').update(`${String(body.operationName ?? '')}\n${JSON.stringify(body.variables ?? null)}\n${body.query}`).digest('base64url');
-    const pending: Pending = { question, document: shape.document, epoch: this.epoch, reads: [], failed: false };
-    // Nothing kept for this question: GraphQL validates it before anyone is asked who the caller is.
-    if (!this.questions.has(question)) {
-      this.miss(request, pending);
-      return;
-    }
-    let principal: Principal;
-    try {
-      principal = await this.auth.authenticateRequest(request, reply);
-    } catch {
-      return; // GraphQL's own authentication answers the refusal, in GraphQL's shape.
-    }
-    const entry = this.entries!.get(answerKey(question, principal));
-    if (!entry || !(await this.replayChecks(entry, principal))) {
-      this.miss(request, pending);
-      return;
-    }
-    this.lookups.inc({ outcome: 'hit' });
-    this.requestMetrics.noteDocument(request, entry.document);
-    for (const read of entry.reads) {
-      this.audit.customerRead({ principal, field: read.field, parts: read.parts, ...read.target, result: read.customer });
-      if (read.field === 'customerContext') {
-        this.tracking.contextViewed({
-          customer: read.customer,
-          viewer: viewerOf(request),
-          selected: new Set(read.parts),
-          refresh: false,
-          startedAt,
-          settled: () => Promise.resolve(read.freshness),
-        });
-      }
-    }
-    await reply.header('content-type', 'application/json; charset=utf-8').send(entry.payload);
+    const pending = { question, document: shape.document, epoch: this.epoch };
+    const hit = this.questions.has(question) ? this.entries.get(answerKey(question, viewKey)) : undefined;
+    return { pending, hit };
   }
 
-  private miss(request: FastifyRequest, pending: Pending): void {
-    this.lookups.inc({ outcome: 'miss' });
-    this.pending.set(request, pending);
+  /** Whether the request was answered from a kept answer (a kept answer a guard refused is computed: a miss). */
+  counted(outcome: 'hit' | 'miss'): void {
+    this.lookups.inc({ outcome });
   }
 
-  /** Strict access is per worker: a kept answer is only for a caller the check lets through. */
-  private async replayChecks(entry: Entry, principal: Principal): Promise<boolean> {
-    try {
-      for (const read of entry.reads) await this.strict.check(principal, read.target);
-      return true;
-    } catch {
-      return false; // executed in full, so the refusal is answered and audited as usual
-    }
-  }
-
-  /** onSend: keep the executed answer when every part of it was fresh and nothing changed meanwhile. */
-  private keep(request: FastifyRequest, reply: FastifyReply, payload: unknown): void {
-    const pending = this.pending.get(request);
-    if (!pending) return;
-    this.pending.delete(request);
-    const principal = request.principal;
-    if (pending.failed || !principal || reply.statusCode !== 200 || typeof payload !== 'string' || pending.reads.length === 0) return;
+  /** Keeps a computed answer when every part of it was fresh and nothing changed meanwhile. */
+  keep(pending: PendingAnswer, viewKey: string, executed: readonly AnswerRead[], payload: string): void {
+    if (executed.length === 0) return;
     const now = Date.now();
     // Spread over the last quarter of the max age: answers kept in one burst (a shift starting, a
     // restart) would otherwise all be rebuilt in the same second.
     let expiresAt = now + this.config.cache.answers.maxAgeMs * (0.75 + 0.25 * Math.random());
-    const reads: Entry['reads'] = [];
+    const reads: KeptAnswer['reads'] = [];
     const indexed = new Set<string>();
-    for (const read of pending.reads) {
-      if (!(read.result instanceof CustomerRoot)) return; // nobody found: not worth keeping
+    for (const read of executed) {
+      if (read.error || !(read.result instanceof CustomerRoot)) return; // refused, or nobody found: not worth keeping
       const root = read.result;
       const sources = [...root.sources.values()];
       if (sources.some((s) => s.stale || s.error)) return;
@@ -226,12 +155,12 @@ export class AnswerCache implements OnModuleInit, OnApplicationBootstrap, OnModu
       root.trail.keys.forEach((k) => indexed.add(k));
       if (root.profileKey) indexed.add(profileIndex(root.profileKey));
       const customer = new CustomerRoot(root.profileKey, root.resolvedBy, root.externalIds, root.addresses, null);
-      reads.push({ field: read.field, parts: read.parts, target: read.target, customer, freshness: { stale: false, sources: sources.map((s) => ({ source: s.source, error: null })) } });
+      reads.push({ field: read.field, parts: read.parts, target: read.target, result: customer, freshness: { stale: false, sources: sources.map((s) => ({ source: s.source, error: null })) } });
     }
     if (expiresAt <= now || pending.epoch < this.forgottenBefore) return;
     for (const name of indexed) if ((this.changedAt.get(name) ?? -1) > pending.epoch) return;
-    const key = answerKey(pending.question, principal);
-    const entry: Entry = { question: pending.question, payload: Buffer.from(payload), reads, document: pending.document, indexed: [...indexed] };
+    const key = answerKey(pending.question, viewKey);
+    const entry: KeptAnswer = { question: pending.question, payload: Buffer.from(payload), reads, document: pending.document, indexed: [...indexed] };
     this.entries!.set(key, entry, { ttl: expiresAt - now });
     if (this.entries!.peek(key) !== entry) return; // larger than the whole bound
     this.questions.set(entry.question, (this.questions.get(entry.question) ?? 0) + 1);
@@ -243,7 +172,7 @@ export class AnswerCache implements OnModuleInit, OnApplicationBootstrap, OnModu
     this.lookups.inc({ outcome: 'kept' });
   }
 
-  /** A cache key or a profile changed: drop every answer built from it. */
+/** A cache key or a profile changed: drop every answer built from it. */
   private changed(name: string): void {
     this.epoch++;
     if (this.changedAt.size >= MAX_REMEMBERED_CHANGES) {
@@ -259,7 +188,7 @@ export class AnswerCache implements OnModuleInit, OnApplicationBootstrap, OnModu
   }
 
   /** An answer left the cache (dropped, expired, evicted or replaced): forget its traces. */
-  private forget(key: string, entry: Entry): void {
+  private forget(key: string, entry: KeptAnswer): void {
     const left = (this.questions.get(entry.question) ?? 1) - 1;
     if (left > 0) this.questions.set(entry.question, left);
     else this.questions.delete(entry.question);

@@ -1,4 +1,4 @@
-import { Args, Context, ID, Info, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, ID, Info, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { GraphQLJSON } from 'graphql-scalars';
 import { AppConfig } from '../config/config';
@@ -7,8 +7,6 @@ import { messageAuthor } from '../identity/identity';
 import type { ProfileEvent } from '../profiles/profile.types';
 import { RoutingDecision } from '../routing/routing-decision.model';
 import { incompleteDataReason, RoutingService } from '../routing/routing.service';
-import { TrackingService } from '../tracking/tracking.service';
-import { viewerOf } from '../tracking/viewer';
 import { checkFirst, MAX_PAGE_SIZE, toConnection } from './connection';
 import {
   Conversation,
@@ -47,47 +45,29 @@ export class CustomerContextResolver {
   constructor(
     private readonly contexts: CustomerContextService,
     private readonly router: RoutingService,
-    private readonly tracking: TrackingService,
   ) {}
 
   @Query(() => CustomerContext, { nullable: true, description: 'Null when neither Segment nor Twilio knows the customer.' })
   async customerContext(
     @Args('lookup') lookup: CustomerLookupInput,
     @Info() info: GraphQLResolveInfo,
-    @Context('req') request: unknown,
   ): Promise<CustomerRoot | null> {
-    return this.answer(lookup, info, request, false);
+    return this.answer(lookup, info, false);
   }
 
   @Mutation(() => CustomerContext, {
     nullable: true,
     description: 'Reads the customer again from Segment and Twilio. A source that fails keeps the last value read, marked stale, with the error.',
   })
-  async refreshCustomerContext(
-    @Args('lookup') lookup: CustomerLookupInput,
-    @Info() info: GraphQLResolveInfo,
-    @Context('req') request: unknown,
-  ): Promise<CustomerRoot | null> {
-    return this.answer(lookup, info, request, true);
+  async refreshCustomerContext(@Args('lookup') lookup: CustomerLookupInput, @Info() info: GraphQLResolveInfo): Promise<CustomerRoot | null> {
+    return this.answer(lookup, info, true);
   }
 
-  private async answer(lookup: CustomerLookupInput, info: GraphQLResolveInfo, request: unknown, fresh: boolean): Promise<CustomerRoot | null> {
-    const startedAt = performance.now();
+  private async answer(lookup: CustomerLookupInput, info: GraphQLResolveInfo, fresh: boolean): Promise<CustomerRoot | null> {
     const root = await this.contexts.resolve(lookup, { fresh });
-    if (root) {
-      const fields = selectedFields(info);
-      // Start every selected upstream read now so they run in parallel, not field by field.
-      this.prefetch(root, fields);
-      // Reported once the reads settle, beside the answer rather than in front of it.
-      this.tracking.contextViewed({
-        customer: root,
-        viewer: viewerOf(request),
-        selected: fields,
-        refresh: info.operation.operation === 'mutation',
-        startedAt,
-        settled: () => this.freshness(root),
-      });
-    }
+    // Start every selected upstream read now so they run in parallel, not field by field. The view
+    // is tracked after the answer, by the request pipeline.
+    if (root) this.prefetch(root, selectedFields(info));
     return root;
   }
 

@@ -60,6 +60,14 @@ export class FlexTokens {
     return token;
   }
 
+  /**
+   * The token stops validating before its expiry, as when a Flex user is removed or logs out: IAM
+   * answers `valid: false` for it (https://www.twilio.com/docs/iam/access-tokens, token validation).
+   */
+  revoke(token: string): void {
+    this.issued.delete(token);
+  }
+
   validate(token: string): TokenValidation {
     const found = this.issued.get(token);
     if (!found) return invalid('Token is invalid');

@@ -79,6 +79,8 @@ export interface Sandbox {
   tracking: { batches(): unknown[]; events(): Record<string, unknown>[] };
   /** A new Flex token the IAM endpoint accepts until it expires. */
   issueToken(options: IssueTokenOptions): string;
+  /** IAM answers `valid: false` for this token from now on. */
+  revokeToken(token: string): void;
   close(): Promise<void>;
 }
 
@@ -159,6 +161,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     tracking: { batches: () => recorder.batches(), events: () => recorder.events() },
     issueToken: (tokenOptions) => tokens.issue(tokenOptions),
+    revokeToken: (token) => tokens.revoke(token),
     close,
   };
 }

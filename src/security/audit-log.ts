@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
 import type { Principal } from '../auth/principal';
 import { CustomerRoot } from '../context/customer-context.service';
 import type { LookupInput } from '../identity/identity';
@@ -26,6 +28,7 @@ const SID_KEYS = new Set<keyof LookupInput>(['conversationSid', 'taskSid']);
 /**
  * One structured line per read of customer data: who (identity, worker, roles), whose (profile
  * id, else hashed identifiers) and which parts. Never a value: the line is safe to ship anywhere.
+ * Written to the audit sink, always on; when there is a request its id goes on the line.
  */
 @Injectable()
 export class AuditLog {
@@ -35,10 +38,20 @@ export class AuditLog {
     private readonly ids: IdentifierDigest,
   ) {}
 
-  customerRead(read: CustomerRead): void {
+  customerRead(read: CustomerRead, log?: FastifyBaseLogger): void {
     const who = read.principal ? { identity: read.principal.identity, workerSid: read.principal.workerSid, roles: read.principal.roles } : null;
+    const reqId: unknown = (log as PinoLogger | undefined)?.bindings().reqId;
     this.sink.write(
-      { audit: 'customer.read', who, whose: whose(read, (value) => this.ids.of(value, 16)), field: read.field, parts: read.parts, outcome: read.error ? 'refused' : 'read', error: read.error },
+      {
+        ...(reqId === undefined ? {} : { reqId }),
+        audit: 'customer.read',
+        who,
+        whose: whose(read, (value) => this.ids.of(value, 16)),
+        field: read.field,
+        parts: read.parts,
+        outcome: read.error ? 'refused' : 'read',
+        error: read.error,
+      },
       'customer data read',
     );
   }

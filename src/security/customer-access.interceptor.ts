@@ -6,23 +6,18 @@ import { principalOf, type CallerContext } from '../auth/principal';
 import { DomainError, ErrorCode } from '../common/errors';
 import { selectedFields } from '../context/selection';
 import { lookupInputProblem, type LookupInput } from '../identity/identity';
+import { RequestPipeline } from '../pipeline/request-pipeline';
 import { isSid } from '../twilio/sids';
-import { AnswerCache } from '../context/answer-cache';
-import { AuditLog } from './audit-log';
-import { StrictAccess, type AccessTarget } from './strict-access';
+import type { AccessTarget } from './strict-access';
 
 /**
- * Around every GraphQL root field that names a customer (`lookup`, `profileId`) or a task (`taskSid`):
- * strict mode's check before it runs, the audit line after. Root fields only, like the guard,
- * which has already put the caller on the request.
+ * Around every GraphQL root field that names a customer (`lookup`, `profileId`) or a task
+ * (`taskSid`): the pipeline's access step before it runs, and its read recorded after for the
+ * steps that follow the answer (audit, tracking). Root fields only.
  */
 @Injectable()
 export class CustomerAccessInterceptor implements NestInterceptor {
-  constructor(
-    private readonly strict: StrictAccess,
-    private readonly audit: AuditLog,
-    private readonly answers: AnswerCache,
-  ) {}
+  constructor(private readonly pipeline: RequestPipeline) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType<GqlContextType>() !== 'graphql') return next.handle();
@@ -41,15 +36,13 @@ export class CustomerAccessInterceptor implements NestInterceptor {
     const caller = gql.getContext<CallerContext>();
     const principal = principalOf(caller);
     const info = gql.getInfo<GraphQLResolveInfo>();
-    const read = { principal, field: info.fieldName, parts: [...selectedFields(info)], ...target };
-    return from(this.strict.check(principal, target)).pipe(
+    const state = caller.req?.pipeline;
+    const read = { field: info.fieldName, parts: [...selectedFields(info)], target };
+    return from(this.pipeline.access(principal, target)).pipe(
       mergeMap(() => next.handle()),
-      tap((result) => {
-        this.audit.customerRead({ ...read, result });
-        this.answers.noteRead(caller.req, { field: read.field, parts: read.parts, target, result });
-      }),
+      tap((result) => this.pipeline.read(state, principal, { ...read, result })),
       catchError((error: unknown) => {
-        this.audit.customerRead({ ...read, error: error instanceof DomainError ? error.code : 'INTERNAL' });
+        this.pipeline.read(state, principal, { ...read, result: undefined, error: error instanceof DomainError ? error.code : 'INTERNAL' });
         return throwError(() => error);
       }),
     );

@@ -57,9 +57,14 @@ export function applyAccessPolicy(schema: GraphQLSchema, policy: AccessPolicy): 
       const field = type.getFields()[fieldName];
       if (!field) throw new Error(`access policy: ${typeName} has no field ${fieldName}`);
       const resolve: Resolver = field.resolve ?? defaultFieldResolver;
-      field.resolve = async (parent, args, context, info) => {
-        const value: unknown = await resolve(parent, args, context, info);
-        return value === null || value === undefined ? value : apply(policy.viewFor(principalOf(context)), value, parent);
+      // The request's policy view, computed once by the request pipeline (a subscription: its principal's).
+      const viewOf = (context: CallerContext & { policyView?: PolicyView }) => context.policyView ?? policy.viewFor(principalOf(context));
+      const exposeValue = (value: unknown, parent: unknown, context: CallerContext) =>
+        value === null || value === undefined ? value : apply(viewOf(context), value, parent);
+      // A synchronous resolver stays synchronous (graphql-jit's fast path).
+      field.resolve = (parent, args, context, info) => {
+        const value: unknown = resolve(parent, args, context, info);
+        return value instanceof Promise ? value.then((settled) => exposeValue(settled, parent, context)) : exposeValue(value, parent, context);
       };
     }
   }

@@ -1,26 +1,17 @@
 import cors from '@fastify/cors';
-import rateLimit from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
-import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { tokenFromHeaders } from '../auth/flex-token';
-import { RedisConnection } from '../cache/redis-connection';
 import { sendError } from '../common/error-handling';
 import { DomainError, ErrorCode } from '../common/errors';
 import type { AppConfig } from '../config/config';
 
 /**
  * The HTTP surface's own defences, on the root Fastify instance before the routes exist (so every
- * route gets them): the error shape for errors before a handler runs, CORS, security headers,
- * rate limits.
+ * route gets them): the error shape for errors before a handler runs, CORS, security headers.
+ * Rate limits are the request pipeline's admission step (pipeline/request-pipeline.ts).
  */
-
-/** Orchestrator probes, and Twilio's signed callbacks whose bursts must not be dropped. */
-const UNLIMITED = [/^\/(healthz|readyz|metrics)$/, /^\/webhooks\//, /^\/routing\//];
-const exempt = (request: FastifyRequest) => UNLIMITED.some((path) => path.test(request.routeOptions.url ?? request.url.split('?')[0]));
-const tokenKey = (token: string) => createHash('sha256').update(token).digest('base64url').slice(0, 22);
 
 export async function registerHttpSecurity(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
@@ -51,35 +42,6 @@ export async function registerHttpSecurity(app: NestFastifyApplication, config: 
       : { directives: { frameAncestors: ["'self'", ...config.http.corsOrigins], upgradeInsecureRequests: null } },
   });
   fastify.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (error) => done(error as Error | undefined)));
-
-  await registerRateLimits(app, config);
-}
-
-/**
- * Two budgets per window, shared by every instance through Redis when there is one: per Flex
- * token (one agent's session; keyed without asking IAM, so a flood costs no validation calls) and
- * per client IP (sized for a contact center behind one NAT). Redis failing lets traffic through.
- */
-async function registerRateLimits(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  const redis = app.get(RedisConnection);
-  const store = redis.enabled ? { redis: redis.create('rate-limit') } : {};
-  const { windowMs, workerMax, ipMax } = config.http.rateLimit;
-  const common = {
-    ...store,
-    timeWindow: windowMs,
-    skipOnError: true,
-    allowList: exempt,
-    errorResponseBuilder: (_request: FastifyRequest, context: { after: string }) =>
-      new DomainError(ErrorCode.RATE_LIMITED, `Too many requests: retry in ${context.after}`),
-  };
-  await app.register(rateLimit, { ...common, max: ipMax, nameSpace: `${config.redis.keyPrefix}rl:ip:`, keyGenerator: (request) => request.ip });
-  await app.register(rateLimit, {
-    ...common,
-    max: workerMax,
-    nameSpace: `${config.redis.keyPrefix}rl:token:`,
-    allowList: (request) => exempt(request) || tokenFromHeaders(request.headers) === null,
-    keyGenerator: (request) => tokenKey(tokenFromHeaders(request.headers) ?? ''),
-  });
 }
 
 /** Fastify's frameworkErrors: a URL the router cannot decode gets the documented shape too. */

@@ -9,7 +9,10 @@ import { AuditLog } from './audit-log';
 import { AuditSink } from './audit-sink';
 import { CustomerAccessInterceptor } from './customer-access.interceptor';
 import { MessageTextResolver } from './message-text.resolver';
+import { RateLimits } from './rate-limits';
 import { StrictAccess } from './strict-access';
+import { RequestPipeline } from '../pipeline/request-pipeline';
+import { SubscriptionPipeline } from '../live/subscriptions';
 import { TwilioWorkerTasks, WorkerTasks } from './worker-tasks';
 
 /** Who may see which customer data, and the audit trail of who did. */
@@ -22,10 +25,13 @@ import { TwilioWorkerTasks, WorkerTasks } from './worker-tasks';
     AuditSink,
     AuditLog,
     MessageTextResolver,
-    // Kept answers replay strict access and the audit line, which live here.
+    // The one request pipeline: limits, authentication, strict access, kept answers, audit, tracking.
+    RateLimits,
     AnswerCache,
+    RequestPipeline,
+    SubscriptionPipeline,
     { provide: APP_INTERCEPTOR, useClass: CustomerAccessInterceptor },
   ],
-  exports: [AccessPolicy],
+  exports: [AccessPolicy, SubscriptionPipeline],
 })
 export class SecurityModule {}

@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { tokenFromHeaders } from '../auth/flex-token';
+import { RedisConnection } from '../cache/redis-connection';
+import { DomainError, ErrorCode } from '../common/errors';
+import { AppConfig } from '../config/config';
+
+/** Orchestrator probes: never limited. */
+const UNLIMITED = /^\/(healthz|readyz|metrics)$/;
+/** Signed callbacks from Twilio and Segment: limited per address too, but far above their bursts. */
+const CALLBACKS = /^\/(webhooks|routing)\//;
+const CALLBACK_SHARE = 10;
+/** Tokens IAM has not seen yet, per address: each one costs a Twilio call. */
+const NEW_TOKEN_SHARE = 10;
+
+const tokenKey = (token: string) => createHash('sha256').update(token).digest('base64url').slice(0, 22);
+
+/**
+ * The request budgets, shared by every instance through Redis when there is one
+ * (rate-limiter-flexible): per client address (sized for a contact center behind one NAT), per
+ * Flex token (one agent's session; keyed without asking IAM, so a flood costs no validation
+ * call), per address for signed callbacks, and per address for tokens IAM must be asked about.
+ * Both budgets of a request are sent to Redis together: one round trip. While Redis is down each
+ * instance keeps the same budgets in memory (the insurance limiter) instead of letting all through.
+ */
+@Injectable()
+export class RateLimits {
+  private readonly perAddress: RateLimiterAbstract;
+  private readonly perToken: RateLimiterAbstract;
+  private readonly callbacks: RateLimiterAbstract;
+  private readonly newTokens: RateLimiterAbstract;
+
+  constructor(config: AppConfig, redis: RedisConnection) {
+    const { windowMs, workerMax, ipMax } = config.http.rateLimit;
+    const duration = Math.max(1, Math.round(windowMs / 1000));
+    const client = redis.enabled ? redis.create('rate-limit') : null;
+    const limiter = (name: string, points: number): RateLimiterAbstract => {
+      const memory = new RateLimiterMemory({ points, duration, keyPrefix: name });
+      if (!client) return memory;
+      return new RateLimiterRedis({
+        storeClient: client,
+        points,
+        duration,
+        keyPrefix: `${config.redis.keyPrefix}rl:${name}`,
+        // A spent budget is remembered here until its window ends: a flood costs no Redis call.
+        inMemoryBlockOnConsumed: points + 1,
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: memory,
+      });
+    };
+    this.perAddress = limiter('ip', ipMax);
+    this.perToken = limiter('token', workerMax);
+    this.callbacks = limiter('callback', ipMax * CALLBACK_SHARE);
+    this.newTokens = limiter('new-token', Math.max(1, Math.floor(ipMax / NEW_TOKEN_SHARE)));
+  }
+
+  /** Admission: throws RATE_LIMITED (with Retry-After) when a budget of this request is spent. */
+  async admit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const path = request.routeOptions.url ?? request.url.split('?')[0];
+    if (UNLIMITED.test(path)) return;
+    if (CALLBACKS.test(path)) return this.consume(reply, [this.callbacks.consume(request.ip)]);
+    const token = tokenFromHeaders(request.headers);
+    await this.consume(reply, [this.perAddress.consume(request.ip), ...(token ? [this.perToken.consume(tokenKey(token))] : [])]);
+  }
+
+  /** Before IAM is asked about a token it has not seen: throws RATE_LIMITED past the address's budget. */
+  async admitNewToken(address: string): Promise<void> {
+    await this.consume(undefined, [this.newTokens.consume(address)]);
+  }
+
+  private async consume(reply: FastifyReply | undefined, spending: Array<Promise<RateLimiterRes>>): Promise<void> {
+    const results = await Promise.allSettled(spending);
+    let refusedFor: number | null = null;
+    for (const result of results) {
+      if (result.status === 'fulfilled') continue;
+      // A refusal is a RateLimiterRes; anything else is the store failing with no insurance: let through.
+      if (result.reason instanceof RateLimiterRes) refusedFor = Math.max(refusedFor ?? 0, result.reason.msBeforeNext);
+    }
+    if (refusedFor === null) return;
+    const seconds = Math.max(1, Math.ceil(refusedFor / 1000));
+    void reply?.header('Retry-After', String(seconds));
+    throw new DomainError(ErrorCode.RATE_LIMITED, `Too many requests: retry in ${seconds} seconds`);
+  }
+}
