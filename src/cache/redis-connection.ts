@@ -12,7 +12,7 @@ const FIRST_CONNECTION_MS = 3_000;
  * callers degrade, they never wait for Redis. So that a command sent at start meets an open
  * connection, the application waits for each connection's first answer before it serves (the
  * lifecycle hooks below). Subscriptions, which must outlast an outage, use `subscriber()`.
- * See docs/adr/0002-redis-connections-without-patching.md.
+ * See docs/adr/0003-redis-connections-without-patching.md.
  */
 @Injectable()
 export class RedisConnection implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
