@@ -2,7 +2,6 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import type { FastifyRequest } from 'fastify';
 import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
-import { createHash } from 'node:crypto';
 import { Counter, Registry } from 'prom-client';
 import { CacheService } from '../cache/cache.service';
 import { AppConfig } from '../config/config';
@@ -10,6 +9,7 @@ import { ChangeBus } from '../live/change-bus';
 import type { AccessTarget } from '../security/strict-access';
 import type { FreshnessSummary } from '../tracking/tracking.service';
 import { CustomerRoot } from './customer-context.service';
+import { IdentifierDigest } from '../security/identifier-digest';
 
 /** One customer read by an answer: what its access check, audit line and tracked view are made from. */
 export interface AnswerRead {
@@ -84,6 +84,7 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
     private readonly cache: CacheService,
     private readonly changes: ChangeBus,
     registry: Registry,
+    private readonly ids: IdentifierDigest,
   ) {
     const { maxMb, maxAgeMs } = config.cache.answers;
     if (maxMb > 0 && maxAgeMs > 0) {
@@ -126,7 +127,8 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
     const shape = this.shapeOf(request);
     if (!shape) return null;
     const body = request.body as { query: string; variables?: unknown; operationName?: unknown };
-    const question = createHash('sha256').update(`${String(body.operationName ?? '')}\n${JSON.stringify(body.variables ?? null)}\n${body.query}`).digest('base64url');
+    // Keyed like every other identifier-bearing key: the variables carry phones and emails.
+    const question = this.ids.of(`${String(body.operationName ?? '')}\n${JSON.stringify(body.variables ?? null)}\n${body.query}`, 43);
     const pending = { question, document: shape.document, epoch: this.epoch };
     const hit = this.questions.has(question) ? this.entries.get(answerKey(question, viewKey)) : undefined;
     return { pending, hit };

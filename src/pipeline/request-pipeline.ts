@@ -10,7 +10,7 @@ import { CustomerRoot } from '../context/customer-context.service';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { SubscriptionPipeline, type LiveContext } from '../live/subscriptions';
 import { RequestMetrics } from '../metrics/request-metrics';
-import { AccessPolicy, type PolicyView } from '../security/access-policy';
+import { AccessPolicy, roleSetKey, type PolicyView } from '../security/access-policy';
 import { AuditLog } from '../security/audit-log';
 import { RateLimits } from '../security/rate-limits';
 import { StrictAccess, type AccessTarget } from '../security/strict-access';
@@ -90,7 +90,7 @@ const GRAPHQL_PATH = '/graphql';
 /** Root fields that show a customer to an agent: each is one tracked view. */
 const VIEWS = new Set(['customerContext', 'refreshCustomerContext']);
 /** Unambiguous whatever the role names contain. */
-const viewKeyOf = (principal: Principal) => JSON.stringify([...principal.roles].sort());
+const viewKeyOf = (principal: Principal) => roleSetKey(principal.roles);
 
 function freshnessOf(root: CustomerRoot): FreshnessSummary {
   const sources = [...root.sources.values()];
