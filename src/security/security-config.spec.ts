@@ -1,6 +1,15 @@
 import { ConfigError, loadConfig } from '../config/config';
 
-const TWILIO = { TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`, TWILIO_AUTH_TOKEN: 't' };
+/** Twilio credentials, with everything else a live start requires. */
+const TWILIO = {
+  TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`,
+  TWILIO_AUTH_TOKEN: 't',
+  TWILIO_WORKSPACE_SID: `WS${'b'.repeat(32)}`,
+  SEGMENT_SPACE_ID: 'spa_1',
+  SEGMENT_ACCESS_TOKEN: 'sgp',
+  SEGMENT_WEBHOOK_SECRET: 'secret',
+  PUBLIC_BASE_URL: 'https://cc.example.com',
+};
 
 describe('security configuration', () => {
   it('is closed by default: Flex only for CORS, no introspection or IDE, limits on', () => {
