@@ -15,6 +15,8 @@ import { IngestModule } from './ingest/ingest.module';
 import { LiveModule } from './live/live.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PanelModule } from './panel/panel.module';
+import { ConsentModule } from './privacy/consent.module';
+import { PrivacyModule } from './privacy/privacy.module';
 import { liveSubscriptions } from './live/subscriptions';
 import { AuthService } from './auth/auth.service';
 import { RoutingApiModule } from './routing/routing-api.module';
@@ -54,12 +56,14 @@ export class AppModule {
           }),
         }),
         LiveModule,
+        ConsentModule,
         ContextModule,
         RoutingApiModule,
         IngestModule,
         SecurityModule,
         HealthModule,
         PanelModule,
+        PrivacyModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
     };

@@ -7,6 +7,7 @@ import { PendingChanges } from '../live/pending-changes';
 import type { ResolvedProfile } from '../profiles/profile.types';
 import { ChangeAnnouncer } from './change-announcer';
 import { Deliveries } from './deliveries';
+import { preferencesOf } from '../privacy/consent';
 import { occurredAt, type SegmentMessage } from './segment-event';
 
 export type IngestOutcome = 'applied' | 'duplicate' | 'unknown_customer' | 'ignored';
@@ -33,10 +34,17 @@ export class SegmentIngestService {
     if (!profile) return 'unknown_customer';
     const at = occurredAt(message);
     const change: ContextChange = { profileId: profile.profileId, parts: [], source: 'segment', at: new Date().toISOString() };
+    // Any message may carry the customer's consent (the Consent Preference Updated event always does).
+    const preferences = preferencesOf(message.context);
+    if (preferences) await this.pending.addConsent(profile.profileId, message.messageId, { preferences, at });
     switch (message.type) {
       case 'identify': {
         const traits = message.traits ?? {};
-        if (Object.keys(traits).length === 0) return 'ignored';
+        if (Object.keys(traits).length === 0) {
+          if (!preferences) return 'ignored';
+          change.parts = ['consent'];
+          break;
+        }
         await this.pending.addTraits(profile.profileId, traits, Date.parse(at));
         Object.assign(change, { parts: ['traits'], traits });
         break;
@@ -62,6 +70,7 @@ export class SegmentIngestService {
         Object.assign(change, { parts: ['events'], event });
       }
     }
+    if (preferences && !change.parts.includes('consent')) change.parts.push('consent');
     await this.announcer.announce(change, profile);
     return 'applied';
   }

@@ -1,5 +1,5 @@
 /** What changed about one customer, as webhooks tell us: fanned out to every instance. */
-export type ChangedPart = 'traits' | 'events' | 'identity' | 'conversations' | 'messages';
+export type ChangedPart = 'traits' | 'events' | 'identity' | 'conversations' | 'messages' | 'consent' | 'erased';
 
 export interface ContextChange {
   profileId: string;
