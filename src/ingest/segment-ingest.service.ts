@@ -8,9 +8,10 @@ import type { ResolvedProfile } from '../profiles/profile.types';
 import { ChangeAnnouncer } from './change-announcer';
 import { Deliveries } from './deliveries';
 import { preferencesOf } from '../privacy/consent';
+import { ErasureService } from '../privacy/erasure.service';
 import { occurredAt, type SegmentMessage } from './segment-event';
 
-export type IngestOutcome = 'applied' | 'duplicate' | 'unknown_customer' | 'ignored';
+export type IngestOutcome = 'applied' | 'duplicate' | 'unknown_customer' | 'ignored' | 'erased';
 
 /**
  * Applies what Segment's webhook says to the cached context, without asking the Profile API:
@@ -25,11 +26,17 @@ export class SegmentIngestService {
     private readonly pending: PendingChanges,
     private readonly deliveries: Deliveries,
     private readonly announcer: ChangeAnnouncer,
+    private readonly erasure: ErasureService,
   ) {}
 
   async apply(message: SegmentMessage): Promise<IngestOutcome> {
     if (!(await this.deliveries.first('segment', message.messageId))) return 'duplicate';
     if (message.type === 'group') return 'ignored';
+    // A deletion request Segment forwards: erase whether or not anyone looked the customer up.
+    if (message.type === 'delete') {
+      await this.erasure.erase({ userId: message.userId }, { via: 'segment', identity: null });
+      return 'erased';
+    }
     const profile = await this.cachedProfile(message);
     if (!profile) return 'unknown_customer';
     const at = occurredAt(message);

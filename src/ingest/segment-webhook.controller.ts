@@ -37,7 +37,7 @@ export class SegmentWebhookController {
       }
       return parsed.data;
     });
-    const outcomes: Record<IngestOutcome, number> = { applied: 0, duplicate: 0, unknown_customer: 0, ignored: 0 };
+    const outcomes: Record<IngestOutcome, number> = { applied: 0, duplicate: 0, unknown_customer: 0, ignored: 0, erased: 0 };
     // In order: a batch's identify and track about one customer apply as sent.
     for (const message of messages) outcomes[await this.ingest.apply(message)] += 1;
     this.logger.log({ outcomes }, 'segment webhook');

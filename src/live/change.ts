@@ -4,7 +4,7 @@ export type ChangedPart = 'traits' | 'events' | 'identity' | 'conversations' | '
 export interface ContextChange {
   profileId: string;
   parts: ChangedPart[];
-  source: 'segment' | 'conversations';
+  source: 'segment' | 'conversations' | 'erasure';
   at: string;
   /** New values of the traits that changed (identify). */
   traits?: Record<string, unknown>;

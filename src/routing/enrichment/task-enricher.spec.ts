@@ -39,6 +39,10 @@ class FakeTasks implements TaskSource {
     return { ok: true, task: (await this.task(SID)) as TaskSnapshot };
   }
 
+  async openTasks(): Promise<TaskSnapshot[]> {
+    return [];
+  }
+
   /** Someone else's write, without If-Match. */
   foreignWrite(change: Record<string, unknown>): void {
     this.attributes = { ...this.attributes, ...change };
