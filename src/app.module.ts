@@ -17,6 +17,8 @@ import { LiveModule } from './live/live.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PanelModule } from './panel/panel.module';
 import { SubscriptionPipeline } from './live/subscriptions';
+import { ConsentModule } from './privacy/consent.module';
+import { PrivacyModule } from './privacy/privacy.module';
 import { RoutingApiModule } from './routing/routing-api.module';
 import { AccessPolicy } from './security/access-policy';
 import { graphqlSecurity } from './security/graphql-security';
@@ -56,12 +58,14 @@ export class AppModule {
           }),
         }),
         LiveModule,
+        ConsentModule,
         ContextModule,
         RoutingApiModule,
         IngestModule,
         SecurityModule,
         HealthModule,
         PanelModule,
+        PrivacyModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
     };

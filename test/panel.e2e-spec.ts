@@ -288,4 +288,34 @@ describe('agent panel (browser e2e)', () => {
     await shot(page, 'embedded');
     await closePage(page);
   });
+
+  it("says what the customer's consent hides, and shows the erased state when the customer is erased while open", async () => {
+    const guarded = await within('starting an instance with the example access policy', 20_000, startHarness({ sandbox: h.sandbox, env: { ACCESS_POLICY_FILE: EXAMPLE_POLICY } }));
+    try {
+      // The example policy hides the preferred store until the customer consents to Personalization.
+      const vip = h.sandbox.data.byArchetype('vip');
+      const page = await open(phone(vip), { base: `${guarded.url}/panel` });
+      const withheld = page.locator('[data-state=withheld]');
+      await withheld.waitFor();
+      await expect(withheld.textContent()).resolves.toContain('preferred store: hidden — the customer declined Personalization');
+      await expect(page.locator('.customer').textContent()).resolves.not.toContain('Chicago Loop');
+      await shot(page, 'consent-withheld');
+      await closePage(page);
+
+      const customer = h.sandbox.data.byArchetype('new');
+      const open2 = await open(`email=${encodeURIComponent(customer.email!)}`, { base: `${guarded.url}/panel` });
+      await open2.locator('.live-live').waitFor();
+      // The subscription is registered once the server has read the subscribe message.
+      await open2.waitForTimeout(200);
+      const admin = h.sandbox.issueToken({ identity: h.sandbox.data.agents[0].identity, roles: ['admin'] });
+      const erased = await guarded.gql(`mutation ($l: CustomerLookupInput!) { eraseCustomer(lookup: $l) { found } }`, { l: { userId: customer.userId } }, { authorization: `Bearer ${admin}` });
+      expect(erased.data).toEqual({ eraseCustomer: { found: true } });
+      await expect(open2.locator('[data-state=erased] h1').textContent()).resolves.toBe('Customer erased');
+      await expect(open2.getByRole('status').textContent()).resolves.toBe("This customer's data was erased.");
+      await shot(open2, 'erased');
+      await closePage(open2);
+    } finally {
+      await within('stopping the second instance', 20_000, guarded.close());
+    }
+  });
 });

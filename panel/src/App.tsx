@@ -5,7 +5,8 @@ import { Messages } from './components/Messages';
 import { Notices } from './components/Notices';
 import { Routing } from './components/Routing';
 import { Signals } from './components/Signals';
-import { Empty, Failed, Loading, NoLookup, SignIn } from './components/States';
+import { Empty, Erased, Failed, Loading, NoLookup, SignIn } from './components/States';
+import { Withheld } from './components/Withheld';
 import { displayName } from './format';
 import { describeLookup, type CustomerLookup } from './lookup';
 import type { PanelSettings } from './settings';
@@ -30,6 +31,8 @@ function announcement(view: View): string {
       return view.changes?.summary || `Showing ${displayName(view.context)}.`;
     case 'empty':
       return 'No customer found.';
+    case 'erased':
+      return "This customer's data was erased.";
     case 'signin':
       return 'Sign-in needed.';
     case 'failed':
@@ -57,10 +60,12 @@ export function App({ settings, lookup }: { settings: PanelSettings; lookup: Cus
       {view.state === 'signin' && <SignIn embedded={window.parent !== window} fragmentToken={settings.fragmentToken} />}
       {view.state === 'failed' && <Failed message={view.message} onRetry={retry} />}
       {view.state === 'empty' && lookup && <Empty lookup={describeLookup(lookup)} />}
+      {view.state === 'erased' && <Erased />}
       {view.state === 'ready' && (
         <div class="customer" data-state="ready">
           <Identity context={view.context} changes={view.changes} live={live} />
           <Notices freshness={view.context.freshness} refreshFailed={view.refreshFailed} onRetry={retry} />
+          <Withheld withheld={view.context.withheld} />
           <Signals signals={view.context.signals} changes={view.changes} now={now} />
           <Journey journey={view.context.journey} changes={view.changes} now={now} />
           <Messages context={view.context} changes={view.changes} now={now} />

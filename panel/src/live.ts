@@ -8,8 +8,8 @@ import { createClient } from 'graphql-ws';
 export type LiveState = 'connecting' | 'live' | 'offline';
 
 interface LiveHandlers {
-  /** Something changed, or may have while the socket was down. */
-  onChange(): void;
+  /** Something changed, or may have while the socket was down; `parts` says what, when pushed. */
+  onChange(parts?: string[]): void;
   onState(state: LiveState): void;
 }
 
@@ -39,7 +39,7 @@ export function subscribeToChanges(token: string, profileId: string, handlers: L
   ];
   const unsubscribe = client.subscribe(
     { query: SUBSCRIPTION, variables: { id: profileId } },
-    { next: () => handlers.onChange(), error: () => handlers.onState('offline'), complete: () => undefined },
+    { next: (value) => handlers.onChange((value.data as { customerContextChanged?: { parts?: string[] } } | null | undefined)?.customerContextChanged?.parts), error: () => handlers.onState('offline'), complete: () => undefined },
   );
   return () => {
     // Silence first: disposing closes the socket, which is not news for a panel going away.

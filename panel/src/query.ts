@@ -13,6 +13,7 @@ const CONTEXT_QUERY = `query Panel($lookup: CustomerLookupInput!) {
     journey(first: 30) { at kind title event { id name type } conversation { sid channel state } }
     conversations(first: 3) { totalCount edges { node { sid channel state friendlyName updatedAt messages(last: 4) { sid author fromCustomer body bodyWithheld createdAt } } } }
     freshness { stale sources { source stale error fetchedAt } }
+    withheld { part path consent action }
   }
 }`;
 
@@ -86,6 +87,8 @@ export interface CustomerContext {
   journey: JourneyEntry[];
   conversations: { totalCount: number; edges: Array<{ node: Conversation }> };
   freshness: { stale: boolean; sources: SourceStatus[] };
+  /** What the customer's consent keeps from the answer, and which consent (schema: WithheldField). */
+  withheld: Array<{ part: string; path: string; consent: string; action: string }>;
 }
 
 type QueryResult =

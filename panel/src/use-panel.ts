@@ -12,6 +12,8 @@ export type View =
   | { state: 'signin' }
   | { state: 'failed'; message: string }
   | { state: 'empty' }
+  /** The customer was erased while the panel showed them (a push said so); nothing of them is left. */
+  | { state: 'erased' }
   | { state: 'ready'; context: CustomerContext; changes: Changes | null; refreshFailed: string | null };
 
 /** How long a framed panel waits for its parent's token before it asks the agent to sign in. */
@@ -32,6 +34,7 @@ export function usePanel(settings: PanelSettings, lookup: CustomerLookup | null)
   const [live, setLive] = useState<LiveState>('offline');
   const tokens = useRef<TokenSource | null>(null);
   const shown = useRef<CustomerContext | null>(null);
+  const erased = useRef(false);
   const loading = useRef<{ running: boolean; again: boolean }>({ running: false, again: false });
 
   useEffect(() => {
@@ -73,7 +76,7 @@ export function usePanel(settings: PanelSettings, lookup: CustomerLookup | null)
           continue;
         }
         shown.current = result.context;
-        if (!result.context) setView({ state: 'empty' });
+        if (!result.context) setView({ state: erased.current ? 'erased' : 'empty' });
         else setView({ state: 'ready', context: result.context, changes: before ? changesBetween(before, result.context) : null, refreshFailed: null });
       } while (state.again);
     } finally {
@@ -96,7 +99,10 @@ export function usePanel(settings: PanelSettings, lookup: CustomerLookup | null)
       timer = setTimeout(() => void load(token), REQUERY_DEBOUNCE_MS);
     };
     const stop = subscribeToChanges(token, profileId, {
-      onChange: requery,
+      onChange: (parts) => {
+        if (parts?.includes('erased')) erased.current = true;
+        requery();
+      },
       onState: (state) => {
         setLive(state);
         // A dropped socket may mean an expired token (its reconnects are then refused, silently)

@@ -222,6 +222,15 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     await Promise.all(keys.map((key) => this.bento.delete({ key })));
   }
 
+  /**
+   * Drops keys like `delete`, and with them whatever the cross-instance stampede locks still hold
+   * of their values (an erasure). Returns how many lock entries went too.
+   */
+  async erase(keys: string[]): Promise<number> {
+    await this.delete(keys);
+    return this.singleFlight ? this.singleFlight.forget(keys) : 0;
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.bento.disconnectAll();
   }

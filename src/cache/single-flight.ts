@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 
 /**
  * One upstream fetch per key across every instance sharing Redis. bentocache already collapses
@@ -87,6 +87,28 @@ export class SingleFlight {
       // Redis failed us: fetch alone rather than keep the caller waiting.
     }
     return { value: await fetch(), leader: true };
+  }
+
+  /**
+   * Drops the locks of these keys and the results leaders published under them (they hold the
+   * value for RESULT_TTL_MS): an erasure must not leave a copy there. One SCAN over the lock keys
+   * (on every master of a Cluster); erasures are rare. Returns how many were dropped.
+   */
+  async forget(keys: readonly string[]): Promise<number> {
+    const locks = new Set(keys.map((key) => `${this.prefix}lock:{${key}}`));
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const pattern = `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}lock:{*`;
+    let dropped = 0;
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        const ours = found.filter((key) => locks.has(key) || locks.has(key.slice(0, key.lastIndexOf(':'))));
+        for (const key of ours) dropped += await this.client.del(key);
+      } while (cursor !== '0');
+    }
+    return dropped;
   }
 
   private async lead<T>(lockKey: string, token: string, fetch: () => Promise<T>): Promise<T> {

@@ -101,6 +101,8 @@ export const envSchema = z.object({
   ACCESS_STRICT: flag,
   /** Short: a task offered a moment ago must open at once, and one taken away must close soon. */
   ACCESS_STRICT_CACHE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** After an erasure the customer's identifiers resolve to nobody this long (Segment's own deletion takes up to 30 days). */
+  ERASURE_SUPPRESSION_MS: z.coerce.number().int().min(0).max(90 * 24 * 3_600_000).default(30 * 24 * 3_600_000),
 
   CORS_ORIGINS: origins,
   TRUST_PROXY: trustProxy,
@@ -267,6 +269,7 @@ function build(env: Env) {
     auth: { mode: env.AUTH_MODE ?? (twilioConfigured ? 'flex' : 'dev') },
     audit: { file: env.AUDIT_LOG_FILE },
     access: { policyFile: env.ACCESS_POLICY_FILE, strict: env.ACCESS_STRICT, strictCacheMs: env.ACCESS_STRICT_CACHE_MS },
+    erasure: { suppressionMs: env.ERASURE_SUPPRESSION_MS },
     http: {
       corsOrigins: env.CORS_ORIGINS,
       trustProxy: env.TRUST_PROXY,

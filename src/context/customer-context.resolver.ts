@@ -5,6 +5,8 @@ import { AppConfig } from '../config/config';
 import type { ConversationSummary } from '../conversations/conversation.types';
 import { messageAuthor } from '../identity/identity';
 import type { ProfileEvent } from '../profiles/profile.types';
+import { consentedEvent } from '../privacy/consent';
+import { ConsentService } from '../privacy/consent.service';
 import { RoutingDecision } from '../routing/routing-decision.model';
 import { incompleteDataReason, RoutingService } from '../routing/routing.service';
 import { checkFirst, MAX_PAGE_SIZE, toConnection } from './connection';
@@ -45,6 +47,7 @@ export class CustomerContextResolver {
   constructor(
     private readonly contexts: CustomerContextService,
     private readonly router: RoutingService,
+    private readonly consent: ConsentService,
   ) {}
 
   @Query(() => CustomerContext, { nullable: true, description: 'Null when neither Segment nor Twilio knows the customer.' })
@@ -87,8 +90,9 @@ export class CustomerContextResolver {
   }
 
   @ResolveField(() => GraphQLJSON)
-  traits(@Parent() root: CustomerRoot): Promise<Record<string, unknown>> {
-    return this.contexts.traits(root);
+  async traits(@Parent() root: CustomerRoot): Promise<Record<string, unknown>> {
+    const [traits, consent] = await Promise.all([this.contexts.traits(root), this.consentOf(root)]);
+    return consent.filter('traits', traits);
   }
 
   @ResolveField(() => [String])
@@ -103,7 +107,8 @@ export class CustomerContextResolver {
     @Args('after', { type: () => String, nullable: true }) after?: string | null,
   ): Promise<EventConnection> {
     checkFirst('first', first);
-    return toConnection(await this.contexts.events(root), first, after, toEvent);
+    const [events, consent] = await Promise.all([this.contexts.events(root), this.consentOf(root)]);
+    return toConnection(events, first, after, (e) => toEvent(consentedEvent(consent, e)));
   }
 
   @ResolveField(() => ConversationConnection)
@@ -119,12 +124,12 @@ export class CustomerContextResolver {
   @ResolveField(() => [JourneyEntry])
   async journey(@Parent() root: CustomerRoot, @Args('first', { type: () => Int, nullable: true, defaultValue: 50 }) first: number): Promise<JourneyEntry[]> {
     checkFirst('first', first, MAX_PAGE_SIZE);
-    const [events, conversations] = await Promise.all([this.contexts.events(root), this.contexts.conversationsOf(root)]);
+    const [events, conversations, consent] = await Promise.all([this.contexts.events(root), this.contexts.conversationsOf(root), this.consentOf(root)]);
     return mergeJourney(events, conversations, first).map((item) => ({
       kind: item.kind,
       at: new Date(item.at),
       title: item.event ? (item.event.name ?? item.event.type) : `${item.conversation?.channel ?? 'conversation'} · ${item.conversation?.state}`,
-      event: item.event ? toEvent(item.event) : null,
+      event: item.event ? toEvent(consentedEvent(consent, item.event)) : null,
       conversation: item.conversation ? toConversation(root)(item.conversation) : null,
     }));
   }
@@ -141,9 +146,9 @@ export class CustomerContextResolver {
 
   @ResolveField(() => RoutingDecision)
   async routing(@Parent() root: CustomerRoot): Promise<RoutingDecision> {
-    const [traits, audiences, signals] = await Promise.all([this.contexts.traits(root), this.contexts.audiences(root), this.contexts.signals(root)]);
+    const [traits, audiences, signals, consent] = await Promise.all([this.contexts.traits(root), this.contexts.audiences(root), this.contexts.signals(root), this.consentOf(root)]);
     // Decided on less than usual when a source failed: the decision says so, as a stamped task's does.
-    return this.router.decide({ traits, audiences, signals, task: root.task?.attributes ?? {} }, incompleteDataReason(root.failures()));
+    return this.router.decide({ traits, audiences, signals, task: root.task?.attributes ?? {}, consent }, incompleteDataReason(root.failures()));
   }
 
   @ResolveField(() => Freshness)
@@ -157,6 +162,11 @@ export class CustomerContextResolver {
     }
     const sources = [...root.sources.values()].map((s) => ({ ...s, fetchedAt: s.fetchedAt ? new Date(s.fetchedAt) : null }));
     return { stale: sources.some((s) => s.stale || s.error), sources };
+  }
+
+  /** The customer's consent (read only when the access policy has consent rules). */
+  private consentOf(root: CustomerRoot) {
+    return this.consent.view(root, () => this.contexts.events(root));
   }
 
   private prefetch(root: CustomerRoot, fields: Set<string>): void {

@@ -17,7 +17,7 @@ export class ChangeAnnouncer {
     await this.bus.publish(change);
     this.tracking.contextChanged({
       customer: { profileKey: profile.profileId, resolvedBy: null, externalIds: profile.externalIds, addresses: [] },
-      parts: change.parts.map((part): TrackedPart => (part === 'identity' ? 'external_ids' : part)),
+      parts: change.parts.flatMap((part): TrackedPart[] => (part === 'identity' ? ['external_ids'] : part === 'consent' || part === 'erased' ? [] : [part])),
       source: change.source === 'segment' ? 'segment_webhook' : 'conversations_webhook',
     });
   }

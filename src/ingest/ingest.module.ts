@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { keepRawBodies } from '../twilio/raw-body';
 import { ConversationsModule } from '../conversations/conversations.module';
+import { PrivacyModule } from '../privacy/privacy.module';
 import { ChangeAnnouncer } from './change-announcer';
 import { ConversationsIngestService } from './conversations-ingest.service';
 import { ConversationsWebhookController } from './conversations-webhook.controller';
@@ -13,7 +14,7 @@ import { SegmentSignatureGuard } from './segment-signature.guard';
 
 /** Webhooks from Segment and Twilio Conversations that keep cached context current. */
 @Module({
-  imports: [ConversationsModule],
+  imports: [ConversationsModule, PrivacyModule],
   controllers: [SegmentWebhookController, ConversationsWebhookController],
   providers: [SegmentIngestService, ConversationsIngestService, SegmentSignatureGuard, Deliveries, ChangeAnnouncer],
 })

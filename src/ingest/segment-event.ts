@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -6,9 +7,24 @@ import { z } from 'zod';
  */
 const id = z.string().trim().min(1).max(256);
 
-export const segmentMessage = z
+/**
+ * Segment forwards a deletion request to the webhook destination as `{"type": "delete", "userId",
+ * "timestamp"}`, with no messageId in the documented example
+ * (https://segment.com/docs/connections/destinations/catalog/webhooks/#delete; the partner spec's
+ * example has one: https://segment.com/docs/partners/spec/#delete). Without one, the request is
+ * deduplicated on the user and the timestamp.
+ */
+const withDeletionId = (value: unknown): unknown => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const message = value as Record<string, unknown>;
+  if (message.type !== 'delete' || message.messageId !== undefined) return value;
+  const basis = `${String(message.userId)}\n${String(message.timestamp ?? message.receivedAt ?? '')}`;
+  return { ...message, messageId: `delete:${createHash('sha256').update(basis).digest('base64url')}` };
+};
+
+const messageObject = z
   .object({
-    type: z.enum(['identify', 'track', 'page', 'screen', 'alias', 'group']),
+    type: z.enum(['identify', 'track', 'page', 'screen', 'alias', 'group', 'delete']),
     messageId: id,
     userId: id.nullish(),
     anonymousId: id.nullish(),
@@ -22,9 +38,13 @@ export const segmentMessage = z
     context: z.record(z.string(), z.unknown()).nullish(),
   })
   .refine((m) => m.userId || m.anonymousId, { message: 'userId or anonymousId is required' })
-  .refine((m) => m.type !== 'alias' || m.previousId, { message: 'alias needs previousId' });
+  .refine((m) => m.type !== 'alias' || m.previousId, { message: 'alias needs previousId' })
+  // Segment deletes by userId only.
+  .refine((m) => m.type !== 'delete' || m.userId, { message: 'delete needs userId' });
 
-export type SegmentMessage = z.infer<typeof segmentMessage>;
+export const segmentMessage = z.preprocess(withDeletionId, messageObject);
+
+export type SegmentMessage = z.infer<typeof messageObject>;
 
 /** When it happened: the message's own timestamp when it parses, else when Segment received it. */
 export function occurredAt(message: SegmentMessage, now = Date.now()): string {

@@ -8,10 +8,12 @@ import type { ResolvedProfile } from '../profiles/profile.types';
 import { ChangeAnnouncer } from './change-announcer';
 import { isOwnEvent } from '../tracking/own-events';
 import { Deliveries } from './deliveries';
+import { preferencesOf } from '../privacy/consent';
+import { ErasureService } from '../privacy/erasure.service';
 import { occurredAt, type SegmentMessage } from './segment-event';
 import { IdentifierDigest } from '../security/identifier-digest';
 
-export type IngestOutcome = 'applied' | 'duplicate' | 'unknown_customer' | 'ignored';
+export type IngestOutcome = 'applied' | 'duplicate' | 'unknown_customer' | 'ignored' | 'erased';
 
 /**
  * Applies what Segment's webhook says to the cached context, without asking the Profile API:
@@ -27,6 +29,7 @@ export class SegmentIngestService {
     private readonly deliveries: Deliveries,
     private readonly announcer: ChangeAnnouncer,
     private readonly ids: IdentifierDigest,
+    private readonly erasure: ErasureService,
   ) {}
 
   async apply(message: SegmentMessage): Promise<IngestOutcome> {
@@ -34,14 +37,26 @@ export class SegmentIngestService {
     if (isOwnEvent(message)) return 'ignored';
     if (!(await this.deliveries.first('segment', message.messageId))) return 'duplicate';
     if (message.type === 'group') return 'ignored';
+    // A deletion request Segment forwards: erase whether or not anyone looked the customer up.
+    if (message.type === 'delete') {
+      await this.erasure.erase({ userId: message.userId }, { via: 'segment', identity: null });
+      return 'erased';
+    }
     const profile = await this.cachedProfile(message);
     if (!profile) return 'unknown_customer';
     const at = occurredAt(message);
     const change: ContextChange = { profileId: profile.profileId, parts: [], source: 'segment', at: new Date().toISOString() };
+    // Any message may carry the customer's consent (the Consent Preference Updated event always does).
+    const preferences = preferencesOf(message.context);
+    if (preferences) await this.pending.addConsent(profile.profileId, message.messageId, { preferences, at });
     switch (message.type) {
       case 'identify': {
         const traits = message.traits ?? {};
-        if (Object.keys(traits).length === 0) return 'ignored';
+        if (Object.keys(traits).length === 0) {
+          if (!preferences) return 'ignored';
+          change.parts = ['consent'];
+          break;
+        }
         await this.pending.addTraits(profile.profileId, traits, Date.parse(at));
         Object.assign(change, { parts: ['traits'], traits });
         break;
@@ -67,6 +82,7 @@ export class SegmentIngestService {
         Object.assign(change, { parts: ['events'], event });
       }
     }
+    if (preferences && !change.parts.includes('consent')) change.parts.push('consent');
     await this.announcer.announce(change, profile);
     return 'applied';
   }

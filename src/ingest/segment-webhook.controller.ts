@@ -42,7 +42,7 @@ export class SegmentWebhookController {
       }
       return parsed.data;
     });
-    const outcomes: Record<IngestOutcome | 'unsigned', number> = { applied: 0, duplicate: 0, unknown_customer: 0, ignored: 0, unsigned };
+    const outcomes: Record<IngestOutcome | 'unsigned', number> = { applied: 0, duplicate: 0, unknown_customer: 0, ignored: 0, erased: 0, unsigned };
     // In order: a batch's identify and track about one customer apply as sent.
     for (const message of messages) outcomes[await this.ingest.apply(message)] += 1;
     if (unsigned > 0) this.logger.warn({ unsigned }, 'segment webhook: batch elements outside the signature refused (sign the whole body, or turn batching off)');

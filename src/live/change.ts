@@ -1,10 +1,10 @@
 /** What changed about one customer, as webhooks tell us: fanned out to every instance. */
-export type ChangedPart = 'traits' | 'events' | 'identity' | 'conversations' | 'messages';
+export type ChangedPart = 'traits' | 'events' | 'identity' | 'conversations' | 'messages' | 'consent' | 'erased';
 
 export interface ContextChange {
   profileId: string;
   parts: ChangedPart[];
-  source: 'segment' | 'conversations';
+  source: 'segment' | 'conversations' | 'erasure';
   at: string;
   /** New values of the traits that changed (identify). */
   traits?: Record<string, unknown>;

@@ -7,10 +7,10 @@ export class CustomerContextChange {
   @Field(() => ID)
   profileId!: string;
 
-  @Field(() => [String], { description: 'traits, events, identity, conversations, messages' })
+  @Field(() => [String], { description: 'traits, events, identity, conversations, messages, consent; erased: the customer was erased (query again: null)' })
   parts!: string[];
 
-  @Field({ description: 'segment or conversations' })
+  @Field({ description: 'segment, conversations or erasure' })
   source!: string;
 
   @Field(() => Date)

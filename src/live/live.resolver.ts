@@ -4,6 +4,8 @@ import { Args, Context, ID, Resolver, Subscription } from '@nestjs/graphql';
 import type { FastifyInstance } from 'fastify';
 import type { PubSub } from 'mercurius';
 import { principalOf, type CallerContext } from '../auth/principal';
+import { consentedEvent } from '../privacy/consent';
+import { ConsentService } from '../privacy/consent.service';
 import { StrictAccess } from '../security/strict-access';
 import type { ContextChange } from './change';
 import { ChangeBus } from './change-bus';
@@ -20,6 +22,7 @@ export class LiveResolver implements OnModuleInit {
     private readonly bus: ChangeBus,
     private readonly adapterHost: HttpAdapterHost,
     private readonly moduleRef: ModuleRef,
+    private readonly consent: ConsentService,
   ) {}
 
   onModuleInit(): void {
@@ -34,16 +37,20 @@ export class LiveResolver implements OnModuleInit {
     filter(this: LiveResolver, change: ContextChange, _variables: unknown, context: CallerContext) {
       return this.stillAllowed(change, context);
     },
-    resolve: (change: ContextChange): CustomerContextChange => ({
-      profileId: change.profileId,
-      parts: change.parts,
-      source: change.source,
-      at: new Date(change.at),
-      traits: change.traits ?? null,
-      event: change.event ? { ...change.event, occurredAt: new Date(change.event.occurredAt) } : null,
-      conversationSid: change.conversationSid ?? null,
-      message: change.message ? { ...change.message, fromCustomer: change.message.fromCustomer ?? false, createdAt: new Date(change.message.createdAt) } : null,
-    }),
+    resolve(this: LiveResolver, change: ContextChange): CustomerContextChange {
+      // A push carries no consent state: what consent may hide is left out (the panel queries again).
+      const consent = this.consent.nothingConsented;
+      return {
+        profileId: change.profileId,
+        parts: change.parts,
+        source: change.source,
+        at: new Date(change.at),
+        traits: change.traits ? consent.filter('traits', change.traits) : null,
+        event: change.event ? { ...consentedEvent(consent, change.event), occurredAt: new Date(change.event.occurredAt) } : null,
+        conversationSid: change.conversationSid ?? null,
+        message: change.message ? { ...change.message, fromCustomer: change.message.fromCustomer ?? false, createdAt: new Date(change.message.createdAt) } : null,
+      };
+    },
   })
   customerContextChanged(@Args('profileId', { type: () => ID }) profileId: string, @Context('pubsub') pubsub: PubSub) {
     // The connection's own pubsub: it ends the subscription when the socket closes.

@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { cacheKeys } from '../cache/cache-keys';
 import { RedisConnection } from '../cache/redis-connection';
 import { AppConfig } from '../config/config';
+import type { ConsentRecord } from '../privacy/consent';
 import type { ProfileEvent, Traits } from '../profiles/profile.types';
 import { ChangeBus } from './change-bus';
 
@@ -18,9 +19,10 @@ const MAX_MEMOISED = 10_000;
 interface Pending {
   events: ProfileEvent[];
   traits: Record<string, { value: unknown; at: number }>;
+  consent: ConsentRecord[];
 }
 
-const EMPTY: Pending = { events: [], traits: {} };
+const EMPTY: Pending = { events: [], traits: {}, consent: [] };
 
 /**
  * What webhooks told us about a profile that the Profile API may not show yet. Every read of
@@ -54,6 +56,30 @@ export class PendingChanges implements OnModuleInit {
 
   async addTraits(profileKey: string, traits: Traits, at: number): Promise<void> {
     for (const [name, value] of Object.entries(traits)) await this.write(profileKey, `t:${name}`, JSON.stringify({ value, at }));
+  }
+
+  /** Consent preferences a webhook message carried (any type: identify, track, the Consent Preference Updated event). */
+  async addConsent(profileKey: string, messageId: string, record: ConsentRecord): Promise<void> {
+    await this.write(profileKey, `c:${messageId}`, JSON.stringify(record));
+  }
+
+  /** The consent preferences webhooks delivered lately, in no particular order. */
+  async consent(profileKey: string): Promise<ConsentRecord[]> {
+    return (await this.read(profileKey)).consent;
+  }
+
+  /** Drops everything webhooks told about a profile (erasure). Returns how many items there were. */
+  async forget(profileKey: string): Promise<number> {
+    this.memo.delete(profileKey);
+    if (this.client) {
+      const key = this.key(profileKey);
+      const [[, count], [, deleted]] = (await this.client.multi().hlen(key).del(key).exec()) as Array<[Error | null, number]>;
+      void deleted;
+      return count;
+    }
+    const count = this.local.get(profileKey)?.size ?? 0;
+    this.local.delete(profileKey);
+    return count;
   }
 
   /** Fetched events with webhook events merged in: newest first, no duplicates, window kept. */
@@ -91,12 +117,14 @@ export class PendingChanges implements OnModuleInit {
     const fields = this.client ? await this.client.hgetall(this.key(profileKey)) : Object.fromEntries(this.local.get(profileKey) ?? []);
     const events: ProfileEvent[] = [];
     const traits: Pending['traits'] = {};
+    const consent: ConsentRecord[] = [];
     for (const [field, json] of Object.entries(fields)) {
       if (field.startsWith('e:')) events.push(JSON.parse(json) as ProfileEvent);
       else if (field.startsWith('t:')) traits[field.slice(2)] = JSON.parse(json) as { value: unknown; at: number };
+      else if (field.startsWith('c:')) consent.push(JSON.parse(json) as ConsentRecord);
     }
     events.sort((a, b) => Date.parse(b.occurredAt) - Date.parse(a.occurredAt));
-    return { events: events.slice(0, MAX_PENDING_EVENTS), traits };
+    return { events: events.slice(0, MAX_PENDING_EVENTS), traits, consent };
   }
 
   private async write(profileKey: string, field: string, json: string): Promise<void> {

@@ -14,6 +14,8 @@ export interface ProfileEvent {
   name: string | null;
   occurredAt: string;
   properties: Record<string, unknown> | null;
+  /** `context.consent.categoryPreferences` when the event carries it (src/privacy/consent.ts). */
+  consent?: Record<string, unknown>;
 }
 
 export interface ResolvedProfile {

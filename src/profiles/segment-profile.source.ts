@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
+import { preferencesOf } from '../privacy/consent';
 import { upstreamErrorFor, upstreamPolicy, type UpstreamPolicy } from '../upstream/upstream-policy';
 import { ProfileApiBudget } from '../upstream/profile-api-budget';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
@@ -31,6 +32,7 @@ interface EventWire {
   message_id?: string;
   timestamp?: string;
   properties?: Record<string, unknown>;
+  context?: Record<string, unknown>;
 }
 
 /** Segment's list routes answer at most 100 per page (the docs disagree on 200 for traits; 100 is safe in both). */
@@ -177,7 +179,10 @@ function toEvent(item: EventWire): ProfileEvent | null {
   const type = typeof item.type === 'string' ? item.type : 'track';
   const properties = item.properties && typeof item.properties === 'object' ? item.properties : null;
   const pageName = typeof properties?.name === 'string' ? properties.name : null;
+  // Consent lives on the profile's events, not its traits (src/privacy/consent.ts).
+  const consent = preferencesOf(item.context);
   return {
+    ...(consent ? { consent } : {}),
     id: item.message_id ?? `${type}:${item.timestamp}`,
     type,
     name: typeof item.event === 'string' ? item.event : pageName,

@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { CustomerRoot, type CustomerContextService } from '../context/customer-context.service';
 import type { Signals } from '../context/signals';
+import { ConsentRules } from '../privacy/consent';
+import type { ConsentService } from '../privacy/consent.service';
 import { CustomerRouting } from './customer-routing.service';
 import { parseRulesFile } from './rules';
 import { RoutingService } from './routing.service';
@@ -30,7 +32,9 @@ function routingWith(resolve: () => Promise<CustomerRoot | null>, sourceError?: 
   } as unknown as CustomerContextService;
   const router = new RoutingService({ routing: {} } as AppConfig);
   Object.assign(router, { rules: RULES });
-  return { routing: new CustomerRouting(contexts, router), contexts };
+  // No consent rules: the consent view lets everything through and reads nothing.
+  const consent = { view: async () => ConsentRules.NONE.view({ categories: {}, setAt: null, known: true }) } as unknown as ConsentService;
+  return { routing: new CustomerRouting(contexts, router, consent), contexts };
 }
 const customer = () => new CustomerRoot('use_1', null, [], [], { sid: 'WT1', attributes: { lang: 'es' }, etag: '0', assignmentStatus: 'pending', taskChannel: null });
 

@@ -2,6 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CustomerContextService, type CustomerRoot } from '../context/customer-context.service';
 import type { Signals } from '../context/signals';
 import type { LookupInput } from '../identity/identity';
+import type { ConsentView } from '../privacy/consent';
+import { ConsentService } from '../privacy/consent.service';
 import { incompleteDataReason, RoutingService, type Decision } from './routing.service';
 
 /** What the rules read about a customer, and which sources failed while reading it. */
@@ -13,6 +15,8 @@ export interface CustomerFacts {
   failures: string[];
   /** Who the facts are about (null: nobody found), for tracking what routing did. */
   customer: CustomerRoot | null;
+  /** What the customer consented to (absent: nobody found, nothing to hide). */
+  consent?: ConsentView;
 }
 
 const NOTHING_KNOWN: CustomerFacts = { traits: {}, audiences: [], signals: null, failures: [], customer: null };
@@ -29,6 +33,7 @@ export class CustomerRouting {
   constructor(
     private readonly contexts: CustomerContextService,
     private readonly router: RoutingService,
+    private readonly consent: ConsentService,
   ) {}
 
   /** Starts reading; never rejects. An unknown customer has no facts, which is not a failure. */
@@ -55,13 +60,18 @@ export class CustomerRouting {
   }
 
   private decideOn(facts: CustomerFacts, task: Record<string, unknown>): Decision {
-    return this.router.decide({ traits: facts.traits, audiences: facts.audiences, signals: facts.signals, task }, incompleteDataReason(facts.failures));
+    return this.router.decide({ traits: facts.traits, audiences: facts.audiences, signals: facts.signals, task, consent: facts.consent }, incompleteDataReason(facts.failures));
   }
 
   private async factsOf(root: CustomerRoot | null): Promise<CustomerFacts> {
     if (!root) return NOTHING_KNOWN;
-    const [traits, audiences, signals] = await Promise.all([this.contexts.traits(root), this.contexts.audiences(root), this.contexts.signals(root)]);
-    return { traits, audiences, signals, failures: root.failures(), customer: root };
+    const [traits, audiences, signals, consent] = await Promise.all([
+      this.contexts.traits(root),
+      this.contexts.audiences(root),
+      this.contexts.signals(root),
+      this.consent.view(root, () => this.contexts.events(root)),
+    ]);
+    return { traits, audiences, signals, failures: root.failures(), customer: root, consent };
   }
 }
 

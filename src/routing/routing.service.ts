@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { join } from 'node:path';
 import { AppConfig } from '../config/config';
 import type { Signals } from '../context/signals';
+import type { ConsentView } from '../privacy/consent';
 import { applyToTaskAttributes, evaluate, loadRulesFile, watchRulesFile, type RoutingOutcome, type RuleExplanation, type RuleSet, type RulesWatcher } from './rules';
 
 export interface RoutingInput {
@@ -9,6 +10,8 @@ export interface RoutingInput {
   audiences: string[];
   signals: Signals | null;
   task: Record<string, unknown>;
+  /** The customer's consent: traits it hides are not there to read, rules naming them are refused, attributes it hides are left out. */
+  consent?: ConsentView;
 }
 
 export interface Decision {
@@ -76,10 +79,19 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
    */
   decide(input: RoutingInput, degradedReason?: string): Decision {
     const rules = this.rules;
-    const evaluated = evaluate(rules, input);
-    const outcome = degradedReason
+    const consent = input.consent;
+    const evaluated = evaluate(
+      rules,
+      consent ? { ...input, traits: consent.filter('traits', input.traits), consent: consent.categories(), refuse: (path) => consent.refusal(path) } : input,
+    );
+    let outcome = degradedReason
       ? { ...evaluated, attributes: { ...evaluated.attributes, degraded: true, degraded_reason: degradedReason } }
       : evaluated;
+    if (consent?.restricts) {
+      // Routing paths the consent hides leave the outcome itself, so the task stamp lacks them too.
+      const shown = consent.filter('routing', applyToTaskAttributes({}, rules.namespace, outcome));
+      outcome = { ...outcome, attributes: (shown[rules.namespace] ?? {}) as Record<string, unknown>, insights: outcome.insights ? ((shown.customers ?? {}) as Record<string, string>) : null };
+    }
     return {
       namespace: rules.namespace,
       attributes: applyToTaskAttributes({}, rules.namespace, outcome),

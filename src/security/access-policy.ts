@@ -29,7 +29,8 @@ const roleSchema = z
     conversations: rulesSchema.optional(),
   })
   .strict();
-const fileSchema = z.object({ roles: z.record(z.string().min(1), roleSchema) }).strict();
+// `consent`: the consent rules, read and checked by src/privacy/consent.ts.
+const fileSchema = z.object({ roles: z.record(z.string().min(1), roleSchema), consent: z.unknown().optional() }).strict();
 
 interface Rules {
   allow: RegExp[];

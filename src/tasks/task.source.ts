@@ -20,4 +20,7 @@ export abstract class TaskSource {
    * someone else made since our read is never overwritten. null when the task does not exist.
    */
   abstract updateAttributes(taskSid: string, attributes: Record<string, unknown>, etag: string): Promise<TaskUpdate | null>;
+
+  /** The workspace's tasks not yet completed or canceled (pending, reserved, assigned, wrapping), at most `limit`; without ETags. */
+  abstract openTasks(limit: number): Promise<TaskSnapshot[]>;
 }

@@ -43,10 +43,24 @@ export class TwilioTaskSource extends TaskSource {
     );
   }
 
+  openTasks(limit: number): Promise<TaskSnapshot[]> {
+    return this.metrics.observe('twilio', 'tasks_list', () =>
+      this.policy.execute(() =>
+        twilioCall(async () => {
+          const tasks = await this.twilio.client.taskrouter.v1.workspaces(this.config.twilio.workspaceSid).tasks.list({ assignmentStatus: [...OPEN], pageSize: Math.min(limit, 1000), limit });
+          return tasks.map((task) => ({ sid: task.sid, attributes: parseAttributes(task.attributes), etag: null, assignmentStatus: task.assignmentStatus, taskChannel: task.taskChannelUniqueName ?? null }));
+        }),
+      ),
+    );
+  }
+
   private tasks(taskSid: string) {
     return this.twilio.client.taskrouter.v1.workspaces(this.config.twilio.workspaceSid).tasks(taskSid);
   }
 }
+
+/** TaskRouter's assignment statuses of a task still in play (task_enum_status). */
+const OPEN = ['pending', 'reserved', 'assigned', 'wrapping'] as const;
 
 function toSnapshot(response: ApiResponse<TaskInstance>): TaskSnapshot {
   const task = response.body;

@@ -32,6 +32,14 @@ export function Empty({ lookup }: { lookup: string }) {
   );
 }
 
+export function Erased() {
+  return (
+    <StateMessage state="erased" title="Customer erased">
+      <p>This customer asked to be forgotten: the service no longer holds their data, and does not look them up again for now.</p>
+    </StateMessage>
+  );
+}
+
 export function NoLookup() {
   return (
     <StateMessage state="no-lookup" title="No customer selected">

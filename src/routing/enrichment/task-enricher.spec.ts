@@ -1,6 +1,7 @@
 import type { AppConfig } from '../../config/config';
 import type { TaskSnapshot, TaskSource, TaskUpdate } from '../../tasks/task.source';
 import type { CustomerContextService } from '../../context/customer-context.service';
+import type { ConsentService } from '../../privacy/consent.service';
 import { CustomerRouting, type CustomerFacts } from '../customer-routing.service';
 import { parseRulesFile } from '../rules';
 import { RoutingService } from '../routing.service';
@@ -40,6 +41,10 @@ class FakeTasks implements TaskSource {
     return { ok: true, task: (await this.task(SID)) as TaskSnapshot };
   }
 
+  async openTasks(): Promise<TaskSnapshot[]> {
+    return [];
+  }
+
   /** Someone else's write, without If-Match. */
   foreignWrite(change: Record<string, unknown>): void {
     this.attributes = { ...this.attributes, ...change };
@@ -51,7 +56,7 @@ function enricherWith(tasks: FakeTasks, facts: Partial<CustomerFacts> | 'never' 
   const router = new RoutingService({ routing: {} } as AppConfig);
   Object.assign(router, { rules: RULES });
   // The real CustomerRouting (its deadline included); only the read of the customer is stubbed.
-  const routing = new CustomerRouting({} as CustomerContextService, router);
+  const routing = new CustomerRouting({} as CustomerContextService, router, {} as ConsentService);
   const factsFor = jest
     .spyOn(routing, 'factsFor')
     .mockImplementation(async () =>

@@ -17,6 +17,8 @@ export interface CelContext {
   readonly attributes: JsonObject;
   /** CEL has no clock; one instant per evaluation keeps every rule consistent and tests exact. */
   readonly now: Date;
+  /** The customer's consent: category id → consented; categories never collected are absent. */
+  readonly consent: JsonObject;
 }
 
 export interface CompiledExpression {
@@ -25,6 +27,8 @@ export interface CompiledExpression {
   readonly type: string;
   /** Throws when the expression fails on this data (missing key, wrong type). */
   run(context: CelContext): unknown;
+  /** The trait paths it names (`traits.address.city` → `address.city`), for consent refusals. */
+  readonly reads: readonly string[];
 }
 
 export type CompileResult =
@@ -44,7 +48,8 @@ function createEnvironment(): Environment {
     .registerVariable('signals', 'map<string, dyn>')
     .registerVariable('task', 'map<string, dyn>')
     .registerVariable('attributes', 'map<string, dyn>')
-    .registerVariable('now', 'google.protobuf.Timestamp');
+    .registerVariable('now', 'google.protobuf.Timestamp')
+    .registerVariable('consent', 'map<string, dyn>');
 
   // JSON numbers reach CEL as double whether or not they are integral, while literals such as
   // `5` are int. Comparisons across the two already work; these overloads make arithmetic work
@@ -86,7 +91,7 @@ export function compileExpression(source: string): CompileResult {
   const linear = linearMatchesOf(source, parsed);
   if (!linear) return { problem: `matches() could not be routed to RE2 (write it as text.matches("pattern")) in ${quote(source)}` };
   return {
-    expression: { source, type: checked.type ?? 'dyn', run: (context) => linear(context as unknown as Record<string, unknown>) },
+    expression: { source, type: checked.type ?? 'dyn', reads: traitReads(parsed.ast), run: (context) => linear(context as unknown as Record<string, unknown>) },
   };
 }
 
@@ -105,7 +110,36 @@ function linearMatchesOf(source: string, parsed: ReturnType<Environment['parse']
 
 /** A YAML scalar written where an expression may stand (`vip: true`). */
 export function constantExpression(value: JsonValue): CompiledExpression {
-  return { source: JSON.stringify(value), type: 'dyn', run: () => value };
+  return { source: JSON.stringify(value), type: 'dyn', reads: [], run: () => value };
+}
+
+type Node = { op: string; args: unknown };
+const isNode = (value: unknown): value is Node => value !== null && typeof value === 'object' && typeof (value as Node).op === 'string';
+
+/** The `traits.a.b` (and `traits["a"]`) paths an expression names, longest form only. */
+function traitReads(ast: unknown): string[] {
+  const reads = new Set<string>();
+  const chain = (node: Node): string[] | null => {
+    if (node.op === 'id') return node.args === 'traits' ? [] : null;
+    const [target, key] = node.args as [unknown, unknown];
+    if (!isNode(target)) return null;
+    const name = node.op === '.' ? key : node.op === '[]' && isNode(key) && key.op === 'value' ? key.args : undefined;
+    if (typeof name !== 'string') return null;
+    const head = chain(target);
+    return head === null ? null : [...head, name];
+  };
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (!isNode(value)) return;
+    const path = value.op === '.' || value.op === '[]' ? chain(value) : null;
+    if (path && path.length > 0) {
+      reads.add(path.join('.'));
+      return;
+    }
+    visit(value.args);
+  };
+  visit(ast);
+  return [...reads];
 }
 
 /**

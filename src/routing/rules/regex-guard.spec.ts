@@ -22,7 +22,7 @@ describe('matches() in an expression', () => {
   it('is routed to RE2 wherever it stands, and "matches" inside a string stays text', () => {
     const compiled = compileExpression('( traits.a ).matches("^(?i)x") && "matches".matches("^mat") && traits.b . matches ("matches")');
     expect(compiled.problem).toBeUndefined();
-    const run = (a: string, b: string) => compiled.expression!.run({ traits: { a, b }, audiences: [], signals: {}, task: {}, attributes: {}, now: new Date(0) });
+    const run = (a: string, b: string) => compiled.expression!.run({ traits: { a, b }, audiences: [], signals: {}, task: {}, attributes: {}, consent: {}, now: new Date(0) });
     expect(run('X', 'it matches')).toBe(true);
     expect(run('y', 'it matches')).toBe(false);
   });

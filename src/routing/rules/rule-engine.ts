@@ -21,6 +21,7 @@ export function evaluate(ruleSet: RuleSet, input: RoutingInput): RoutingOutcome 
     signals: toCelMap(input.signals),
     task: toCelMap(input.task),
     now: input.now ?? new Date(),
+    consent: toCelMap(input.consent),
   };
   // A copy, so that callers may change the outcome. Not structuredClone: its objects belong to
   // Node's main realm, which the CEL library does not recognise as maps inside a vm (jest).
@@ -32,6 +33,11 @@ export function evaluate(ruleSet: RuleSet, input: RoutingInput): RoutingOutcome 
     // Matched rules replace `attributes` instead of changing it: a rule's own expressions all see
     // the state from before the rule.
     const context: CelContext = { ...base, attributes };
+    const refused = input.refuse ? refusal(rule, input.refuse) : null;
+    if (refused) {
+      explanations.push({ rule: rule.name, matched: false, reason: `refused: reads traits.${refused.path}, hidden by the customer's consent (${refused.category})` });
+      continue;
+    }
     const explanation = explainWhen(rule, context);
     if (explanation.matched) {
       matchedRules.push(rule.name);
@@ -73,6 +79,17 @@ export function applyToTaskAttributes(
     next.customers = { ...(task.customers ?? {}), ...outcome.insights };
   }
   return next;
+}
+
+/** The first trait path the rule names that consent hides, with the category that hides it. */
+function refusal(rule: CompiledRule, refuse: (path: string) => string | null): { path: string; category: string } | null {
+  for (const expression of [rule.when, ...rule.set.map((s) => s.value)]) {
+    for (const path of expression?.reads ?? []) {
+      const category = refuse(path);
+      if (category) return { path, category };
+    }
+  }
+  return null;
 }
 
 function explainWhen(rule: CompiledRule, context: CelContext): RuleExplanation {

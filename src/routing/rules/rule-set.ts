@@ -52,6 +52,13 @@ export interface RoutingInput {
   readonly task: JsonInput;
   /** The instant `now` stands for in expressions; the current time when absent. */
   readonly now?: Date;
+  /** The customer's consent, category id → consented (`consent` in expressions); empty when absent. */
+  readonly consent?: JsonInput;
+  /**
+   * The consent category that hides a trait path from routing, or null. A rule that names such a
+   * path is refused (not matched), and its explanation says which consent hides it.
+   */
+  readonly refuse?: (traitPath: string) => string | null;
 }
 
 export interface RuleExplanation {

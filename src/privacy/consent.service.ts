@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/config';
+import type { CustomerRoot } from '../context/customer-context.service';
+import { PendingChanges } from '../live/pending-changes';
+import type { ProfileEvent } from '../profiles/profile.types';
+import { ConsentRules, foldConsent, type ConsentRecord, type ConsentState, type ConsentView } from './consent';
+
+const NEVER_SET: ConsentState = { categories: {}, setAt: null, known: true };
+
+/**
+ * A customer's consent, as the events they sent set it: the events the Profile API returns (the
+ * last 14 days) and the messages Segment's webhook delivered since, whichever is newer. Read once
+ * per request, and only when the access policy has consent rules or a caller asks for it.
+ */
+@Injectable()
+export class ConsentService {
+  readonly rules: ConsentRules;
+  /**
+   * For pushes, which carry no customer state: as if the customer had declined every category, so
+   * a push never shows what a query might hide. The panel queries again on each push anyway.
+   */
+  readonly nothingConsented: ConsentView;
+
+  constructor(
+    config: AppConfig,
+    private readonly pending: PendingChanges,
+  ) {
+    this.rules = ConsentRules.load(config.access.policyFile);
+    this.nothingConsented = this.rules.view({ categories: Object.fromEntries(this.rules.categories.map((c) => [c, false])), setAt: null, known: true });
+  }
+
+  /** The customer's consent; `events` reads their events (through the request's customer, so once). */
+  state(root: CustomerRoot, events: () => Promise<ProfileEvent[]>): Promise<ConsentState> {
+    const profileKey = root.profileKey;
+    if (!profileKey) return Promise.resolve(NEVER_SET);
+    return root.once('consent', async () => {
+      const [fetched, delivered] = await Promise.all([events(), this.pending.consent(profileKey).catch(() => [] as ConsentRecord[])]);
+      const records: ConsentRecord[] = [...delivered];
+      for (const event of fetched) if (event.consent) records.push({ preferences: event.consent, at: event.occurredAt });
+      // The events could not be read: what the customer chose is unknown, which counts as never collected.
+      const eventsRead = root.sources.get('segment.events')?.fetchedAt !== null;
+      return foldConsent(records, eventsRead || delivered.length > 0);
+    });
+  }
+
+  /** What the customer's consent lets through; without consent rules, everything (and nothing is read). */
+  async view(root: CustomerRoot, events: () => Promise<ProfileEvent[]>): Promise<ConsentView> {
+    if (!this.rules.active) return this.rules.view(NEVER_SET);
+    return this.rules.view(await this.state(root, events));
+  }
+}
