@@ -58,7 +58,7 @@ export function App({ settings, lookup }: { settings: PanelSettings; lookup: Cus
       {view.state === 'failed' && <Failed message={view.message} onRetry={retry} />}
       {view.state === 'empty' && lookup && <Empty lookup={describeLookup(lookup)} />}
       {view.state === 'ready' && (
-        <div class="customer" data-state="ready">
+        <div class="customer" data-state="ready" data-unconfirmed={view.unconfirmed ? '' : undefined}>
           <Identity context={view.context} changes={view.changes} live={live} />
           <Notices freshness={view.context.freshness} refreshFailed={view.refreshFailed} onRetry={retry} />
           <Signals signals={view.context.signals} changes={view.changes} now={now} />

@@ -1,19 +1,20 @@
 import { createClient } from 'graphql-ws';
+import { CHANGE_SELECTION, type PushedChange } from './patch';
 
 /**
- * customerContextChanged over graphql-ws, the token in connection_init. Delivery is at most
- * once, so the panel re-queries on every change and after every reconnect instead of patching
- * its copy from the pushed values.
+ * customerContextChanged over graphql-ws, the token in connection_init. A push carries the new
+ * values of small parts, which the panel shows at once; delivery is at most once, so the panel
+ * still reads the whole context after every change and every reconnect.
  */
 export type LiveState = 'connecting' | 'live' | 'offline';
 
 interface LiveHandlers {
-  /** Something changed, or may have while the socket was down. */
-  onChange(): void;
+  /** Something changed: what the push says, or null when it may have while the socket was down. */
+  onChange(change: PushedChange | null): void;
   onState(state: LiveState): void;
 }
 
-const SUBSCRIPTION = 'subscription Panel($id: ID!) { customerContextChanged(profileId: $id) { parts } }';
+const SUBSCRIPTION = `subscription Panel($id: ID!) { customerContextChanged(profileId: $id) { ${CHANGE_SELECTION} } }`;
 const MAX_RETRY_WAIT_MS = 30_000;
 
 export function subscribeToChanges(token: string, profileId: string, handlers: LiveHandlers): () => void {
@@ -34,12 +35,16 @@ export function subscribeToChanges(token: string, profileId: string, handlers: L
     client.on('connected', (_socket, _payload, wasRetry) => {
       handlers.onState('live');
       // What changed while the socket was down was not pushed: read the current state.
-      if (wasRetry) handlers.onChange();
+      if (wasRetry) handlers.onChange(null);
     }),
   ];
-  const unsubscribe = client.subscribe(
+  const unsubscribe = client.subscribe<{ customerContextChanged: PushedChange }>(
     { query: SUBSCRIPTION, variables: { id: profileId } },
-    { next: () => handlers.onChange(), error: () => handlers.onState('offline'), complete: () => undefined },
+    {
+      next: (value) => handlers.onChange(value.data?.customerContextChanged ?? null),
+      error: () => handlers.onState('offline'),
+      complete: () => undefined,
+    },
   );
   return () => {
     // Silence first: disposing closes the socket, which is not news for a panel going away.
