@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type FrameLocator, type Page, type WebSocketRoute } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, PANEL_WIDTH, startFlexStandIn, USEFUL_MARK, type FlexStandIn } from './support/panel-browser';
 import type { SandboxCustomer } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
@@ -397,6 +397,39 @@ describe('agent panel (browser e2e)', () => {
     queries.release();
     // The answer brings the thread, now the latest, with the message highlighted.
     await page.locator('details.thread[open] .messages li[data-fresh]', { hasText: body }).waitFor();
+    await closePage(page);
+  });
+
+  it('asks Flex for a new token when the service closes the socket for an expired one, and goes live again with it', async () => {
+    const customer = regular(2);
+    const renewed = h.sandbox.issueToken({ identity: h.sandbox.data.agents[0].identity, roles: ['agent'] });
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const sockets: WebSocketRoute[] = [];
+    const initTokens: string[] = [];
+    await page.routeWebSocket(/\/graphql$/, (socket) => {
+      const server = socket.connectToServer();
+      sockets.push(socket);
+      socket.onMessage((message) => {
+        const parsed = JSON.parse(String(message)) as { type: string; payload?: { token?: string } };
+        if (parsed.type === 'connection_init') initTokens.push(parsed.payload?.token ?? '');
+        server.send(message);
+      });
+    });
+    const panel = page.frameLocator('#panel');
+    await page.goto(`${flexOrigin}/flex?${phone(customer)}#token=${h.sandbox.credentials.agentToken}`);
+    await panel.locator('.live-live').waitFor();
+    expect(initTokens).toEqual([h.sandbox.credentials.agentToken]);
+
+    // Flex now holds a renewed token; the service closes the socket as the old one expires.
+    await page.evaluate(`window.panelAsked = false; location.hash = ${JSON.stringify(`token=${renewed}`)}`);
+    await sockets[0].close({ code: 4403, reason: 'token expired' });
+    await page.waitForFunction('window.panelAsked === true');
+    await panel.locator('.live-live').waitFor();
+    expect(initTokens).toEqual([h.sandbox.credentials.agentToken, renewed]);
+    // Still the customer, never the sign-in state, and live on the new socket.
+    await expect(panel.locator('[data-state=ready] h1').textContent()).resolves.toBe(customer.name);
+    await untilLive(page, customer, panel);
     await closePage(page);
   });
 

@@ -142,6 +142,13 @@ export function usePanel(settings: PanelSettings, lookup: CustomerLookup | null)
         }
         requery();
       },
+      onExpired: () => {
+        setLive('offline');
+        // Flex hands a framed panel a fresh token (which starts a new socket); elsewhere a query
+        // meets the expiry too and asks the agent to sign in.
+        if (tokens.current?.embedded) tokens.current.request();
+        else requeryNow();
+      },
       onState: (state) => {
         setLive(state);
         // A dropped socket may mean an expired token (its reconnects are then refused, silently)
