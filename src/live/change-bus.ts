@@ -15,6 +15,7 @@ export class ChangeBus implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ChangeBus.name);
   private readonly local = new EventEmitter().setMaxListeners(0);
   private readonly channel: string;
+  private readonly readyWaitMs: number;
   private publisher?: ReturnType<RedisConnection['create']>;
   private subscriber?: ReturnType<RedisConnection['create']>;
 
@@ -23,6 +24,7 @@ export class ChangeBus implements OnModuleInit, OnModuleDestroy {
     private readonly redis: RedisConnection,
   ) {
     this.channel = `${config.redis.keyPrefix}changes`;
+    this.readyWaitMs = config.redis.commandTimeoutMs;
   }
 
   async onModuleInit(): Promise<void> {
@@ -39,13 +41,39 @@ export class ChangeBus implements OnModuleInit, OnModuleDestroy {
     });
     const subscriber = this.subscriber;
     const subscribe = () => subscriber.subscribe(this.channel);
+    const subscribeUntilDone = () => void this.redis.subscribeUntilDone(subscriber, 'changes-sub', subscribe);
+    // Only once the connection is ready: a SUBSCRIBE that timed out in the offline queue (a slow
+    // start) is still sent, and a retry sent beside ioredis's ready check puts the connection in
+    // subscriber mode before the check, which then fails, and no change would ever arrive. After
+    // the first ready, ioredis subscribes again by itself on every reconnection.
+    if (!(await this.ready(subscriber))) {
+      // The start goes on; the fan-out follows once Redis answers.
+      this.logger.warn('change fan-out not subscribed yet: Redis not ready');
+      subscriber.once('ready', subscribeUntilDone);
+      return;
+    }
     try {
       await subscribe();
     } catch (error) {
-      // The start goes on; the fan-out follows once Redis answers.
       this.logger.warn(`change fan-out not subscribed yet: ${(error as Error).message}`);
-      void this.redis.subscribeUntilDone(subscriber, 'changes-sub', subscribe);
+      subscribeUntilDone();
     }
+  }
+
+  /** Ready within the command timeout, as a command would have been answered. */
+  private ready(client: NonNullable<ChangeBus['subscriber']>): Promise<boolean> {
+    if (client.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        client.off('ready', onReady);
+        resolve(false);
+      }, this.readyWaitMs).unref();
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      client.once('ready', onReady);
+    });
   }
 
   async publish(change: ContextChange): Promise<void> {
