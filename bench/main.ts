@@ -4,6 +4,7 @@ import { startRedisServer } from '../test/support/redis-server';
 import { budget, BUDGET_MAX_RPS } from './scenarios/budget';
 import { coldQuery, UPSTREAM_LATENCY_MS } from './scenarios/cold';
 import { enrichment } from './scenarios/enrichment';
+import { freshness } from './scenarios/freshness';
 import { fill, memory, snapshot } from './scenarios/memory';
 import { startFlexStandIn } from '../test/support/panel-browser';
 import { panelPaint } from './scenarios/panel';
@@ -25,6 +26,7 @@ const COLD_QUERIES = 30;
 const STAMPEDE_QUERIES = 500;
 const BUDGET_CUSTOMERS = 2_000;
 const PANEL_LOADS = 20;
+const FRESHNESS_EVENTS = 30;
 const MEMORY_CUSTOMERS = 10_000;
 const BOUNDED_L1_ITEMS = 10_000;
 /** Kept answers bounded too in the bounded instance: full (about 450 answers) before L1 is. */
@@ -54,9 +56,12 @@ function customerSets(customers: SandboxCustomer[]) {
   const cold = panel.slice(WARM_CUSTOMERS, WARM_CUSTOMERS + COLD_QUERIES);
   const stampedeCustomer = panel[WARM_CUSTOMERS + COLD_QUERIES];
   const enrichmentCold = panel.slice(WARM_CUSTOMERS + COLD_QUERIES + 1, WARM_CUSTOMERS + 2 * COLD_QUERIES + 1);
+  // Its own customer: the freshness scenario's Segment events land on its timeline.
+  const freshness = panel.slice(WARM_CUSTOMERS + 2 * COLD_QUERIES + 1).find((c) => c.userId);
+  if (!freshness) throw new Error('the sandbox has no customer with a userId left for the freshness scenario');
   const many = [...new Set([...warm, ...cold, stampedeCustomer, ...enrichmentCold, ...withProfile])].slice(0, MEMORY_CUSTOMERS);
   if (many.length < MEMORY_CUSTOMERS) throw new Error(`the sandbox has only ${many.length} customers for the memory scenario`);
-  return { warm, cold, stampedeCustomer, enrichmentCold, budget: withProfile.slice(0, BUDGET_CUSTOMERS), memory: many, panel: warm.slice(0, PANEL_LOADS) };
+  return { warm, cold, stampedeCustomer, enrichmentCold, budget: withProfile.slice(0, BUDGET_CUSTOMERS), memory: many, panel: warm.slice(0, PANEL_LOADS), freshness };
 }
 
 /** BENCH_ONLY=warm,memory runs only those scenarios (while working on one); the rest are reported as skipped. */
@@ -122,6 +127,9 @@ async function main(): Promise<void> {
     );
     // Before the memory scenario, which stops this instance.
     const panel = await attempt(`panel: first useful paint, ${sets.panel.length} warm customers in Chromium`, () => panelPaint(flex, sets.panel, token));
+    const fresh = await attempt(`freshness: webhook on instance B → event in the panel on instance A, ${FRESHNESS_EVENTS} events`, () =>
+      freshness(start, sets.freshness, token, FRESHNESS_EVENTS),
+    );
     const memoryRun = { unbounded: primary, before: memoryBefore, keyPrefix: MAIN_PREFIX, customers: sets.memory, token, redisUrl: redis.url, maxItems: BOUNDED_L1_ITEMS };
     const memoryResult = await attempt(`memory: ${MEMORY_CUSTOMERS} customers in L1, then in an L1 of ${BOUNDED_L1_ITEMS} items`, () =>
       memory({
@@ -134,7 +142,7 @@ async function main(): Promise<void> {
       const service = await start('bench-budget', { SEGMENT_MAX_RPS: String(BUDGET_MAX_RPS) });
       return { ...(await budget(service, sandbox, sets.budget, token)), maxRps: BUDGET_MAX_RPS };
     });
-    const results: Results = { warm, cold, stampede: stampeded, budget: budgeted, enrichmentWarm, enrichmentCold, memory: memoryResult, panel };
+    const results: Results = { warm, cold, stampede: stampeded, budget: budgeted, enrichmentWarm, enrichmentCold, memory: memoryResult, panel, freshness: fresh };
     const outcomes = judge(results);
     printDetails(results);
     printReport(outcomes);

@@ -2,11 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type FrameLocator, type Page, type WebSocketRoute } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, PANEL_WIDTH, startFlexStandIn, USEFUL_MARK, type FlexStandIn } from './support/panel-browser';
+import type { SandboxCustomer } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
-import { eventually } from './support/twilio-callers';
+import { eventually, postForm } from './support/twilio-callers';
 
 /**
  * The agent panel in a real browser (Chromium through playwright-core): what it shows, its states,
@@ -100,6 +101,50 @@ describe('agent panel (browser e2e)', () => {
   const closePage = (page: Page) => within('closing a page', 10_000, page.close());
   const shot = (page: Page, name: string, fullPage = true) => page.screenshot({ path: join(ARTIFACTS, `panel-${name}.png`), fullPage });
   const phone = (customer: { phone: string | null }) => `phone=${encodeURIComponent(customer.phone!)}`;
+  /** Customers no other test posts webhooks for: reachable by phone and userId, with conversations. */
+  const regular = (n: number) => h.sandbox.data.customers.filter((c) => c.archetype === 'regular' && c.userId && c.phone && c.profileId && c.conversations.length > 0)[n];
+  const newestConversation = (customer: SandboxCustomer) => customer.conversations.reduce((a, b) => (a.dateUpdated > b.dateUpdated ? a : b));
+  const isQuery = (url: URL) => url.pathname === '/graphql';
+
+  /**
+   * Posts marker events until the panel shows one (its subscription is registered on the service
+   * by then), and waits for the query that reconciles it: afterwards nothing is in flight.
+   */
+  const untilLive = async (page: Page, customer: SandboxCustomer, view: Page | FrameLocator = page) => {
+    await view.locator('.live-live').waitFor();
+    for (let attempt = 1; ; attempt++) {
+      const name = `Panel Opened ${attempt}`;
+      const reconciled = page.waitForResponse((response) => isQuery(new URL(response.url())), { timeout: 5_000 });
+      await postSegment(h, { type: 'track', event: name, userId: customer.userId, messageId: `live-marker-${customer.index}-${attempt}`, timestamp: new Date().toISOString() });
+      const shown = await view.locator('.timeline li', { hasText: name }).waitFor({ timeout: 2_000 }).then(() => true, () => attempt >= 8 && Promise.reject(new Error('no push reached the panel')));
+      if (shown) return void (await reconciled);
+      reconciled.catch(() => undefined);
+    }
+  };
+
+  /**
+   * Holds every GraphQL query the page makes at a barrier until `release()`, so what the panel
+   * shows meanwhile is what it did without an answer. `log` records each query asked and
+   * answered, in order; `answers` holds the answers' bodies.
+   */
+  const holdQueries = async (page: Page) => {
+    const log: Array<'asked' | 'answered'> = [];
+    const answers: unknown[] = [];
+    let release!: () => void;
+    const barrier = new Promise<void>((resolve) => (release = resolve));
+    let asked!: () => void;
+    const firstAsked = new Promise<void>((resolve) => (asked = resolve));
+    await page.route(isQuery, async (route) => {
+      log.push('asked');
+      asked();
+      await barrier;
+      const response = await route.fetch();
+      answers.push(await response.json());
+      await route.fulfill({ response });
+      log.push('answered');
+    });
+    return { log, answers, release, firstAsked };
+  };
 
   it('serves the page and bundle without a token: settings in a meta tag, gzip, hashed assets cached for good', async () => {
     const page = await fetch(`${panelBase}?phone=%2B12015550100`, { headers: { 'accept-encoding': 'gzip' } });
@@ -257,6 +302,134 @@ describe('agent panel (browser e2e)', () => {
     await expect(page.evaluate('window.notReloaded')).resolves.toBe(true);
     // The first screen, as an agent sees it: this one is docs/panel.png.
     await shot(page, 'live-update', false);
+    await closePage(page);
+  });
+
+  it('shows a pushed event before any re-query is answered, then the re-query shows the same', async () => {
+    const customer = regular(0);
+    const page = await open(phone(customer));
+    await untilLive(page, customer);
+    const queries = await holdQueries(page);
+    await postSegment(h, { type: 'track', event: 'Warranty Claimed', userId: customer.userId, messageId: 'panel-patch-1', timestamp: new Date().toISOString() });
+    const entry = page.locator('.timeline li[data-fresh]', { hasText: 'Warranty Claimed' });
+    await entry.waitFor();
+    // On screen from the push alone: the panel has asked for the context again, or will, but no answer came.
+    expect(queries.log).not.toContain('answered');
+    await expect(page.locator('[data-state=ready][data-unconfirmed]').count()).resolves.toBe(1);
+    await expect(page.locator('.timeline li').first().textContent()).resolves.toContain('Warranty Claimed');
+    await expect(page.getByRole('status').textContent()).resolves.toContain('Warranty Claimed');
+    const patched = await page.locator('.timeline').innerText();
+    // What the push cannot say (derived signals) waits for the answer.
+    const lastSeen = page.locator('.tile', { hasText: 'Last seen' });
+    await expect(lastSeen.getAttribute('data-fresh')).resolves.toBeNull();
+
+    queries.release();
+    await page.locator('[data-state=ready]:not([data-unconfirmed])').waitFor();
+    expect(queries.log).toContain('answered');
+    await expect(lastSeen.getAttribute('data-fresh')).resolves.toBe('');
+    type Answer = { data: { customerContext: { journey: Array<{ title: string; event: { id: string } | null }> } } };
+    const last = queries.answers.at(-1) as Answer;
+    expect(last.data.customerContext.journey[0]).toMatchObject({ title: 'Warranty Claimed', event: { id: 'panel-patch-1' } });
+    // The answer replaced the patched copy with the same timeline, still highlighted.
+    await expect(page.locator('.timeline').innerText()).resolves.toBe(patched);
+    await expect(page.locator('.timeline li', { hasText: 'Warranty Claimed' }).count()).resolves.toBe(1);
+    await expect(entry.count()).resolves.toBe(1);
+    await closePage(page);
+  });
+
+  it('shows a pushed message in its open thread and changed traits before any re-query is answered', async () => {
+    const customer = regular(1);
+    const conversation = newestConversation(customer);
+    const page = await open(phone(customer));
+    await untilLive(page, customer);
+    const queries = await holdQueries(page);
+    const body = 'Is my order on its way?';
+    const message = h.sandbox.data.addMessage(conversation.sid, { author: conversation.address, body });
+    await postSegment(h, { type: 'identify', userId: customer.userId, messageId: 'panel-patch-2', traits: { loyalty_tier: 'Obsidian' } });
+    const posted = await postForm(h, '/webhooks/conversations', {
+      EventType: 'onMessageAdded',
+      ConversationSid: conversation.sid,
+      MessageSid: message.sid,
+      Body: body,
+      Author: conversation.address,
+      DateCreated: new Date().toISOString(),
+      AccountSid: h.sandbox.credentials.accountSid,
+    });
+    expect(posted.status).toBe(200);
+    const shownMessage = page.locator('details.thread[open] .messages li[data-fresh]', { hasText: body });
+    await shownMessage.waitFor();
+    const tier = page.locator('dl.facts div', { hasText: 'Loyalty tier' }).locator('dd');
+    await tier.getByText('Obsidian').waitFor();
+    expect(queries.log).not.toContain('answered');
+    await expect(page.locator('[data-state=ready][data-unconfirmed]').count()).resolves.toBe(1);
+    await expect(shownMessage.locator('.message-meta').textContent()).resolves.toMatch(/^Customer · /);
+
+    queries.release();
+    await page.locator('[data-state=ready]:not([data-unconfirmed])').waitFor();
+    expect(queries.log).toContain('answered');
+    await expect(page.locator('.messages li', { hasText: body }).count()).resolves.toBe(1);
+    await expect(shownMessage.count()).resolves.toBe(1);
+    await expect(tier.textContent()).resolves.toBe('Obsidian');
+    await closePage(page);
+  });
+
+  it('asks again at once for a change it cannot apply itself: a message in a thread not on screen', async () => {
+    const customer = h.sandbox.data.byArchetype('long_history');
+    const oldest = customer.conversations.reduce((a, b) => (a.dateUpdated < b.dateUpdated ? a : b));
+    const page = await open(phone(customer));
+    await untilLive(page, customer);
+    const queries = await holdQueries(page);
+    const body = 'About that old order of mine';
+    const message = h.sandbox.data.addMessage(oldest.sid, { author: oldest.address, body });
+    const posted = await postForm(h, '/webhooks/conversations', {
+      EventType: 'onMessageAdded',
+      ConversationSid: oldest.sid,
+      MessageSid: message.sid,
+      Body: body,
+      Author: oldest.address,
+      DateCreated: new Date().toISOString(),
+      AccountSid: h.sandbox.credentials.accountSid,
+    });
+    expect(posted.status).toBe(200);
+    // The push reached the panel when it asks: it put the message nowhere by itself.
+    await queries.firstAsked;
+    await expect(page.locator('.messages li', { hasText: body }).count()).resolves.toBe(0);
+    queries.release();
+    // The answer brings the thread, now the latest, with the message highlighted.
+    await page.locator('details.thread[open] .messages li[data-fresh]', { hasText: body }).waitFor();
+    await closePage(page);
+  });
+
+  it('asks Flex for a new token when the service closes the socket for an expired one, and goes live again with it', async () => {
+    const customer = regular(2);
+    const renewed = h.sandbox.issueToken({ identity: h.sandbox.data.agents[0].identity, roles: ['agent'] });
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const sockets: WebSocketRoute[] = [];
+    const initTokens: string[] = [];
+    await page.routeWebSocket(/\/graphql$/, (socket) => {
+      const server = socket.connectToServer();
+      sockets.push(socket);
+      socket.onMessage((message) => {
+        const parsed = JSON.parse(String(message)) as { type: string; payload?: { token?: string } };
+        if (parsed.type === 'connection_init') initTokens.push(parsed.payload?.token ?? '');
+        server.send(message);
+      });
+    });
+    const panel = page.frameLocator('#panel');
+    await page.goto(`${flexOrigin}/flex?${phone(customer)}#token=${h.sandbox.credentials.agentToken}`);
+    await panel.locator('.live-live').waitFor();
+    expect(initTokens).toEqual([h.sandbox.credentials.agentToken]);
+
+    // Flex now holds a renewed token; the service closes the socket as the old one expires.
+    await page.evaluate(`window.panelAsked = false; location.hash = ${JSON.stringify(`token=${renewed}`)}`);
+    await sockets[0].close({ code: 4403, reason: 'token expired' });
+    await page.waitForFunction('window.panelAsked === true');
+    await panel.locator('.live-live').waitFor();
+    expect(initTokens).toEqual([h.sandbox.credentials.agentToken, renewed]);
+    // Still the customer, never the sign-in state, and live on the new socket.
+    await expect(panel.locator('[data-state=ready] h1').textContent()).resolves.toBe(customer.name);
+    await untilLive(page, customer, panel);
     await closePage(page);
   });
 

@@ -9,7 +9,7 @@ import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { AuditLog } from '../src/security/audit-log';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
-import { taskRouter } from './support/twilio-callers';
+import { postForm, taskRouter } from './support/twilio-callers';
 
 /** Flex-token authentication, the access policy, GraphQL limits and HTTP hygiene, end to end. */
 
@@ -298,6 +298,58 @@ describe('access policy (e2e)', () => {
     // ...and is told the text is withheld, not that there is none.
     expect(stranger.map((m) => m.bodyWithheld)).toEqual(conversation.messages.map((m) => m.body !== null));
     expect(conversation.messages.some((m) => m.body !== null)).toBe(true);
+  });
+
+  it('pushes a new message as the next query shows it to each role: author masked, text withheld alike', async () => {
+    const customer = h.sandbox.data.customers.find((c) => c.index > 14 && c.userId && c.profileId && c.phone && c.conversations.length > 0)!;
+    const conversation = customer.conversations.reduce((a, b) => (a.dateUpdated > b.dateUpdated ? a : b));
+    const roles = { agent: h.sandbox.credentials.agentToken, supervisor: h.sandbox.credentials.supervisorToken, stranger: tokenFor(['wfo.data_analyst']) };
+    await profileAs(roles.agent, { phone: customer.phone }); // cached: the webhook applies to it
+    const selection = 'message { sid author fromCustomer body bodyWithheld }';
+    const subscribers = await Promise.all(Object.values(roles).map((token) => subscribe(h, token, customer.profileId!, selection)));
+    // Every subscription registered: identifies (no message) pushed until each subscriber got one.
+    for (let i = 0; i < 20 && subscribers.some((s) => s.received.length === 0); i++) {
+      await postSegment(h, { type: 'identify', userId: customer.userId, messageId: `security-ready-${i}`, traits: { plan: `p${i}` } });
+      for (let j = 0; j < 25 && subscribers.some((s) => s.received.length === 0); j++) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(subscribers.map((s) => s.received.length > 0)).toEqual([true, true, true]);
+    const body = 'My address is 12 Elm Street';
+    const message = h.sandbox.data.addMessage(conversation.sid, { author: conversation.address, body });
+    try {
+      const posted = await postForm(h, '/webhooks/conversations', {
+        EventType: 'onMessageAdded',
+        ConversationSid: conversation.sid,
+        MessageSid: message.sid,
+        Body: body,
+        Author: conversation.address,
+        DateCreated: message.dateCreated,
+        AccountSid: h.sandbox.credentials.accountSid,
+      });
+      expect(posted.status).toBe(200);
+      const messages = () => subscribers.map((s) => s.received.filter((change) => change.message !== null).length);
+      for (let i = 0; i < 100 && messages().includes(0); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      const MESSAGES = `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) {
+        conversations(first: 10) { edges { node { sid messages(last: 5) { sid author fromCustomer body bodyWithheld } } } } } }`;
+      type Messages = { customerContext: { conversations: { edges: Array<{ node: { sid: string; messages: Array<{ sid: string }> } }> } } };
+      const pushed: Record<string, unknown> = {};
+      const queried: Record<string, unknown> = {};
+      for (const [index, [role, token]] of Object.entries(roles).entries()) {
+        pushed[role] = subscribers[index].received.filter((change) => change.message !== null);
+        const seen = await h.gql<Messages>(MESSAGES, { lookup: { phone: customer.phone } }, bearer(token));
+        expect(seen.errors).toBeUndefined();
+        const thread = seen.data!.customerContext.conversations.edges.find((e) => e.node.sid === conversation.sid)!.node;
+        queried[role] = [{ message: thread.messages.find((m) => m.sid === message.sid) }];
+      }
+      // The push never shows a role more than the query does.
+      expect(pushed).toEqual(queried);
+      expect(pushed).toEqual({
+        agent: [{ message: { sid: message.sid, author: `***${customer.phone!.slice(-4)}`, fromCustomer: true, body, bodyWithheld: false } }],
+        supervisor: [{ message: { sid: message.sid, author: conversation.address, fromCustomer: true, body, bodyWithheld: false } }],
+        stranger: [{ message: { sid: message.sid, author: null, fromCustomer: true, body: null, bodyWithheld: true } }],
+      });
+    } finally {
+      await Promise.all(subscribers.map((s) => s.close()));
+    }
   });
 
   it('shows a role the policy does not name no traits at all', async () => {

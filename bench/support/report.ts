@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { BudgetResult } from '../scenarios/budget';
 import type { ColdResult } from '../scenarios/cold';
 import type { EnrichmentResult } from '../scenarios/enrichment';
+import type { FreshnessResult } from '../scenarios/freshness';
 import type { MemoryResult } from '../scenarios/memory';
 import type { PanelResult } from '../scenarios/panel';
 import type { StampedeResult } from '../scenarios/stampede';
@@ -23,6 +24,7 @@ export interface Results {
   enrichmentCold: EnrichmentResult | Gap;
   memory: MemoryResult | Gap;
   panel: PanelResult | Gap;
+  freshness: FreshnessResult | Gap;
 }
 
 export interface TargetOutcome {
@@ -70,6 +72,10 @@ export function judge(results: Results): TargetOutcome[] {
       m.bounded.pastBoundMb <= 0.1 * m.bounded.unboundedSameCustomersMb,
     ]),
     outcome('panel: first useful paint < 1 s, warm cache (p95)', results.panel, (p) => [`p95 ${ms(p.p95Ms)} (p50 ${ms(p.p50Ms)}, max ${ms(p.maxMs)}, ${p.loads} loads)`, p.p95Ms < 1_000]),
+    outcome('freshness: webhook on B → text in the panel on A ≤ 100 ms (p95)', results.freshness, (f) => [
+      `p95 ${ms(f.p95Ms)} (p50 ${ms(f.p50Ms)}, max ${ms(f.maxMs)}, ${f.events} events, clocks ±${ms(f.clockUncertaintyMs)})`,
+      f.p95Ms <= 100,
+    ]),
   ];
 }
 
@@ -78,7 +84,7 @@ export function printDetails(results: Results): void {
   const lines: string[] = [];
   const line = (name: string, result: object, describe: () => string[]) => lines.push(...(isGap(result) ? [`${name}: not measured: ${result.gap}`] : describe().map((text, i) => `${i === 0 ? name : ' '.repeat(name.length)}: ${text}`)));
   const load = (l: WarmResult['service']) => `${l.rps.toFixed(0).padStart(6)} req/s  p50 ${ms(l.p50Ms).padStart(9)}  p99 ${ms(l.p99Ms).padStart(9)}  CPU ${l.cpuMsPerRequest.toFixed(3)} ms/req`;
-  const { warm, cold, stampede, budget, enrichmentWarm, enrichmentCold, memory, panel } = results;
+  const { warm, cold, stampede, budget, enrichmentWarm, enrichmentCold, memory, panel, freshness } = results;
   line('warm query', warm, () => {
     const w = warm as WarmResult;
     const a = w.answers;
@@ -122,6 +128,10 @@ export function printDetails(results: Results): void {
   line('panel', panel, () => {
     const p = panel as PanelResult;
     return [`first useful paint p50 ${ms(p.p50Ms)}  p95 ${ms(p.p95Ms)}  max ${ms(p.maxMs)} (${p.loads} loads, warm)`];
+  });
+  line('freshness', freshness, () => {
+    const f = freshness as FreshnessResult;
+    return [`webhook sent → event in the panel's DOM p50 ${ms(f.p50Ms)}  p95 ${ms(f.p95Ms)}  max ${ms(f.maxMs)} (${f.events} events, two instances, clocks ±${ms(f.clockUncertaintyMs)})`];
   });
   process.stdout.write(`\n${lines.join('\n')}\n`);
 }

@@ -62,7 +62,7 @@ export function App({ settings, lookup }: { settings: PanelSettings; lookup: Cus
       {view.state === 'empty' && lookup && <Empty lookup={describeLookup(lookup)} />}
       {view.state === 'erased' && <Erased />}
       {view.state === 'ready' && (
-        <div class="customer" data-state="ready">
+        <div class="customer" data-state="ready" data-unconfirmed={view.unconfirmed ? '' : undefined}>
           <Identity context={view.context} changes={view.changes} live={live} />
           <Notices freshness={view.context.freshness} refreshFailed={view.refreshFailed} onRetry={retry} />
           <Withheld withheld={view.context.withheld} />

@@ -1,5 +1,9 @@
 import type { CustomerLookup } from './lookup';
 
+/** How much of the timeline and of each thread the panel shows; a pushed change is trimmed to the same. */
+export const JOURNEY_FIRST = 30;
+export const MESSAGES_LAST = 4;
+
 /** The one query the panel makes, and the shape of its answer (schema.graphql). */
 const CONTEXT_QUERY = `query Panel($lookup: CustomerLookupInput!) {
   customerContext(lookup: $lookup) {
@@ -10,8 +14,8 @@ const CONTEXT_QUERY = `query Panel($lookup: CustomerLookupInput!) {
     audiences
     signals { repeatContact24h contacts24h openConversations lastPurchaseAt lastSeenAt }
     routing { attributes matchedRules degraded degradedReason explanations { rule matched reason error } }
-    journey(first: 30) { at kind title event { id name type } conversation { sid channel state } }
-    conversations(first: 3) { totalCount edges { node { sid channel state friendlyName updatedAt messages(last: 4) { sid author fromCustomer body bodyWithheld createdAt } } } }
+    journey(first: ${JOURNEY_FIRST}) { at kind title event { id name type } conversation { sid channel state } }
+    conversations(first: 3) { totalCount edges { node { sid channel state friendlyName updatedAt messages(last: ${MESSAGES_LAST}) { sid author fromCustomer body bodyWithheld createdAt } } } }
     freshness { stale sources { source stale error fetchedAt } }
     withheld { part path consent action }
   }
@@ -22,7 +26,7 @@ interface ExternalId {
   id: string;
 }
 
-interface Message {
+export interface Message {
   sid: string;
   author: string | null;
   fromCustomer: boolean;

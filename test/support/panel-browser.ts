@@ -16,8 +16,9 @@ export const USEFUL_MARK = 'customer-context:useful';
 /**
  * Stands in for Flex: a page on another origin that frames the panel and answers its ready
  * message with the token from its own `#token=` fragment, as docs/flex-plugin.md tells a plugin
- * to; with `siblingOrigin`, also a hidden sibling frame on a third origin (which must not be able
- * to hand the panel a token).
+ * to (read at each request: a test renews the token by changing the fragment); with
+ * `siblingOrigin`, also a hidden sibling frame on a third origin (which must not be able to hand
+ * the panel a token).
  */
 export function flexPage(panelUrl: string, siblingOrigin?: string): string {
   const sibling = siblingOrigin ? `<iframe id="sibling" title="Another plugin" src="${siblingOrigin}/sibling" style="display:none"></iframe>` : '';
@@ -25,13 +26,13 @@ export function flexPage(panelUrl: string, siblingOrigin?: string): string {
 <iframe id="panel" title="Customer context" src="${panelUrl}" style="width:${PANEL_WIDTH}px;height:860px;border:0"></iframe>
 ${sibling}
 <script>
-  const token = new URLSearchParams(location.hash.slice(1)).get('token');
   const panel = document.getElementById('panel');
   const panelOrigin = new URL(panel.src).origin;
   window.addEventListener('message', (event) => {
     if (event.origin !== panelOrigin || event.source !== panel.contentWindow) return;
     if (event.data && event.data.type === 'customer-context:ready') {
       window.panelAsked = true;
+      const token = new URLSearchParams(location.hash.slice(1)).get('token');
       if (token) panel.contentWindow.postMessage({ type: 'customer-context:token', token }, panelOrigin);
     }
   });
