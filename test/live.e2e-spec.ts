@@ -231,7 +231,7 @@ describe('live context (e2e)', () => {
     const signature = createHmac('sha1', SECRET).update(JSON.stringify(signed)).digest('hex');
     const response = await postSegment(a, [signed, ...appended], signature);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ received: 3, outcomes: { applied: 1, duplicate: 0, unknown_customer: 0, ignored: 0, unsigned: 2 } });
+    expect(await response.json()).toEqual({ received: 3, outcomes: { applied: 1, duplicate: 0, unknown_customer: 0, ignored: 0, erased: 0, unsigned: 2 } });
     await until(() => sub.received.length === 1);
     const after = await known(c);
     expect(after.events.edges.map((e) => e.node.id)).toContain('batch-1');
