@@ -325,14 +325,15 @@ describe('routing dead letters (e2e)', () => {
   beforeAll(async () => {
     h = await startHarness({
       sandbox: { customers: 10 },
-      env: { PUBLIC_BASE_URL, ENRICHMENT_MAX_ATTEMPTS: '2', ENRICHMENT_CLAIM_IDLE_MS: '300', UPSTREAM_RETRIES: '0' },
+      env: { PUBLIC_BASE_URL, ENRICHMENT_MAX_ATTEMPTS: '2', ENRICHMENT_CLAIM_IDLE_MS: '300', UPSTREAM_RETRIES: '0', UPSTREAM_TIMEOUT_MS: '5000', REDIS_COMMAND_TIMEOUT_MS: '2000' },
     });
   });
   afterAll(() => h.close());
 
   it('moves a job to the dead letters after ENRICHMENT_MAX_ATTEMPTS failing attempts, and lists it', async () => {
     const sid = (await taskRouter(h).tasks.create({ attributes: JSON.stringify({ from: h.sandbox.data.unknownPhone() }) })).sid;
-    h.sandbox.faults.add({ service: 'twilio', route: 'task_update', status: 500 });
+    // Each attempt outlasts ENRICHMENT_CLAIM_IDLE_MS (300): a running attempt is never claimed back and counted twice.
+    h.sandbox.faults.add({ service: 'twilio', route: 'task_update', status: 500, latencyMs: 700 });
 
     expect((await postForm(h, WEBHOOK, taskCreatedEvent(h, sid, '{}'))).status).toBe(204);
     type Answer = { enrichmentDeadLetters: { totalCount: number; durable: boolean; items: Array<{ taskSid: string; attempts: number; error: string; failedAt: string }> } };

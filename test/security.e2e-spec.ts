@@ -7,6 +7,7 @@ import { getIntrospectionQuery } from 'graphql';
 import WebSocket from 'ws';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { AuditLog } from '../src/security/audit-log';
+import { eventually } from './support/eventually';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
 import { postForm, taskRouter } from './support/twilio-callers';
@@ -166,11 +167,11 @@ describe('access policy (e2e)', () => {
     return result.data!.customerContext;
   };
   const tokenFor = (roles: string[]) => h.sandbox.issueToken({ identity: h.sandbox.data.agents[0].identity, roles });
-  /** Posts a signed Segment message and waits until every subscriber got a push (at most 2 s). */
+  /** Posts a signed Segment message and waits until every subscriber got a push. */
   const pushedTo = async (subscribers: Array<{ received: unknown[] }>, message: Record<string, unknown>) => {
     const posted = await postSegment(h, message);
     expect(posted.status).toBe(200);
-    for (let i = 0; i < 100 && subscribers.some((s) => s.received.length === 0); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await eventually(() => subscribers.map((s) => s.received.length), (counts) => counts.every((n) => n > 0), 10_000, 'a push to every subscriber');
   };
 
   it('masks emails and phones for agents, in traits, external ids and routing attributes', async () => {
@@ -484,12 +485,14 @@ describe('ACCESS_STRICT (e2e)', () => {
     const mine = await subscribe(h, holder.token, vip.profileId!);
     const supervisor = await subscribe(h, h.sandbox.credentials.supervisorToken, vip.profileId!);
     try {
+      // The refusal comes once the worker's tasks were read from TaskRouter: longer than subscribe's pause when cold.
+      await eventually(() => agent.errors.length, (n) => n > 0, 10_000, "the agent's refusal");
       expect(JSON.stringify(agent.errors)).toMatch(/"code":"FORBIDDEN"/);
       expect(mine.errors).toEqual([]);
       expect(supervisor.errors).toEqual([]);
       const posted = await postSegment(h, { type: 'identify', userId: vip.userId, messageId: 'strict-identify-1', traits: { loyalty_tier: 'strict-platinum' } });
       expect(posted.status).toBe(200);
-      for (let i = 0; i < 100 && (mine.received.length === 0 || supervisor.received.length === 0); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      await eventually(() => [mine.received.length, supervisor.received.length], (counts) => counts.every((n) => n > 0), 10_000, 'a push to the holder and the supervisor');
       expect(mine.received).toEqual([{ traits: { loyalty_tier: 'strict-platinum' } }]);
       expect(supervisor.received).toEqual([{ traits: { loyalty_tier: 'strict-platinum' } }]);
       expect(agent.received).toEqual([]);
@@ -499,7 +502,7 @@ describe('ACCESS_STRICT (e2e)', () => {
       h.sandbox.data.setReservationStatus(reservation.sid, 'completed');
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       await postSegment(h, { type: 'identify', userId: vip.userId, messageId: 'strict-identify-2', traits: { loyalty_tier: 'strict-diamond' } });
-      for (let i = 0; i < 100 && supervisor.received.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      await eventually(() => supervisor.received.length, (n) => n >= 2, 10_000, "the supervisor's second push");
       expect(supervisor.received).toHaveLength(2);
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(mine.received).toHaveLength(1);

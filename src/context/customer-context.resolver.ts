@@ -22,7 +22,7 @@ import {
   JourneyEntry,
   Message,
 } from './customer-context.model';
-import { CustomerContextService, CustomerRoot } from './customer-context.service';
+import { CustomerContextService, CustomerRoot, type CustomerPart } from './customer-context.service';
 import { CustomerLookupInput } from './dto/customer-lookup.input';
 import { selectedFields } from './selection';
 import { mergeJourney } from './signals';
@@ -70,7 +70,12 @@ export class CustomerContextResolver {
     const root = await this.contexts.resolve(lookup, { fresh });
     // Start every selected upstream read now so they run in parallel, not field by field. The view
     // is tracked after the answer, by the request pipeline.
-    if (root) this.prefetch(root, selectedFields(info));
+    if (!root) return root;
+    const parts = partsFor(selectedFields(info));
+    this.prefetch(root, parts);
+    // A refresh reads the selected parts again (forceFresh) and drops the others' cached copies
+    // everywhere: no instance answers a part from before the refresh.
+    if (fresh) await this.contexts.forgetParts(root, new Set(ALL_PARTS.filter((part) => !parts.has(part))));
     return root;
   }
 
@@ -169,13 +174,25 @@ export class CustomerContextResolver {
     return this.consent.view(root, () => this.contexts.events(root));
   }
 
-  private prefetch(root: CustomerRoot, fields: Set<string>): void {
+  private prefetch(root: CustomerRoot, parts: ReadonlySet<CustomerPart>): void {
     const swallow = (p: Promise<unknown>) => void p.catch(() => undefined);
-    if (fields.has('traits') || fields.has('routing') || fields.has('signals')) swallow(this.contexts.traits(root));
-    if (fields.has('audiences') || fields.has('routing')) swallow(this.contexts.audiences(root));
-    if (fields.has('events') || fields.has('journey') || fields.has('signals') || fields.has('routing')) swallow(this.contexts.events(root));
-    if (fields.has('conversations') || fields.has('journey') || fields.has('signals') || fields.has('routing')) swallow(this.contexts.conversationsOf(root));
+    if (parts.has('traits')) swallow(this.contexts.traits(root));
+    if (parts.has('audiences')) swallow(this.contexts.audiences(root));
+    if (parts.has('events')) swallow(this.contexts.events(root));
+    if (parts.has('conversations')) swallow(this.contexts.conversationsOf(root));
   }
+}
+
+const ALL_PARTS: CustomerPart[] = ['traits', 'audiences', 'events', 'conversations'];
+
+/** The parts the selected fields read. */
+function partsFor(fields: Set<string>): Set<CustomerPart> {
+  const parts = new Set<CustomerPart>();
+  if (fields.has('traits') || fields.has('routing') || fields.has('signals')) parts.add('traits');
+  if (fields.has('audiences') || fields.has('routing')) parts.add('audiences');
+  if (fields.has('events') || fields.has('journey') || fields.has('signals') || fields.has('routing')) parts.add('events');
+  if (fields.has('conversations') || fields.has('journey') || fields.has('signals') || fields.has('routing')) parts.add('conversations');
+  return parts;
 }
 
 @Resolver(() => Conversation)

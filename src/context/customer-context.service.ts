@@ -38,6 +38,9 @@ export class ReadTrail {
  * resource is read once per request however many fields need it, and records how fresh each
  * source was for `freshness`.
  */
+/** The parts of a customer read apart from its resolution, each from its own cache key(s). */
+export type CustomerPart = 'traits' | 'audiences' | 'events' | 'conversations';
+
 export class CustomerRoot {
   readonly memo = new Map<string, Promise<unknown>>();
   readonly sources = new Map<string, SourceState>();
@@ -252,6 +255,21 @@ export class CustomerContextService {
   /** The cache key of one identifier's resolution (emails compare lower-cased). */
   private resolutionKey(id: ExternalId): string {
     return cacheKeys.resolution(this.ids, id.type, id.type === 'email' ? id.id.toLowerCase() : id.id);
+  }
+
+  /**
+   * A refresh reads again only the parts its selection needs; it drops the cached copy of the
+   * others, here and (through the bus) on every instance, so the next read of them goes upstream.
+   */
+  async forgetParts(root: CustomerRoot, parts: ReadonlySet<CustomerPart>): Promise<void> {
+    const key = root.profileKey;
+    const keys = [
+      ...(key && parts.has('traits') ? [cacheKeys.traits(key)] : []),
+      ...(key && parts.has('audiences') ? [cacheKeys.audiences(key)] : []),
+      ...(key && parts.has('events') ? [cacheKeys.events(key)] : []),
+      ...(parts.has('conversations') ? root.addresses.map((address) => cacheKeys.conversations(this.ids, address)) : []),
+    ];
+    await this.cache.delete(keys).catch(() => undefined);
   }
 
   /** Drops every cached resolution that leads to this root's profile. */

@@ -95,6 +95,22 @@ describe(RedisEnrichmentQueue.name, () => {
     expect(await client().xlen(queueKeys(prefix).jobs)).toBe(0);
   });
 
+  it('never claims back a job its own worker is still on, however long the attempt takes', async () => {
+    const a = queue('a', { claimIdleMs: 100 });
+    await a.enqueue(job('WT1'), 'task:WT1');
+    const [first] = await takeSome(a);
+
+    // The attempt runs for several claim-idle times while the worker keeps taking (and sweeping).
+    const handedOut: string[] = [];
+    const until = Date.now() + 500;
+    while (Date.now() < until) handedOut.push(...(await a.take(10)).map((d) => d.id));
+    expect(handedOut).toEqual([]);
+
+    await a.fail(first, 'boom 1');
+    const [second] = await takeSome(queue('b', { claimIdleMs: 100 }));
+    expect(second).toMatchObject({ id: first.id, attempt: 2 });
+  });
+
   it('lets another consumer take a released job at once, without waiting for the claim-idle time', async () => {
     const a = queue('a', { claimIdleMs: 60_000 });
     const b = queue('b', { claimIdleMs: 60_000 });

@@ -24,8 +24,21 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
 end
 return false`;
 
+// Resets the idle time of the jobs this consumer still works on (XCLAIM JUSTID leaves the delivery
+// count alone), so no claim sweep, its own or another instance's, takes them back as a new attempt.
+// A job another consumer has claimed meanwhile is left to it.
+const RENEW_SCRIPT = `
+for i = 3, #ARGV do
+  local entry = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)[1]
+  if entry and entry[2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+  end
+end
+return 0`;
+
 interface Scripted {
   enqueueEnrichmentJob(seenKey: string, jobsKey: string, ttlMs: number, job: string): Promise<string | null>;
+  renewEnrichmentJobs(jobsKey: string, group: string, consumer: string, ...ids: string[]): Promise<number>;
 }
 
 /**
@@ -43,6 +56,8 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
   private groupReady = false;
   private claimCursor = '0-0';
   private nextSweepAt = 0;
+  /** Handed out here and not yet completed, failed or released: attempts in flight. */
+  private readonly inFlight = new Set<string>();
 
   /** `reader` serves the blocking reads alone: a blocked connection cannot send anything else. */
   constructor(
@@ -54,6 +69,7 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
     this.keys = queueKeys(settings.keyPrefix);
     this.sweepEveryMs = Math.min(Math.max(settings.claimIdleMs / 2, 100), 5_000);
     commands.defineCommand('enqueueEnrichmentJob', { numberOfKeys: 2, lua: ENQUEUE_SCRIPT });
+    commands.defineCommand('renewEnrichmentJobs', { numberOfKeys: 1, lua: RENEW_SCRIPT });
   }
 
   async enqueue(job: EnrichmentJob, dedupeKey: string): Promise<boolean> {
@@ -67,6 +83,9 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
       await this.ensureGroup();
       if (Date.now() >= this.nextSweepAt) {
         this.nextSweepAt = Date.now() + this.sweepEveryMs;
+        // An attempt may outlast the claim-idle time (a slow upstream, a loaded machine): renewed
+        // first, it is never claimed back from under its running worker and counted twice.
+        await this.renew();
         const claimed = await this.claim(max);
         if (claimed.length > 0) return claimed;
       }
@@ -79,15 +98,18 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
   }
 
   async complete(delivery: Delivery): Promise<void> {
+    this.inFlight.delete(delivery.id);
     await exec(this.commands.multi().xack(this.keys.jobs, CONSUMER_GROUP, delivery.id).xdel(this.keys.jobs, delivery.id));
   }
 
   async fail(delivery: Delivery, error: string): Promise<void> {
     // Otherwise the job stays pending, and the claim sweep hands it out again once it is idle.
+    this.inFlight.delete(delivery.id);
     if (delivery.attempt >= this.settings.maxAttempts) await this.deadLetter(delivery.id, delivery.job, delivery.attempt, error);
   }
 
   async release(delivery: Delivery): Promise<void> {
+    this.inFlight.delete(delivery.id);
     // Marked idle for the whole claim time, so the next sweep anywhere takes it; JUSTID leaves the delivery count alone.
     await this.commands.xclaim(this.keys.jobs, CONSUMER_GROUP, this.settings.consumer, 0, delivery.id, 'IDLE', this.settings.claimIdleMs, 'JUSTID');
   }
@@ -122,6 +144,12 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
       if (!/BUSYGROUP/.test(String((error as Error)?.message))) throw error;
     }
     this.groupReady = true;
+  }
+
+  private async renew(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    const scripted = this.commands as unknown as Scripted;
+    await scripted.renewEnrichmentJobs(this.keys.jobs, CONSUMER_GROUP, this.settings.consumer, ...this.inFlight);
   }
 
   private async read(max: number): Promise<Delivery[]> {
@@ -175,6 +203,7 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
       } else if (deliveries > this.settings.maxAttempts) {
         await this.deadLetter(id, job, deliveries - 1, 'the last attempt was interrupted (instance stopped or lost)');
       } else {
+        this.inFlight.add(id);
         out.push({ id, job, attempt: deliveries });
       }
     }
