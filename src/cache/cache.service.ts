@@ -159,7 +159,7 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
       return { ...kept, failed: errorCode(error) };
     });
     if ('failed' in envelope) {
-      return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale: true, error: envelope.failed as string };
+      return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale: true, error: envelope.failed };
     }
     const stale = Date.now() - envelope.at > envelope.ttl;
     return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale, error: stale ? (this.refreshErrors.get(key) ?? null) : null };

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { Kind, OperationTypeNode, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
 import { Counter, Registry } from 'prom-client';
@@ -126,7 +126,7 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
     const shape = this.shapeOf(request);
     if (!shape) return null;
     const body = request.body as { query: string; variables?: unknown; operationName?: unknown };
-    const question = createHash('sha256').update(`${String(body.operationName ?? '')}\n${JSON.stringify(body.variables ?? null)}\n${body.query}`).digest('base64url');
+    const question = createHash('sha256').update(`${typeof body.operationName === 'string' ? body.operationName : JSON.stringify(body.operationName ?? '')}\n${JSON.stringify(body.variables ?? null)}\n${body.query}`).digest('base64url');
     const pending = { question, document: shape.document, epoch: this.epoch };
     const hit = this.questions.has(question) ? this.entries.get(answerKey(question, viewKey)) : undefined;
     return { pending, hit };
@@ -227,7 +227,7 @@ function shapeOfQuery(query: string): Shape | null {
     return null; // GraphQL answers the syntax error
   }
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  if (operations.length !== 1 || operations[0].operation !== 'query') return null;
+  if (operations.length !== 1 || operations[0].operation !== OperationTypeNode.QUERY) return null;
   const [operation] = operations;
   const cacheable = operation.selectionSet.selections.every(
     (s) => s.kind === Kind.FIELD && s.name.value === 'customerContext' && (s.directives?.length ?? 0) === 0,

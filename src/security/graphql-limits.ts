@@ -105,7 +105,7 @@ export function refuseComplexQueries(maxComplexity: number) {
   const measured = new WeakMap<DocumentNode, Map<string, number>>();
   return async (schema: GraphQLSchema, document: DocumentNode, _context: unknown, variables: Record<string, unknown> | undefined): Promise<void> => {
     let byVariables = measured.get(document);
-    if (!byVariables) measured.set(document, (byVariables = new Map()));
+    if (!byVariables) measured.set(document, (byVariables = new Map<string, number>()));
     const key = JSON.stringify(variables ?? null);
     let complexity = byVariables.get(key);
     if (complexity === undefined) {
