@@ -4,7 +4,7 @@ import { AppConfig } from '../config/config';
 import type { Signals } from '../context/signals';
 import { applyToTaskAttributes, evaluate, loadRulesFile, watchRulesFile, type RoutingOutcome, type RuleExplanation, type RuleSet, type RulesWatcher } from './rules';
 
-export interface RoutingInput {
+export interface DecisionInput {
   traits: Record<string, unknown>;
   audiences: string[];
   signals: Signals | null;
@@ -74,7 +74,7 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
    * With `degradedReason`, the outcome also says so under the namespace (`degraded: true`,
    * `degraded_reason`), so a workflow can route such tasks on what little is known.
    */
-  decide(input: RoutingInput, degradedReason?: string): Decision {
+  decide(input: DecisionInput, degradedReason?: string): Decision {
     const rules = this.rules;
     const evaluated = evaluate(rules, input);
     const outcome = degradedReason
