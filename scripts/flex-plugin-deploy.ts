@@ -116,7 +116,7 @@ async function main(): Promise<void> {
 if (require.main === module) {
   main().catch((error: unknown) => {
     const known = error instanceof ConfigError || error instanceof DeployError;
-    process.stderr.write(`flex-plugin:deploy failed: ${known ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`);
+    process.stderr.write(`flex-plugin:deploy failed: ${known ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
     process.exit(error instanceof ConfigError ? 78 : 1);
   });
 }

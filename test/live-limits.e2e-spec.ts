@@ -29,7 +29,7 @@ async function raw(h: Harness): Promise<Raw> {
   let closeCode: number | null = null;
   ws.on('message', (data) => {
     try {
-      messages.push(JSON.parse(data.toString()) as Raw['messages'][number]);
+      messages.push(JSON.parse((data as Buffer).toString()) as Raw['messages'][number]);
     } catch {
       messages.push({ type: 'unparseable' });
     }

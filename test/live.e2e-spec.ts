@@ -50,7 +50,7 @@ describe('live context (e2e)', () => {
     b = await startHarness({ sandbox, env, keyPrefix });
   });
   afterAll(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
+    await Promise.all(clients.map(async (c) => c.dispose()));
     await a.close();
     await b.close();
     await sandbox.close();

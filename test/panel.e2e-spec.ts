@@ -202,7 +202,7 @@ describe('agent panel (browser e2e)', () => {
     await page.goto('about:blank');
     await page.goto(`${panelBase}?${phone(vip)}#token=${h.sandbox.credentials.agentToken}`);
     await page.locator('[data-state=ready]').waitFor();
-    const marks = (await page.evaluate(`performance.getEntriesByName(${JSON.stringify(USEFUL_MARK)}).map((entry) => entry.startTime)`)) as number[];
+    const marks = await page.evaluate<number[]>(`performance.getEntriesByName(${JSON.stringify(USEFUL_MARK)}).map((entry) => entry.startTime)`);
     expect(marks).toHaveLength(1);
     expect(marks[0]).toBeGreaterThan(0);
     await closePage(page);

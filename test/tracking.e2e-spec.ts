@@ -1,5 +1,5 @@
 import { createApp } from '../src/app';
-import { loadConfig, type AppConfig } from '../src/config/config';
+import { loadConfig } from '../src/config/config';
 import { CustomerContextService } from '../src/context/customer-context.service';
 import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
 import { sandboxConfig } from '../src/sandbox/sandbox-config';
@@ -245,7 +245,7 @@ describe('Segment tracking delivery (e2e)', () => {
   it('sends nothing and answers as usual without a write key', async () => {
     const sandbox = await startSandbox({ customers: 6, quiet: true });
     const config = sandboxConfig(loadConfig({ LOG_LEVEL: 'silent', ...FAST }), sandbox);
-    const app = await createApp({ ...config, segment: { ...config.segment, writeKey: undefined } } as AppConfig);
+    const app = await createApp({ ...config, segment: { ...config.segment, writeKey: undefined } });
     try {
       await app.init();
       const vip = sandbox.data.byArchetype('vip');

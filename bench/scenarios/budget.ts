@@ -12,7 +12,7 @@ export const BUDGET_MAX_RPS = 50;
 const CONCURRENCY = 100;
 
 /** The panel query with freshness, to tell complete answers from partial ones. */
-const QUERY = PANEL_QUERY.replace(/\n  }\n}$/, '\n    freshness { sources { source error } }\n  }\n}');
+const QUERY = PANEL_QUERY.replace(/\n {2}}\n}$/, '\n    freshness { sources { source error } }\n  }\n}');
 
 export interface BudgetResult {
   queries: number;

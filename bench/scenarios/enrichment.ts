@@ -40,11 +40,11 @@ export async function enrichment(service: BenchService, sandbox: BenchSandbox, r
   const postedAt = new Map<string, number>();
   try {
     // Posts overlap; the first failure is kept and thrown once all are sent.
-    let failure: unknown;
+    let failure: Error | undefined;
     const posts: Array<Promise<void>> = [];
     for (const taskSid of tasks) {
       postedAt.set(taskSid, Date.now());
-      posts.push(postTaskCreated(service, sandbox, taskSid).catch((error: unknown) => void (failure ??= error)));
+      posts.push(postTaskCreated(service, sandbox, taskSid).catch((error: unknown) => void (failure ??= error instanceof Error ? error : new Error(String(error)))));
       await new Promise((resolve) => setTimeout(resolve, run.paceMs));
     }
     await Promise.all(posts);

@@ -2,7 +2,6 @@ import { chromium } from 'playwright-core';
 import type { SandboxCustomer } from '../../src/sandbox/sandbox';
 import { CHROMIUM, CHROMIUM_ARGS, PANEL_WIDTH, USEFUL_MARK, type FlexStandIn } from '../../test/support/panel-browser';
 import { percentile } from '../support/load';
-import type { BenchService } from '../support/service';
 
 /**
  * The agent panel's first useful paint with a warm cache, as an agent sees it: framed by a page
@@ -43,7 +42,7 @@ export async function panelPaint(flex: FlexStandIn, customers: SandboxCustomer[]
       });
       const state = await settled.getAttribute('data-state');
       if (state !== 'ready') throw new Error(`the panel showed "${state}" for customer ${customer.index}: ${(await settled.textContent())?.slice(0, 200)}`);
-      const at = (await frame?.evaluate(`performance.getEntriesByName(${JSON.stringify(USEFUL_MARK)})[0]?.startTime`)) as number | undefined;
+      const at = await frame?.evaluate<number | undefined>(`performance.getEntriesByName(${JSON.stringify(USEFUL_MARK)})[0]?.startTime`);
       if (typeof at !== 'number') throw new Error(`the panel set no ${USEFUL_MARK} mark for customer ${customer.index}`);
       return at;
     };

@@ -42,7 +42,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
         timeout: 30,
         requests: [{ setupRequest: (request) => ({ ...request, body: options.bodies[turn++ % options.bodies.length] }) }],
       },
-      (error: unknown, finished) => (error ? reject(error as Error) : resolve(finished)),
+      (error: unknown, finished) => (error ? reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error })) : resolve(finished)),
     );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);

@@ -30,7 +30,7 @@ export async function startNodeWithHandover<T>(name: string, args: string[], env
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
   child.stderr?.pipe(createWriteStream(logFile, { flags: 'a' }));
   const info = await new Promise<T>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line) as T));
+    createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line) as T));
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}; see ${logFile}`)));
   });
   return { proc: { name, child, logFile }, info };

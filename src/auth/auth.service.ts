@@ -74,22 +74,14 @@ export class AuthService implements OnApplicationBootstrap {
     const hash = tokenHash(token);
     const refusal = this.refused.get(hash);
     if (refusal) throw refusal;
-    let principal: Principal;
-    try {
-      // The TTL is only known once IAM answers (policyFor); no grace: an expired token is never served.
-      const validate = async () => {
-        await beforeValidation?.();
-        return this.validate(token, hash);
-      };
-      const cached = await this.cache.getOrSet(cacheKeys.authToken(token), { ttlMs: 1, graceMs: 0 }, validate, {
-        policyFor: (p) => ({ ttlMs: Math.max(1, p.expiresAt - Date.now()), graceMs: 0 }),
-      });
-      principal = cached.value;
-    } catch (error) {
-      // bentocache wraps what the factory threw.
-      const cause = error instanceof DomainError ? error : (error as { cause?: unknown })?.cause;
-      throw cause instanceof DomainError ? cause : error;
-    }
+    // The TTL is only known once IAM answers (policyFor); no grace: an expired token is never served.
+    const validate = async () => {
+      await beforeValidation?.();
+      return this.validate(token, hash);
+    };
+    const { value: principal } = await this.cache.getOrSet(cacheKeys.authToken(token), { ttlMs: 1, graceMs: 0 }, validate, {
+      policyFor: (p) => ({ ttlMs: Math.max(1, p.expiresAt - Date.now()), graceMs: 0 }),
+    });
     // The cache TTL ends with the token; this covers clock skew between instances.
     if (principal.expiresAt <= Date.now()) throw refuse('The Flex token has expired');
     return principal;

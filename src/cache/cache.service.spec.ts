@@ -156,4 +156,14 @@ describe(CacheService.name, () => {
     await expect(one.getOrSet('other', policy, failing, { forceFresh: true })).rejects.toBeDefined();
     expect(calls).toBe(2);
   });
+
+  it('rejects with the DomainError the factory threw, not the cache library wrapping it, when nothing is stored', async () => {
+    const cache = await instance(`cs${process.pid}n${++n}:`);
+    const thrown = new DomainError(ErrorCode.UPSTREAM_TIMEOUT, 'slow');
+    const failing = async (): Promise<never> => {
+      throw thrown;
+    };
+    await expect(cache.getOrSet('k', policy, failing)).rejects.toBe(thrown);
+    await expect(cache.getOrSet('k', policy, failing, { forceFresh: true })).rejects.toBe(thrown);
+  });
 });

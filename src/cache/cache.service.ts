@@ -121,7 +121,8 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
   /**
    * The cached value for `key`, or the factory's result stored with the policy's TTL. Past its
    * TTL a value is still answered (stale) for the grace period while one refresh runs; if the
-   * refresh fails, the last good value stays.
+   * refresh fails, the last good value stays. A failed read with nothing stored rejects with what
+   * the factory threw (a DomainError stays a DomainError).
    */
   async getOrSet<T>(key: string, policy: CachePolicy, factory: () => Promise<T>, options: GetOrSetOptions<T> = {}): Promise<Cached<T>> {
     const grace = policy.graceMs > 0 ? policy.graceMs : false;
@@ -155,11 +156,11 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     }).catch(async (error: unknown) => {
       // bentocache keeps no graced value for a forced call that fails; the stored one is still there.
       const kept = forceFresh ? await this.bento.get<Envelope<T>>({ key, grace }).catch(() => undefined) : undefined;
-      if (!kept) throw error;
+      if (!kept) throw unwrapped(error);
       return { ...kept, failed: errorCode(error) };
     });
     if ('failed' in envelope) {
-      return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale: true, error: envelope.failed as string };
+      return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale: true, error: envelope.failed };
     }
     const stale = Date.now() - envelope.at > envelope.ttl;
     return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale, error: stale ? (this.refreshErrors.get(key) ?? null) : null };
@@ -241,8 +242,13 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-/** The code of what a factory threw (bentocache wraps it: the adapter's error is its cause). */
-function errorCode(error: unknown): string {
+/** What a factory threw: bentocache wraps it, and the adapter's DomainError is its cause. */
+function unwrapped(error: unknown): unknown {
   const cause = error instanceof DomainError ? error : (error as { cause?: unknown })?.cause;
+  return cause instanceof DomainError ? cause : error;
+}
+
+function errorCode(error: unknown): string {
+  const cause = unwrapped(error);
   return cause instanceof DomainError ? cause.code : 'INTERNAL';
 }

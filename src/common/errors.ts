@@ -122,6 +122,10 @@ export const FASTIFY_CODES: Record<string, ErrorCode> = {
   MER_ERR_GQL_PERSISTED_QUERY_NOT_SUPPORTED: ErrorCode.PERSISTED_QUERY_REQUIRED,
 };
 
+function textOr(message: unknown, fallback: string): string {
+  return typeof message === 'string' && message ? message : fallback;
+}
+
 function codeForStatus(status: number): ErrorCode {
   const match = (Object.entries(STATUS) as [ErrorCode, number][]).find(([, s]) => s === status);
   if (match) return match[0];
@@ -139,7 +143,7 @@ export function toErrorBody(error: unknown, newErrorId: () => string): ErrorBody
   const candidate = error as { statusCode?: unknown; status?: unknown; code?: unknown; message?: unknown; getStatus?: () => number; getResponse?: () => unknown };
   if (typeof candidate?.code === 'string' && FASTIFY_CODES[candidate.code]) {
     const code = FASTIFY_CODES[candidate.code];
-    return { status: STATUS[code], code, message: String(candidate.message ?? code) };
+    return { status: STATUS[code], code, message: textOr(candidate.message, code) };
   }
   // NestJS HttpException (e.g. a 404 for an unknown route)
   if (typeof candidate?.getStatus === 'function') {
@@ -148,8 +152,8 @@ export function toErrorBody(error: unknown, newErrorId: () => string): ErrorBody
       const response = candidate.getResponse?.();
       const message =
         typeof response === 'object' && response && 'message' in response
-          ? String((response as { message: unknown }).message)
-          : String(candidate.message ?? 'Request failed');
+          ? String(response.message)
+          : textOr(candidate.message, 'Request failed');
       return { status, code: codeForStatus(status), message };
     }
   }
@@ -158,7 +162,7 @@ export function toErrorBody(error: unknown, newErrorId: () => string): ErrorBody
   }
   const status = typeof candidate?.statusCode === 'number' ? candidate.statusCode : undefined;
   if (status !== undefined && status >= 400 && status < 500) {
-    return { status, code: codeForStatus(status), message: String(candidate.message ?? 'Bad request') };
+    return { status, code: codeForStatus(status), message: textOr(candidate.message, 'Bad request') };
   }
   return { status: 500, code: ErrorCode.INTERNAL, message: 'Internal error', errorId: newErrorId() };
 }

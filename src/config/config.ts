@@ -315,8 +315,10 @@ function build(env: Env) {
 export type Config = ReturnType<typeof build>;
 
 /** Injection token and type of the parsed configuration. */
+// The class is the injection token and the interface its shape; the class has no members to clash.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export abstract class AppConfig {}
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface AppConfig extends Config {}
 
 export class ConfigError extends Error {
@@ -332,5 +334,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
-  return build(parsed.data) as AppConfig;
+  return build(parsed.data);
 }

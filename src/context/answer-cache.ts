@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { Kind, OperationTypeNode, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { Counter, Registry } from 'prom-client';
 import { CacheService } from '../cache/cache.service';
@@ -128,7 +128,7 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
     if (!shape) return null;
     const body = request.body as { query: string; variables?: unknown; operationName?: unknown };
     // Keyed like every other identifier-bearing key: the variables carry phones and emails.
-    const question = this.ids.of(`${String(body.operationName ?? '')}\n${JSON.stringify(body.variables ?? null)}\n${body.query}`, 43);
+    const question = this.ids.of(`${typeof body.operationName === 'string' ? body.operationName : JSON.stringify(body.operationName ?? '')}\n${JSON.stringify(body.variables ?? null)}\n${body.query}`, 43);
     const pending = { question, document: shape.document, epoch: this.epoch };
     const hit = this.questions.has(question) ? this.entries.get(answerKey(question, viewKey)) : undefined;
     return { pending, hit };
@@ -229,7 +229,7 @@ function shapeOfQuery(query: string): Shape | null {
     return null; // GraphQL answers the syntax error
   }
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  if (operations.length !== 1 || operations[0].operation !== 'query') return null;
+  if (operations.length !== 1 || operations[0].operation !== OperationTypeNode.QUERY) return null;
   const [operation] = operations;
   const cacheable = operation.selectionSet.selections.every(
     (s) => s.kind === Kind.FIELD && s.name.value === 'customerContext' && (s.directives?.length ?? 0) === 0,

@@ -17,8 +17,8 @@ function decode(cursor: string): number {
   return Number(match[1]);
 }
 
-export function checkFirst(name: string, value: number, max = MAX_PAGE_SIZE): number {
-  if (!Number.isInteger(value) || value < 0 || value > max) {
+export function checkFirst(name: string, value: unknown, max = MAX_PAGE_SIZE): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
     throw new DomainError(ErrorCode.BAD_REQUEST, `${name} must be between 0 and ${max}`);
   }
   return value;

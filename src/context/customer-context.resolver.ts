@@ -9,7 +9,7 @@ import { consentedEvent } from '../privacy/consent';
 import { ConsentService } from '../privacy/consent.service';
 import { RoutingDecision } from '../routing/routing-decision.model';
 import { incompleteDataReason, RoutingService } from '../routing/routing.service';
-import { checkFirst, MAX_PAGE_SIZE, toConnection } from './connection';
+import { checkFirst, toConnection } from './connection';
 import {
   Conversation,
   ConversationConnection,
@@ -128,7 +128,7 @@ export class CustomerContextResolver {
 
   @ResolveField(() => [JourneyEntry])
   async journey(@Parent() root: CustomerRoot, @Args('first', { type: () => Int, nullable: true, defaultValue: 50 }) first: number): Promise<JourneyEntry[]> {
-    checkFirst('first', first, MAX_PAGE_SIZE);
+    checkFirst('first', first);
     const [events, conversations, consent] = await Promise.all([this.contexts.events(root), this.contexts.conversationsOf(root), this.consentOf(root)]);
     return mergeJourney(events, conversations, first).map((item) => ({
       kind: item.kind,

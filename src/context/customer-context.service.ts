@@ -304,9 +304,7 @@ export class CustomerContextService {
       trail.add(key, cached.stale || cached.error ? null : cached.expiresAt);
       return { value: cached.value, fetchedAt: cached.fetchedAt, stale: cached.stale, error: cached.error };
     } catch (error) {
-      // bentocache wraps a failing factory's error; what the adapter threw is its cause.
-      const cause = error instanceof DomainError ? error : (error as { cause?: unknown })?.cause;
-      const code = cause instanceof DomainError ? cause.code : 'INTERNAL';
+      const code = error instanceof DomainError ? error.code : 'INTERNAL';
       trail.add(key, null);
       return { value: null, fetchedAt: null, stale: true, error: code };
     }

@@ -4,7 +4,8 @@ export interface ConversationSummary {
   sid: string;
   /** sms, whatsapp, messenger, email, chat... derived from the participant's binding. */
   channel: string | null;
-  state: ConversationState | string;
+  /** A `ConversationState`, or a state Twilio added since (passed through as it is). */
+  state: string;
   createdAt: string;
   updatedAt: string | null;
   friendlyName: string | null;

@@ -164,7 +164,7 @@ export function lookupFromTaskAttributes(attributes: Record<string, unknown>): L
     email: str(customers.email) ?? str(attributes.email),
     userId: str(attributes.userId) ?? str(attributes.user_id),
     // A task's attributes are anyone's to write: a sid that is not one builds no key.
-    conversationSid: [attributes.conversationSid, attributes.conversation_sid].find((v) => isSid('conversation', v)) as string | undefined ?? null,
+    conversationSid: [attributes.conversationSid, attributes.conversation_sid].find((v): v is string => isSid('conversation', v)) ?? null,
   };
 }
 

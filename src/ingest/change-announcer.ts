@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { ContextChange } from '../live/change';
 import { ChangeBus } from '../live/change-bus';
 import type { ResolvedProfile } from '../profiles/profile.types';
-import type { ChangedPart as TrackedPart } from '../tracking/tracking-plan';
+import type { TrackedPart } from '../tracking/tracking-plan';
 import { TrackingService } from '../tracking/tracking.service';
 
 /** Tells every instance's subscribers, and the data team, that a customer's context changed. */

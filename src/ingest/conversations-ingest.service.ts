@@ -5,7 +5,7 @@ import { AppConfig } from '../config/config';
 import { ConversationSource } from '../conversations/conversation.source';
 import { addressesFor, messageAuthor, parseAddress } from '../identity/identity';
 import type { ChangedPart, ContextChange } from '../live/change';
-import type { ResolvedProfile } from '../profiles/profile.types';
+import { cachedProfile } from './cached-profile';
 import { ChangeAnnouncer } from './change-announcer';
 import { IdentifierDigest } from '../security/identifier-digest';
 
@@ -45,7 +45,12 @@ export class ConversationsIngestService {
       stale.push(cacheKeys.messages(event.conversationSid));
     }
     await this.cache.delete(stale);
-    const profile = parsed ? await this.cachedProfile(parsed.phone, parsed.email) : null;
+    const profile = parsed
+      ? await cachedProfile(this.cache, this.ids, [
+          [this.config.segment.phoneIdType, parsed.phone],
+          ['email', parsed.email],
+        ])
+      : null;
     if (!profile) return 'unknown_customer';
     const change: ContextChange = {
       profileId: profile.profileId,
@@ -75,18 +80,5 @@ export class ConversationsIngestService {
     } catch {
       return null;
     }
-  }
-
-  private async cachedProfile(phone: string | null, email: string | null): Promise<ResolvedProfile | null> {
-    const ids: Array<[string, string | null]> = [
-      [this.config.segment.phoneIdType, phone],
-      ['email', email],
-    ];
-    for (const [type, id] of ids) {
-      if (!id) continue;
-      const cached = await this.cache.peek<ResolvedProfile | null>(cacheKeys.resolution(this.ids, type, id));
-      if (cached?.value) return cached.value;
-    }
-    return null;
   }
 }

@@ -1,7 +1,5 @@
-import { Module, OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance } from 'fastify';
-import { keepRawBodies } from '../twilio/raw-body';
+import { Module } from '@nestjs/common';
+import { RawBodyCapture } from '../twilio/raw-body';
 import { ConversationsModule } from '../conversations/conversations.module';
 import { PrivacyModule } from '../privacy/privacy.module';
 import { ChangeAnnouncer } from './change-announcer';
@@ -16,13 +14,7 @@ import { SegmentSignatureGuard } from './segment-signature.guard';
 @Module({
   imports: [ConversationsModule, PrivacyModule],
   controllers: [SegmentWebhookController, ConversationsWebhookController],
-  providers: [SegmentIngestService, ConversationsIngestService, SegmentSignatureGuard, Deliveries, ChangeAnnouncer],
+  // RawBodyCapture: Segment signs the body's bytes; they are kept for the routes that ask.
+  providers: [SegmentIngestService, ConversationsIngestService, SegmentSignatureGuard, Deliveries, ChangeAnnouncer, RawBodyCapture],
 })
-export class IngestModule implements OnModuleInit {
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
-
-  /** Segment signs the body's bytes: keep them for the routes that ask. */
-  onModuleInit(): void {
-    keepRawBodies(this.adapterHost.httpAdapter.getInstance<FastifyInstance>());
-  }
-}
+export class IngestModule {}

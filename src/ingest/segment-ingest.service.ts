@@ -4,7 +4,7 @@ import { CacheService } from '../cache/cache.service';
 import { AppConfig } from '../config/config';
 import type { ContextChange } from '../live/change';
 import { PendingChanges } from '../live/pending-changes';
-import type { ResolvedProfile } from '../profiles/profile.types';
+import { cachedProfile } from './cached-profile';
 import { ChangeAnnouncer } from './change-announcer';
 import { isOwnEvent } from '../tracking/own-events';
 import { Deliveries } from './deliveries';
@@ -42,7 +42,10 @@ export class SegmentIngestService {
       await this.erasure.erase({ userId: message.userId }, { via: 'segment', identity: null });
       return 'erased';
     }
-    const profile = await this.cachedProfile(message);
+    const profile = await cachedProfile(this.cache, this.ids, [
+      ['user_id', message.userId],
+      ['anonymous_id', message.anonymousId],
+    ]);
     if (!profile) return 'unknown_customer';
     const at = occurredAt(message);
     const change: ContextChange = { profileId: profile.profileId, parts: [], source: 'segment', at: new Date().toISOString() };
@@ -85,18 +88,5 @@ export class SegmentIngestService {
     if (preferences && !change.parts.includes('consent')) change.parts.push('consent');
     await this.announcer.announce(change, profile);
     return 'applied';
-  }
-
-  private async cachedProfile(message: SegmentMessage): Promise<ResolvedProfile | null> {
-    const ids: Array<[string, string | null | undefined]> = [
-      ['user_id', message.userId],
-      ['anonymous_id', message.anonymousId],
-    ];
-    for (const [type, id] of ids) {
-      if (!id) continue;
-      const cached = await this.cache.peek<ResolvedProfile | null>(cacheKeys.resolution(this.ids, type, id));
-      if (cached?.value) return cached.value;
-    }
-    return null;
   }
 }

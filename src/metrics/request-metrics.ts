@@ -71,10 +71,11 @@ export class RequestMetrics implements OnModuleInit, OnApplicationBootstrap {
     const graphql = this.fastify().graphql;
     graphql.addHook('preExecution', (_schema, document, context: MercuriusContext) => {
       // No reply: a subscription over WebSocket, which has no request duration.
-      if (context.reply) this.noteDocument(context.reply.request, document);
+      // (A FastifyReply is thenable, hence the explicit comparisons.)
+      if (context.reply !== undefined) this.noteDocument(context.reply.request, document);
     });
     graphql.addHook('onResolution', (execution: ExecutionResult, context: MercuriusContext) => {
-      if (!execution.errors || !context.reply) return;
+      if (!execution.errors || context.reply === undefined) return;
       const operation = this.operationOf.get(context.reply.request)?.name ?? 'anonymous';
       for (const error of execution.errors) {
         const code = error.extensions?.code;

@@ -135,7 +135,7 @@ export class SegmentProfileSource extends ProfileSource {
     for (let pageNo = 0; pageNo < MAX_PAGES; pageNo++) {
       const params = new URLSearchParams({ ...query, limit: String(limit) });
       if (next) params.set('next', next);
-      const page = await this.get<P>(`${this.base}/${identifierPath(id)}/${resource}?${params}`, resource);
+      const page = await this.get<P>(`${this.base}/${identifierPath(id)}/${resource}?${params.toString()}`, resource);
       if (page === null) return false;
       onPage(page);
       if (!page.cursor?.has_more || !page.cursor.next || !more()) return true;

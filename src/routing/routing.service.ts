@@ -5,7 +5,7 @@ import type { Signals } from '../context/signals';
 import type { ConsentView } from '../privacy/consent';
 import { applyToTaskAttributes, evaluate, loadRulesFile, watchRulesFile, type RoutingOutcome, type RuleExplanation, type RuleSet, type RulesWatcher } from './rules';
 
-export interface RoutingInput {
+export interface DecisionInput {
   traits: Record<string, unknown>;
   audiences: string[];
   signals: Signals | null;
@@ -77,7 +77,7 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
    * With `degradedReason`, the outcome also says so under the namespace (`degraded: true`,
    * `degraded_reason`), so a workflow can route such tasks on what little is known.
    */
-  decide(input: RoutingInput, degradedReason?: string): Decision {
+  decide(input: DecisionInput, degradedReason?: string): Decision {
     const rules = this.rules;
     const consent = input.consent;
     const evaluated = evaluate(

@@ -169,7 +169,7 @@ export class SandboxStore implements SandboxData {
 
   private profilesOf(type: string): Map<string, SandboxCustomer> {
     let byValue = this.profiles.get(type);
-    if (!byValue) this.profiles.set(type, (byValue = new Map()));
+    if (!byValue) this.profiles.set(type, (byValue = new Map<string, SandboxCustomer>()));
     return byValue;
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { queryValue, routeConfig } from './service-server';
+import { routeConfig } from './service-server';
 import { twilioError, twilioPage, type PageRequest } from './twilio-wire';
 
 /**

@@ -17,5 +17,5 @@ export function sandboxConfig(config: AppConfig, sandbox: Sandbox): AppConfig {
         workspaceSid: credentials.workspaceSid,
         apiBaseUrl: sandbox.twilioUrl,
       };
-  return { ...config, segment: { ...segment, ...tracking }, twilio } as AppConfig;
+  return { ...config, segment: { ...segment, ...tracking }, twilio };
 }

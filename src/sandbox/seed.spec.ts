@@ -58,7 +58,7 @@ describe('seed', () => {
     expect(world.workspaceSid).toMatch(/^WS[0-9a-f]{32}$/);
     expect(world.chatServiceSid).toMatch(/^IS[0-9a-f]{32}$/);
     expect(world.workflowSid).toMatch(/^WW[0-9a-f]{32}$/);
-    expect(world.agents.map((a) => a.workerSid)).toEqual(world.agents.map(() => expect.stringMatching(/^WK[0-9a-f]{32}$/)));
+    expect(world.agents.map((a) => a.workerSid)).toEqual(world.agents.map((): unknown => expect.stringMatching(/^WK[0-9a-f]{32}$/)));
   });
 
   it('gives every phone a valid, unique E.164 number and unknownPhone() one nobody has', () => {

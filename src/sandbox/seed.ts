@@ -270,7 +270,7 @@ export function seedWorld(seed: number): SandboxWorld {
 
 export function seedCustomers(world: SandboxWorld, options: SeedOptions): SandboxCustomer[] {
   const fixed: Archetype[] = ['vip', 'new', 'anonymous_only', 'whatsapp_only', 'no_profile', 'long_history'];
-  const customers: SandboxCustomer[] = new Array(options.customers);
+  const customers = new Array<SandboxCustomer>(options.customers);
   for (let index = 0; index < options.customers; index++) {
     const generator = new CustomerGenerator(world, options, index);
     customers[index] = generator.build(fixed[index] ?? 'regular');

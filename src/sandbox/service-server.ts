@@ -13,7 +13,7 @@ export interface ServiceServerOptions {
   service: SandboxService;
   context: SandboxContext;
   /** The service's own error body for a status. */
-  errorBody(status: number, message?: string): unknown;
+  errorBody: (status: number, message?: string) => unknown;
   /** Checked after faults; false answers 401 with the service's error body. */
   authorized(request: FastifyRequest): boolean;
   /** Header and value every answer carries (Segment: Request-Id). */

@@ -1,51 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient';
+import { openApi, TWILIO_OAI_FIXTURES } from '../../test/support/twilio-oai';
 import { startSandbox, type Sandbox, type SandboxCustomer } from './sandbox';
 
 // Twilio's OpenAPI documents, vendored with their licence (test/fixtures/twilio-oai/README.md).
-const OAI_DIR = process.env.TWILIO_OAI_DIR ?? join(__dirname, '../../test/fixtures/twilio-oai');
+const OAI_DIR = process.env.TWILIO_OAI_DIR ?? TWILIO_OAI_FIXTURES;
 
 type Json = Record<string, unknown>;
-type SchemaNode = Json | SchemaNode[];
-
-/**
- * Twilio's OpenAPI documents mark no field required and allow extra ones, so a response with a
- * renamed or missing field would still pass. Here every object schema that lists properties
- * requires all of them and nothing else: the sandbox must return exactly the documented fields.
- * OpenAPI's `nullable` without a `type` means nothing to JSON Schema (Ajv refuses it), so it goes.
- */
-function tighten(node: unknown, refBase?: string): unknown {
-  if (Array.isArray(node)) return node.map((n) => tighten(n, refBase));
-  if (typeof node !== 'object' || node === null) return node;
-  const out: Json = {};
-  for (const [key, value] of Object.entries(node as Json)) {
-    if (key === 'examples' || key === 'example' || key === 'description') continue;
-    out[key] = key === '$ref' && refBase && typeof value === 'string' ? refBase + value : tighten(value, refBase);
-  }
-  if (out.nullable === true && out.type === undefined) delete out.nullable;
-  if (out.properties && typeof out.properties === 'object') {
-    out.required = Object.keys(out.properties);
-    out.additionalProperties = false;
-  }
-  return out;
-}
-
-/** Validators for an OAI document's operations: `response(path, method, status)`. */
-function openApi(ajv: Ajv, file: string, id: string): { response(path: string, method: string, status: number): ValidateFunction } {
-  const doc = JSON.parse(readFileSync(join(OAI_DIR, file), 'utf8')) as { components: { schemas: Json }; paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: SchemaNode }> }> }>> };
-  ajv.addSchema({ $id: id, components: { schemas: tighten(doc.components.schemas) } });
-  return {
-    response(path, method, status) {
-      const schema = doc.paths[path]?.[method]?.responses[String(status)]?.content['application/json']?.schema;
-      if (!schema) throw new Error(`${file} has no ${method} ${path} ${status}`);
-      return ajv.compile(tighten(schema, id) as Json);
-    },
-  };
-}
 
 describe('Twilio', () => {
   let sandbox: Sandbox;
@@ -83,8 +47,8 @@ describe('Twilio', () => {
     const ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(ajv);
     ajv.addFormat('uri-map', true);
-    conversations = openApi(ajv, 'twilio_conversations_v1.json', 'conversations');
-    taskrouter = openApi(ajv, 'twilio_taskrouter_v1.json', 'taskrouter');
+    conversations = openApi(ajv, join(OAI_DIR, 'twilio_conversations_v1.json'), 'conversations');
+    taskrouter = openApi(ajv, join(OAI_DIR, 'twilio_taskrouter_v1.json'), 'taskrouter');
   });
   afterAll(() => sandbox.close());
 

@@ -200,7 +200,7 @@ function filter(rules: Rules[] | null, value: Record<string, unknown>): Record<s
   if (rules === null || rules.some((r) => r.open)) return value;
   // A shown or masked object still has to be opened when a deny or mask rule may match inside it.
   const innerRules = rules.some((r) => r.deny.length > 0 || r.mask.length > 0);
-  return walk(rules, innerRules, value, '', rules.map(() => 'descend' as Visibility)) ?? {};
+  return walk(rules, innerRules, value, '', rules.map(() => 'descend')) ?? {};
 }
 
 function walk(rules: Rules[], innerRules: boolean, object: Record<string, unknown>, prefix: string, parents: Visibility[]): Record<string, unknown> | undefined {

@@ -5,7 +5,7 @@ import { catchError, from, mergeMap, tap, throwError, type Observable } from 'rx
 import { principalOf, type CallerContext } from '../auth/principal';
 import { DomainError, ErrorCode } from '../common/errors';
 import { selectedFields } from '../context/selection';
-import { lookupInputProblem, type LookupInput } from '../identity/identity';
+import { lookupInputProblem } from '../identity/identity';
 import { RequestPipeline } from '../pipeline/request-pipeline';
 import { isSid } from '../twilio/sids';
 import type { AccessTarget } from './strict-access';
@@ -24,7 +24,7 @@ export class CustomerAccessInterceptor implements NestInterceptor {
     const gql = GqlExecutionContext.create(context);
     const args = gql.getArgs<{ lookup?: unknown; taskSid?: unknown; profileId?: unknown }>();
     const target: AccessTarget = {
-      lookup: typeof args.lookup === 'object' && args.lookup !== null ? (args.lookup as LookupInput) : undefined,
+      lookup: typeof args.lookup === 'object' && args.lookup !== null ? args.lookup : undefined,
       taskSid: typeof args.taskSid === 'string' ? args.taskSid : undefined,
       profileId: typeof args.profileId === 'string' ? args.profileId : undefined,
     };

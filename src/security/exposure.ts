@@ -62,7 +62,7 @@ export function applyAccessPolicy(schema: GraphQLSchema, policy: AccessPolicy): 
       const exposeValue = (value: unknown, parent: unknown, context: CallerContext) =>
         value === null || value === undefined ? value : apply(viewOf(context), value, parent);
       // A synchronous resolver stays synchronous (graphql-jit's fast path).
-      field.resolve = (parent, args, context, info) => {
+      field.resolve = (parent, args, context: CallerContext, info) => {
         const value: unknown = resolve(parent, args, context, info);
         return value instanceof Promise ? value.then((settled) => exposeValue(settled, parent, context)) : exposeValue(value, parent, context);
       };

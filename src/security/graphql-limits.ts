@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { DomainError, ErrorCode } from '../common/errors';
 import { nullParametersAreAbsent } from '../common/graphql-over-http';
 import type { AppConfig } from '../config/config';
-import { MAX_PAGE_SIZE } from '../context/connection';
+import { checkFirst } from '../context/connection';
 
 /**
  * What a GraphQL request may cost before anything runs: its size, depth and complexity, page sizes,
@@ -31,10 +31,7 @@ export function estimateComplexity({ type, field, args, childComplexity }: Compl
   if (name === undefined) return own + childComplexity;
   const size: unknown = args[name];
   if (size === null || size === undefined) return own + childComplexity;
-  if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
-    throw new DomainError(ErrorCode.BAD_REQUEST, `${name} must be between 0 and ${MAX_PAGE_SIZE}`);
-  }
-  return own + size * childComplexity;
+  return own + checkFirst(name, size) * childComplexity;
 }
 
 /** The complexity of every operation in the document, with this request's variables. */
@@ -105,7 +102,7 @@ export function refuseComplexQueries(maxComplexity: number) {
   const measured = new WeakMap<DocumentNode, Map<string, number>>();
   return async (schema: GraphQLSchema, document: DocumentNode, _context: unknown, variables: Record<string, unknown> | undefined): Promise<void> => {
     let byVariables = measured.get(document);
-    if (!byVariables) measured.set(document, (byVariables = new Map()));
+    if (!byVariables) measured.set(document, (byVariables = new Map<string, number>()));
     const key = JSON.stringify(variables ?? null);
     let complexity = byVariables.get(key);
     if (complexity === undefined) {

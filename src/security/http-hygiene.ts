@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 import type { Duplex } from 'node:stream';
 import { sendError } from '../common/error-handling';
-import { DomainError, ErrorCode } from '../common/errors';
+import { ErrorCode } from '../common/errors';
 import type { AppConfig } from '../config/config';
 
 /**

@@ -23,7 +23,7 @@ export const CONTEXT_PARTS = [
 export type ContextPart = (typeof CONTEXT_PARTS)[number];
 
 /** The cached resources a webhook can change. */
-export type ChangedPart = 'traits' | 'audiences' | 'events' | 'external_ids' | 'conversations' | 'messages';
+export type TrackedPart = 'traits' | 'audiences' | 'events' | 'external_ids' | 'conversations' | 'messages';
 
 export type ChangeSource = 'segment_webhook' | 'conversations_webhook';
 
@@ -56,7 +56,7 @@ export interface RoutingRuleMatched {
 }
 
 export interface CustomerContextChanged {
-  parts: ChangedPart[];
+  parts: TrackedPart[];
   source: ChangeSource;
 }
 

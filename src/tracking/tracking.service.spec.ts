@@ -34,7 +34,7 @@ describe(TrackingService.name, () => {
   function build(env: Record<string, string> = {}, segment: Partial<AppConfig['segment']> = {}): { service: TrackingService; metrics: UpstreamMetrics } {
     const config = sandboxConfig(loadConfig({ TRACKING_FLUSH_AT: '1', TRACKING_FLUSH_INTERVAL_MS: '10', ...env }), sandbox);
     const metrics = new UpstreamMetrics();
-    return { service: new TrackingService({ ...config, segment: { ...config.segment, ...segment } } as AppConfig, metrics), metrics };
+    return { service: new TrackingService({ ...config, segment: { ...config.segment, ...segment } }, metrics), metrics };
   }
   /** Runs `emit`, then flushes as a shutdown would, and answers what the collector received. */
   async function delivered(service: TrackingService, emit: () => void): Promise<Record<string, unknown>[]> {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter } from 'prom-client';
 import { AppConfig } from '../config/config';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
-import { CONTEXT_PARTS, type ChangedPart, type ChangeSource, type ContextPart, type TrackedEvent, type TrackingPlan } from './tracking-plan';
+import { CONTEXT_PARTS, type TrackedPart, type ChangeSource, type ContextPart, type TrackedEvent, type TrackingPlan } from './tracking-plan';
 import { OWN_EVENT_CONTEXT } from './own-events';
 import { segmentIdentity, type TrackedCustomer } from './tracking-identity';
 import type { Viewer } from './viewer';
@@ -45,9 +45,9 @@ export interface RuleMatches {
   matchedRules: readonly string[];
 }
 
-export interface ContextChange {
+export interface TrackedChange {
   customer: TrackedCustomer;
-  parts: readonly ChangedPart[];
+  parts: readonly TrackedPart[];
   source: ChangeSource;
 }
 
@@ -141,7 +141,7 @@ export class TrackingService implements OnApplicationShutdown {
     for (const rule of matches.matchedRules) this.track('Routing Rule Matched', matches.customer, { rule_name: rule, task_sid: matches.taskSid });
   }
 
-  contextChanged(change: ContextChange): void {
+  contextChanged(change: TrackedChange): void {
     this.track('Customer Context Changed', change.customer, { parts: [...new Set(change.parts)].sort(), source: change.source });
   }
 

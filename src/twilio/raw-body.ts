@@ -18,7 +18,7 @@ export function rawBodyOf(request: FastifyRequest): Buffer | undefined {
 }
 
 /** Adds the preParsing hook; call before the server is ready. Idempotent per instance. */
-export function keepRawBodies(fastify: FastifyInstance): void {
+function keepRawBodies(fastify: FastifyInstance): void {
   if (registered.has(fastify)) return;
   registered.add(fastify);
   fastify.addHook('preParsing', async (request, _reply, payload) => {

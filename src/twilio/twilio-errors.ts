@@ -9,7 +9,7 @@ export function toUpstreamError(error: unknown): never {
   if (error instanceof UpstreamError) throw error;
   const e = error as { status?: unknown; code?: unknown; message?: unknown };
   if (typeof e?.status === 'number') {
-    throw upstreamErrorFor('twilio', e.status, `${typeof e.code === 'number' ? e.code : ''} ${String(e.message ?? '')}`.trim());
+    throw upstreamErrorFor('twilio', e.status, `${typeof e.code === 'number' ? e.code : ''} ${typeof e.message === 'string' ? e.message : ''}`.trim());
   }
   if (e?.code === 'ECONNABORTED' || e?.code === 'ETIMEDOUT') {
     throw new UpstreamError('twilio', ErrorCode.UPSTREAM_TIMEOUT, 'twilio timed out');

@@ -53,7 +53,7 @@ class Connections {
 
   /** Resolves once every connection is ready (after Redis came back). */
   async ready(): Promise<void> {
-    await Promise.all(this.clients.map((c) => (c.status === 'ready' ? undefined : new Promise((resolve) => c.once('ready', resolve)))));
+    await Promise.all(this.clients.filter((c) => c.status !== 'ready').map((c) => new Promise((resolve) => c.once('ready', resolve))));
   }
 
   async close(): Promise<void> {

@@ -32,7 +32,7 @@ export async function startSandboxProcess(customers: number): Promise<{ proc: Pr
     cwd: root,
   });
   child.stderr?.pipe(createWriteStream(logFile, { flags: 'a' }));
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const info = await new Promise<SandboxInfo>((resolve, reject) => {
     lines.once('line', (line) => resolve(JSON.parse(line) as SandboxInfo));
     child.once('exit', (code) => reject(new Error(`sandbox exited with ${code}`)));

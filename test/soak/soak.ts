@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createClient, type Client } from 'graphql-ws';
 import { getExpectedTwilioSignature } from 'twilio';
 import WebSocket from 'ws';
-import { startSandbox, type Sandbox, type SandboxCustomer } from '../../src/sandbox/sandbox';
+import { startSandbox, type SandboxCustomer } from '../../src/sandbox/sandbox';
 import { freePort, startRedisServer, type RedisServer } from '../support/redis-server';
 import { COLLECTABLE, logDir, rssAfterCollection, startNode, stop, waitHttp, type Proc } from './processes';
 import { ProfileApiTaps, watchStalls } from './profile-api-taps';

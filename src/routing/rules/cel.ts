@@ -91,7 +91,7 @@ export function compileExpression(source: string): CompileResult {
   const linear = linearMatchesOf(source, parsed);
   if (!linear) return { problem: `matches() could not be routed to RE2 (write it as text.matches("pattern")) in ${quote(source)}` };
   return {
-    expression: { source, type: checked.type ?? 'dyn', reads: traitReads(parsed.ast), run: (context) => linear(context as unknown as Record<string, unknown>) },
+    expression: { source, type: checked.type ?? 'dyn', reads: traitReads(parsed.ast), run: (context): unknown => linear(context) },
   };
 }
 

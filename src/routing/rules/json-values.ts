@@ -118,7 +118,7 @@ export function toJsonValue(value: unknown): JsonValue {
     return object;
   }
   const tag = (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag];
-  if (tag === 'google.protobuf.Duration') return String(value);
+  if (tag === 'google.protobuf.Duration') return (value as { toString(): string }).toString();
   const primitive = (value as { valueOf(): unknown }).valueOf();
   // The library's uint is a wrapper object around a bigint.
   if (typeof primitive === 'bigint') return bigintToNumber(primitive);

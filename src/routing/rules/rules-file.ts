@@ -85,7 +85,7 @@ function readNamespace(value: unknown, problems: string[]): string {
   } else if (value === 'customers') {
     problems.push('namespace: "customers" is where the Flex Insights fields go; choose another key');
   }
-  return String(value);
+  return typeof value === 'string' ? value : DEFAULT_NAMESPACE;
 }
 
 function readDefaults(value: unknown, problems: string[]): JsonObject {
