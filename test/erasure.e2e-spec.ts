@@ -69,7 +69,7 @@ describe('erasure reaches every copy (e2e)', () => {
     redis = new Redis(process.env.TEST_REDIS_URL as string);
   });
   afterAll(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
+    await Promise.all(clients.map(async (c) => c.dispose()));
     redis?.disconnect();
     await a?.close();
     await b?.close();
@@ -180,7 +180,7 @@ describe('erasure reaches every copy (e2e)', () => {
     const after = sandbox.data.task(task.sid)!;
     expect(after.attributes.customer_context).toEqual({ erased: true });
     expect(after.attributes.customers).toBeUndefined();
-    expect(after.attributes.from).toBe(JSON.parse(task.attributes).from);
+    expect(after.attributes.from).toBe((JSON.parse(task.attributes) as { from?: unknown }).from);
     expect(after.updates[after.updates.length - 1].ifMatch).not.toBeNull();
 
     // Redis: nothing names the customer but the suppression markers (hashed identifier → nobody).

@@ -349,7 +349,7 @@ describe('access policy (e2e)', () => {
         stranger: [{ message: { sid: message.sid, author: null, fromCustomer: true, body: null, bodyWithheld: true } }],
       });
     } finally {
-      await Promise.all(subscribers.map((s) => s.close()));
+      await Promise.all(subscribers.map(async (s) => s.close()));
     }
   });
 

@@ -38,7 +38,7 @@ async function clockOffset(frame: Frame): Promise<{ offsetMs: number; uncertaint
   let best = { offsetMs: 0, uncertaintyMs: Number.POSITIVE_INFINITY };
   for (let i = 0; i < CLOCK_ROUND_TRIPS; i++) {
     const sent = nowMs();
-    const browser = (await frame.evaluate('performance.timeOrigin + performance.now()')) as number;
+    const browser = await frame.evaluate<number>('performance.timeOrigin + performance.now()');
     const back = nowMs();
     if ((back - sent) / 2 < best.uncertaintyMs) best = { offsetMs: browser - (sent + back) / 2, uncertaintyMs: (back - sent) / 2 };
   }
@@ -88,7 +88,7 @@ export async function freshness(start: Start, customer: SandboxCustomer, token: 
     const seenAt = async (name: string): Promise<number> => {
       const key = JSON.stringify(name);
       for (const deadline = Date.now() + 5_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
-        const at = (await frame.evaluate(`window.freshness.seen[${key}]`)) as number | undefined;
+        const at = await frame.evaluate<number | undefined>(`window.freshness.seen[${key}]`);
         if (at !== undefined) return at;
       }
       throw new Error(`${name} did not reach the panel within 5 s`);
@@ -103,7 +103,7 @@ export async function freshness(start: Start, customer: SandboxCustomer, token: 
         () => true,
         async () => {
           if (attempt < 5) return false;
-          const shown = (await frame.evaluate(`[document.querySelector('.live')?.textContent, document.querySelector('.timeline')?.textContent?.slice(0, 160)]`)) as string[];
+          const shown = await frame.evaluate<string[]>(`[document.querySelector('.live')?.textContent, document.querySelector('.timeline')?.textContent?.slice(0, 160)]`);
           throw new Error(`no push reached the panel (it shows "${shown[0]}", its timeline begins "${shown[1]}")`);
         },
       );

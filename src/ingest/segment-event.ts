@@ -18,7 +18,7 @@ const withDeletionId = (value: unknown): unknown => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const message = value as Record<string, unknown>;
   if (message.type !== 'delete' || message.messageId !== undefined) return value;
-  const basis = `${String(message.userId)}\n${String(message.timestamp ?? message.receivedAt ?? '')}`;
+  const basis = JSON.stringify([message.userId ?? null, message.timestamp ?? message.receivedAt ?? null]);
   return { ...message, messageId: `delete:${createHash('sha256').update(basis).digest('base64url')}` };
 };
 

@@ -238,7 +238,7 @@ function walk(rules: readonly Rule[], part: ConsentPart, object: Record<string, 
       continue;
     }
     if (isObject(value)) out[key] = walk(rules, part, value, path, withheld);
-    else if (Array.isArray(value)) out[key] = value.map((item) => (isObject(item) ? walk(rules, part, item, path, withheld) : item));
+    else if (Array.isArray(value)) out[key] = (value as unknown[]).map((item) => (isObject(item) ? walk(rules, part, item, path, withheld) : item));
     else out[key] = value;
   }
   return out;
