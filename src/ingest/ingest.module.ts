@@ -16,6 +16,7 @@ import { SegmentSignatureGuard } from './segment-signature.guard';
   imports: [ConversationsModule],
   controllers: [SegmentWebhookController, ConversationsWebhookController],
   providers: [SegmentIngestService, ConversationsIngestService, SegmentSignatureGuard, Deliveries, ChangeAnnouncer],
+  exports: [Deliveries, ChangeAnnouncer],
 })
 export class IngestModule implements OnModuleInit {
   constructor(private readonly adapterHost: HttpAdapterHost) {}

@@ -43,6 +43,7 @@ export class LiveResolver implements OnModuleInit {
       event: change.event ? { ...change.event, occurredAt: new Date(change.event.occurredAt) } : null,
       conversationSid: change.conversationSid ?? null,
       message: change.message ? { ...change.message, fromCustomer: change.message.fromCustomer ?? false, createdAt: new Date(change.message.createdAt) } : null,
+      insights: change.insights?.map((i) => ({ ...i, at: new Date(i.at) })) ?? null,
     }),
   })
   customerContextChanged(@Args('profileId', { type: () => ID }) profileId: string, @Context('pubsub') pubsub: PubSub) {
