@@ -13,6 +13,7 @@ import { ConfigModule } from './config/config.module';
 import { ContextModule } from './context/context.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
+import { IntelligenceModule } from './intelligence/intelligence.module';
 import { LiveModule } from './live/live.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PanelModule } from './panel/panel.module';
@@ -62,6 +63,7 @@ export class AppModule {
         ContextModule,
         RoutingApiModule,
         IngestModule,
+        IntelligenceModule,
         SecurityModule,
         HealthModule,
         PanelModule,

@@ -118,9 +118,30 @@ export class EventConnection extends Connection(Event, 'Events in the cached win
 @ObjectType()
 export class ConversationConnection extends Connection(Conversation) {}
 
-@ObjectType({ description: 'One entry of the merged timeline: a Segment event or a conversation.' })
+@ObjectType({ description: 'What one Conversational Intelligence language operator concluded about a conversation.' })
+export class Insight {
+  @Field(() => ID, { description: 'The transcript (GT…) the operator ran on.' })
+  transcriptSid!: string;
+
+  @Field({ description: 'The operator name, e.g. Sentiment Analysis, Escalation Request, Conversation Summary.' })
+  operator!: string;
+
+  @Field({ description: 'sentiment, escalation, do_not_contact, summary or other' })
+  kind!: string;
+
+  @Field(() => String, { nullable: true, description: 'A classifier label (negative), or true/false for a match operator.' })
+  label!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'A text-generation result (a summary).' })
+  text!: string | null;
+
+  @Field(() => Date)
+  at!: Date;
+}
+
+@ObjectType({ description: 'One entry of the merged timeline: a Segment event, a conversation or an intelligence result.' })
 export class JourneyEntry {
-  @Field({ description: 'event or conversation' })
+  @Field({ description: 'event, conversation or intelligence' })
   kind!: string;
 
   @Field(() => Date)
@@ -134,6 +155,9 @@ export class JourneyEntry {
 
   @Field(() => Conversation, { nullable: true })
   conversation!: Conversation | null;
+
+  @Field(() => Insight, { nullable: true })
+  insight?: Insight | null;
 }
 
 @ObjectType({ description: 'Facts derived from events and conversations.' })
@@ -152,6 +176,18 @@ export class CustomerSignals {
 
   @Field(() => Date, { nullable: true, description: 'Latest Order Completed event, else the last_purchase_at trait.' })
   lastPurchaseAt!: Date | null;
+
+  @Field(() => String, { nullable: true, description: 'The latest Conversational Intelligence sentiment label (positive, neutral, negative).' })
+  lastSentiment!: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the latest sentiment result was produced.' })
+  lastSentimentAt!: Date | null;
+
+  @Field({ description: 'An Escalation Request operator matched in the last 24 hours.' })
+  escalationRequested24h!: boolean;
+
+  @Field({ description: 'A "Do Not Contact" operator matched in a kept conversation.' })
+  doNotContact!: boolean;
 }
 
 @ObjectType()

@@ -129,13 +129,23 @@ export class CustomerContextResolver {
   @ResolveField(() => [JourneyEntry])
   async journey(@Parent() root: CustomerRoot, @Args('first', { type: () => Int, nullable: true, defaultValue: 50 }) first: number): Promise<JourneyEntry[]> {
     checkFirst('first', first);
-    const [events, conversations, consent] = await Promise.all([this.contexts.events(root), this.contexts.conversationsOf(root), this.consentOf(root)]);
-    return mergeJourney(events, conversations, first).map((item) => ({
+    const [events, conversations, insights, consent] = await Promise.all([
+      this.contexts.events(root),
+      this.contexts.conversationsOf(root),
+      this.contexts.insights(root),
+      this.consentOf(root),
+    ]);
+    return mergeJourney(events, conversations, first, insights).map((item) => ({
       kind: item.kind,
       at: new Date(item.at),
-      title: item.event ? (item.event.name ?? item.event.type) : `${item.conversation?.channel ?? 'conversation'} · ${item.conversation?.state}`,
+      title: item.event
+        ? (item.event.name ?? item.event.type)
+        : item.insight
+          ? `${item.insight.operator}${item.insight.label ? ` · ${item.insight.label}` : ''}`
+          : `${item.conversation?.channel ?? 'conversation'} · ${item.conversation?.state}`,
       event: item.event ? toEvent(consentedEvent(consent, item.event)) : null,
       conversation: item.conversation ? toConversation(root)(item.conversation) : null,
+      insight: item.insight ? { ...item.insight, at: new Date(item.insight.at) } : null,
     }));
   }
 
@@ -146,6 +156,7 @@ export class CustomerContextResolver {
       ...signals,
       lastSeenAt: signals.lastSeenAt ? new Date(signals.lastSeenAt) : null,
       lastPurchaseAt: signals.lastPurchaseAt ? new Date(signals.lastPurchaseAt) : null,
+      lastSentimentAt: signals.lastSentimentAt ? new Date(signals.lastSentimentAt) : null,
     };
   }
 

@@ -11,6 +11,7 @@ import { profileIdentifier } from '../profiles/profile-identifier';
 import { ProfileSource } from '../profiles/profile.source';
 import type { ExternalId, ProfileEvent, ResolvedProfile, Traits } from '../profiles/profile.types';
 import { TaskSource, type TaskSnapshot } from '../tasks/task.source';
+import type { Insight } from '../intelligence/intelligence.types';
 import { deriveSignals, type Signals } from './signals';
 import { IdentifierDigest } from '../security/identifier-digest';
 
@@ -232,10 +233,31 @@ export class CustomerContextService {
     return last === 0 ? [] : all.slice(-last);
   }
 
+  /**
+   * The Conversational Intelligence results its webhook kept for this customer, newest first.
+   * Nothing upstream to ask: a cache that cannot be read is this source's error, not an empty list.
+   */
+  insights(root: CustomerRoot): Promise<Insight[]> {
+    const key = root.profileKey;
+    if (!key) return Promise.resolve([]);
+    return root.once('insights', async () => {
+      const insightsKey = cacheKeys.insights(key);
+      try {
+        const kept = await this.cache.peek<Insight[]>(insightsKey);
+        root.trail.add(insightsKey, kept?.expiresAt ?? Number.POSITIVE_INFINITY);
+        return kept?.value ?? [];
+      } catch {
+        root.trail.add(insightsKey, null);
+        root.record('twilio.intelligence', { fetchedAt: null, stale: true, error: ErrorCode.UPSTREAM_UNAVAILABLE });
+        return [];
+      }
+    });
+  }
+
   signals(root: CustomerRoot): Promise<Signals> {
     return root.once('signals', async () => {
-      const [events, conversations, traits] = await Promise.all([this.events(root), this.conversationsOf(root), this.traits(root)]);
-      return deriveSignals({ events, conversations, traits });
+      const [events, conversations, traits, insights] = await Promise.all([this.events(root), this.conversationsOf(root), this.traits(root), this.insights(root)]);
+      return deriveSignals({ events, conversations, traits, insights });
     });
   }
 

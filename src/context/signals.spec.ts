@@ -42,6 +42,10 @@ describe('deriveSignals', () => {
       openConversations: 0,
       lastSeenAt: null,
       lastPurchaseAt: null,
+      lastSentiment: null,
+      lastSentimentAt: null,
+      escalationRequested24h: false,
+      doNotContact: false,
     });
   });
 });

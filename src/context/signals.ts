@@ -1,4 +1,6 @@
 import type { ConversationSummary } from '../conversations/conversation.types';
+import { insightSignals } from '../intelligence/operator-results';
+import type { Insight } from '../intelligence/intelligence.types';
 import type { ProfileEvent, Traits } from '../profiles/profile.types';
 
 /** Facts derived from what the profile and conversation history say. Pure: no I/O. */
@@ -8,12 +10,16 @@ export interface Signals {
   openConversations: number;
   lastSeenAt: string | null;
   lastPurchaseAt: string | null;
+  lastSentiment: string | null;
+  lastSentimentAt: string | null;
+  escalationRequested24h: boolean;
+  doNotContact: boolean;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PURCHASE_EVENTS = new Set(['Order Completed', 'Purchase Completed', 'Checkout Completed']);
 
-export function deriveSignals(input: { events: ProfileEvent[]; conversations: ConversationSummary[]; traits: Traits }, now = Date.now()): Signals {
+export function deriveSignals(input: { events: ProfileEvent[]; conversations: ConversationSummary[]; traits: Traits; insights?: Insight[] }, now = Date.now()): Signals {
   const contacts24h = input.conversations.filter((c) => now - Date.parse(c.createdAt) <= DAY_MS).length;
   const openConversations = input.conversations.filter((c) => c.state !== 'closed').length;
   const latest = (dates: Array<string | null | undefined>) =>
@@ -28,19 +34,22 @@ export function deriveSignals(input: { events: ProfileEvent[]; conversations: Co
     openConversations,
     lastSeenAt: lastSeenAt ? new Date(lastSeenAt).toISOString() : null,
     lastPurchaseAt: lastPurchaseAt ? new Date(lastPurchaseAt).toISOString() : null,
+    ...insightSignals(input.insights ?? [], now),
   };
 }
 
 export interface JourneyItem {
-  kind: 'event' | 'conversation';
+  kind: 'event' | 'conversation' | 'intelligence';
   at: string;
   event: ProfileEvent | null;
   conversation: ConversationSummary | null;
+  insight?: Insight | null;
 }
 
 /** Events and conversations on one timeline, newest first. */
-export function mergeJourney(events: ProfileEvent[], conversations: ConversationSummary[], limit: number): JourneyItem[] {
+export function mergeJourney(events: ProfileEvent[], conversations: ConversationSummary[], limit: number, insights: Insight[] = []): JourneyItem[] {
   const items: JourneyItem[] = [
+    ...insights.map((insight) => ({ kind: 'intelligence' as const, at: insight.at, event: null, conversation: null, insight })),
     ...events.map((event) => ({ kind: 'event' as const, at: event.occurredAt, event, conversation: null })),
     ...conversations.map((conversation) => ({ kind: 'conversation' as const, at: conversation.updatedAt ?? conversation.createdAt, event: null, conversation })),
   ];

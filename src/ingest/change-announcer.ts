@@ -18,7 +18,7 @@ export class ChangeAnnouncer {
     this.tracking.contextChanged({
       customer: { profileKey: profile.profileId, resolvedBy: null, externalIds: profile.externalIds, addresses: [] },
       parts: change.parts.flatMap((part): TrackedPart[] => (part === 'identity' ? ['external_ids'] : part === 'consent' || part === 'erased' ? [] : [part])),
-      source: change.source === 'segment' ? 'segment_webhook' : 'conversations_webhook',
+      source: change.source === 'segment' ? 'segment_webhook' : change.source === 'intelligence' ? 'intelligence_webhook' : 'conversations_webhook',
     });
   }
 }

@@ -16,5 +16,6 @@ import { SegmentSignatureGuard } from './segment-signature.guard';
   controllers: [SegmentWebhookController, ConversationsWebhookController],
   // RawBodyCapture: Segment signs the body's bytes; they are kept for the routes that ask.
   providers: [SegmentIngestService, ConversationsIngestService, SegmentSignatureGuard, Deliveries, ChangeAnnouncer, RawBodyCapture],
+  exports: [Deliveries, ChangeAnnouncer],
 })
 export class IngestModule {}

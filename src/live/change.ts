@@ -1,15 +1,19 @@
 /** What changed about one customer, as webhooks tell us: fanned out to every instance. */
-export type ChangedPart = 'traits' | 'events' | 'identity' | 'conversations' | 'messages' | 'consent' | 'erased';
+import type { Insight } from '../intelligence/intelligence.types';
+
+export type ChangedPart = 'traits' | 'events' | 'identity' | 'conversations' | 'messages' | 'consent' | 'erased' | 'intelligence';
 
 export interface ContextChange {
   profileId: string;
   parts: ChangedPart[];
-  source: 'segment' | 'conversations' | 'erasure';
+  source: 'segment' | 'conversations' | 'erasure' | 'intelligence';
   at: string;
   /** New values of the traits that changed (identify). */
   traits?: Record<string, unknown>;
   event?: { id: string; type: string; name: string | null; occurredAt: string; properties: Record<string, unknown> | null };
   conversationSid?: string;
   /** fromCustomer and authorType (see messageAuthor) are absent in changes from older instances. */
+  /** A transcript's operator results (Conversational Intelligence). */
+  insights?: Insight[];
   message?: { sid: string; author: string | null; fromCustomer?: boolean; authorType?: 'phone' | 'email' | null; body: string | null; createdAt: string };
 }

@@ -1,16 +1,16 @@
 import { Field, ID, ObjectType } from '@nestjs/graphql';
 import { GraphQLJSON } from 'graphql-scalars';
-import { Event, Message } from '../context/customer-context.model';
+import { Event, Insight, Message } from '../context/customer-context.model';
 
 @ObjectType({ description: 'What changed about a customer; small parts carry their new values.' })
 export class CustomerContextChange {
   @Field(() => ID)
   profileId!: string;
 
-  @Field(() => [String], { description: 'traits, events, identity, conversations, messages, consent; erased: the customer was erased (query again: null)' })
+  @Field(() => [String], { description: 'traits, events, identity, conversations, messages, consent, intelligence; erased: the customer was erased (query again: null)' })
   parts!: string[];
 
-  @Field({ description: 'segment, conversations or erasure' })
+  @Field({ description: 'segment, conversations, intelligence or erasure' })
   source!: string;
 
   @Field(() => Date)
@@ -27,4 +27,7 @@ export class CustomerContextChange {
 
   @Field(() => Message, { nullable: true, description: 'The new message (onMessageAdded).' })
   message!: Message | null;
+
+  @Field(() => [Insight], { nullable: true, description: 'A transcript\'s new Conversational Intelligence results.' })
+  insights?: Insight[] | null;
 }

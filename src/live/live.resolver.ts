@@ -49,6 +49,7 @@ export class LiveResolver implements OnModuleInit {
         event: change.event ? { ...consentedEvent(consent, change.event), occurredAt: new Date(change.event.occurredAt) } : null,
         conversationSid: change.conversationSid ?? null,
         message: change.message ? { ...change.message, fromCustomer: change.message.fromCustomer ?? false, createdAt: new Date(change.message.createdAt) } : null,
+        insights: change.insights?.map((i) => ({ ...i, at: new Date(i.at) })) ?? null,
       };
     },
   })

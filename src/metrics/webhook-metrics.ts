@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Registry } from 'prom-client';
 
-export type WebhookSource = 'segment' | 'conversations' | 'taskrouter';
+export type WebhookSource = 'segment' | 'conversations' | 'taskrouter' | 'intelligence';
 
 /**
  * What became of each webhook event that passed its signature check (refusals are in the HTTP

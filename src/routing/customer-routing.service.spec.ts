@@ -18,7 +18,7 @@ rules:
     when: 'has(task.lang) && task.lang == "es"'
     set: { language: '"es"' }
 `);
-const SIGNALS: Signals = { repeatContact24h: false, contacts24h: 0, openConversations: 0, lastSeenAt: null, lastPurchaseAt: null };
+const SIGNALS: Signals = { repeatContact24h: false, contacts24h: 0, openConversations: 0, lastSeenAt: null, lastPurchaseAt: null, lastSentiment: null, lastSentimentAt: null, escalationRequested24h: false, doNotContact: false };
 
 function routingWith(resolve: () => Promise<CustomerRoot | null>, sourceError?: string) {
   const contexts = {

@@ -6,13 +6,14 @@ export type SandboxRoute =
   | 'participant_conversations' | 'conversation' | 'messages' | 'participants' // twilio conversations
   | 'task' | 'task_update' | 'tasks_list' | 'task_create' | 'worker_reservations' // twilio taskrouter
   | 'token_validate' // twilio iam
+  | 'transcript' | 'operator_results' // twilio conversational intelligence
   | 'flex_plugin_service'; // twilio flex plugins api
 
 export const SANDBOX_ROUTES: readonly SandboxRoute[] = [
   'traits', 'events', 'external_ids', 'metadata', 'links', 'batch',
   'participant_conversations', 'conversation', 'messages', 'participants',
   'task', 'task_update', 'tasks_list', 'task_create', 'worker_reservations', 'token_validate',
-  'flex_plugin_service',
+  'flex_plugin_service', 'transcript', 'operator_results',
 ];
 
 export interface FaultRule {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RESERVATION_STATUSES, type ReservationStatus, type SandboxStore, type TaskChanges } from './data';
 import { FlexPluginService } from './flex-plugins.server';
+import { intelligenceDemo, registerIntelligence } from './intelligence.server';
 import type { FlexTokens } from './flex-tokens';
 import type { SandboxMessage, SandboxParticipant, SandboxTask, TaskAssignmentStatus } from './seed';
 import { basicCredentials, createServiceServer, queryValue, queryValues, routeConfig, type SandboxContext } from './service-server';
@@ -176,6 +177,11 @@ export function createTwilioServer(store: SandboxStore, tokens: FlexTokens, cont
   // --- Flex Plugins API (flex-api.twilio.com) ------------------------------------------------
 
   new FlexPluginService(world.accountSid).register(app, pageRequest);
+
+  // --- Conversational Intelligence (intelligence.twilio.com) ---------------------------------
+
+  const demo = intelligenceDemo(store, world, store.clock());
+  registerIntelligence(app, () => (demo ? [demo] : []), world);
 
   return app;
 }

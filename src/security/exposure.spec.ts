@@ -12,6 +12,7 @@ const SDL = `
   type CustomerContextChange { traits: JSON event: Event }
   type Event { properties: JSON }
   type Message { author: String body: String fromCustomer: Boolean! }
+  type Insight { text: String }
   scalar JSON
 `;
 const POLICY = AccessPolicy.parse(`

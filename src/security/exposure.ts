@@ -34,6 +34,10 @@ const EXPOSED: Record<string, Record<string, Apply>> = {
   Conversation: {
     friendlyName: (view, value) => view.conversationText('friendlyName', value as string),
   },
+  // A Conversational Intelligence summary retells what was said: it is read like a message's body.
+  Insight: {
+    text: (view, value) => view.conversationText('messages.body', value as string),
+  },
   RoutingDecision: {
     attributes: (view, value) => view.attributes(value as Record<string, unknown>),
   },

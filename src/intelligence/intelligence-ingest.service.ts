@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { cacheKeys } from '../cache/cache-keys';
+import { CacheService } from '../cache/cache.service';
+import { AppConfig } from '../config/config';
+import { parseAddress } from '../identity/identity';
+import { ChangeAnnouncer } from '../ingest/change-announcer';
+import type { ContextChange } from '../live/change';
+import type { ResolvedProfile } from '../profiles/profile.types';
+import { CustomerContextService } from '../context/customer-context.service';
+import { IntelligenceSource } from './intelligence.source';
+import type { Insight } from './intelligence.types';
+import { toInsights } from './operator-results';
+
+/** Insights kept per customer, newest first. */
+export const MAX_INSIGHTS = 50;
+/** How long a customer's insights are kept after the last one arrived. */
+export const INSIGHTS_TTL_MS = 30 * 24 * 60 * 60_000;
+
+/**
+ * Turns an announced transcript into the customer's insights: reads the transcript (whose
+ * customer participant names the customer) and its operator results from Twilio, keeps them in
+ * the cache under the customer's profile, and tells the customer's subscribers.
+ */
+@Injectable()
+export class IntelligenceIngestService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly cache: CacheService,
+    private readonly intelligence: IntelligenceSource,
+    private readonly announcer: ChangeAnnouncer,
+    private readonly contexts: CustomerContextService,
+  ) {}
+
+  async apply(transcriptSid: string): Promise<'applied' | 'unknown_transcript' | 'unknown_customer'> {
+    const transcript = await this.intelligence.transcript(transcriptSid);
+    if (!transcript) return 'unknown_transcript';
+    const parsed = transcript.customerAddress ? parseAddress(transcript.customerAddress, this.config.identity.defaultPhoneRegion) : null;
+    // Resolved as any lookup is: from the cache, else through the budgeted Profile API.
+    const root = parsed && (parsed.phone || parsed.email) ? await this.contexts.resolve(parsed.phone ? { phone: parsed.phone } : { email: parsed.email }) : null;
+    if (!root?.profileKey) return 'unknown_customer';
+    const profile: ResolvedProfile = { profileId: root.profileKey, externalIds: root.externalIds };
+    const insights = toInsights(await this.intelligence.operatorResults(transcriptSid), transcript.sid, transcript.at);
+    const key = cacheKeys.insights(profile.profileId);
+    const kept = (await this.cache.peek<Insight[]>(key))?.value ?? [];
+    // A transcript's results replace what an earlier delivery of it left.
+    const merged = [...insights, ...kept.filter((i) => i.transcriptSid !== transcript.sid)]
+      .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))
+      .slice(0, MAX_INSIGHTS);
+    await this.cache.put(key, merged, INSIGHTS_TTL_MS);
+    const change: ContextChange = { profileId: profile.profileId, parts: ['intelligence'], source: 'intelligence', at: new Date().toISOString(), insights };
+    await this.announcer.announce(change, profile);
+    return 'applied';
+  }
+}

@@ -1,0 +1,84 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/config';
+import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
+import { twilioCall } from '../twilio/twilio-errors';
+import { UpstreamMetrics } from '../upstream/upstream-metrics';
+import type { UpstreamPolicy } from '../upstream/upstream-policy';
+import { IntelligenceSource } from './intelligence.source';
+import type { OperatorResultWire, TranscriptInfo } from './intelligence.types';
+
+const PAGE_SIZE = 50;
+
+/**
+ * Conversational Intelligence through twilio-node: GET /v2/Transcripts/{Sid} and
+ * GET /v2/Transcripts/{Sid}/OperatorResults
+ * (https://www.twilio.com/docs/conversational-intelligence/api/transcript-resource,
+ * https://www.twilio.com/docs/conversational-intelligence/api/transcript-operator-results-subresource).
+ */
+@Injectable()
+export class TwilioIntelligenceSource extends IntelligenceSource {
+  private readonly policy: UpstreamPolicy;
+
+  constructor(
+    config: AppConfig,
+    private readonly twilio: TwilioClient,
+    private readonly metrics: UpstreamMetrics,
+  ) {
+    super();
+    this.policy = twilioPolicy(config, 2);
+  }
+
+  transcript(transcriptSid: string): Promise<TranscriptInfo | null> {
+    return this.call(
+      'transcript',
+      async () => {
+        const t = await this.twilio.client.intelligence.v2.transcripts(transcriptSid).fetch();
+        const at = t.dateUpdated ?? t.dateCreated;
+        return { sid: t.sid, customerAddress: customerOf(t.channel), customerKey: t.customerKey ?? null, at: (at ?? new Date()).toISOString() };
+      },
+      { 404: null },
+    );
+  }
+
+  operatorResults(transcriptSid: string): Promise<OperatorResultWire[]> {
+    return this.call(
+      'operator_results',
+      async () => {
+        const items = await this.twilio.client.intelligence.v2.transcripts(transcriptSid).operatorResults.list({ pageSize: PAGE_SIZE, limit: PAGE_SIZE });
+        return items.map((r) => ({
+          operator_type: r.operatorType ?? null,
+          name: r.name ?? null,
+          operator_sid: r.operatorSid ?? null,
+          extract_match: r.extractMatch ?? null,
+          utterance_match: r.utteranceMatch ?? null,
+          predicted_label: r.predictedLabel ?? null,
+          normalized_result: r.normalizedResult ?? null,
+          text_generation_results: (r.textGenerationResults as unknown) ?? null,
+        }));
+      },
+      { 404: [] },
+    );
+  }
+
+  private call<T, A = never>(route: string, work: () => Promise<T>, answers: Readonly<Record<number, A>> = {}): Promise<T | A> {
+    return this.metrics.observe('twilio', route, () => this.policy.execute(() => twilioCall(work, answers)));
+  }
+}
+
+/**
+ * The customer's address from a transcript's channel: `participants[]` with `role` "Customer" and
+ * `media_participant_id` (a phone number) or `email`
+ * (https://www.twilio.com/docs/conversational-intelligence/api/transcript-resource, Channel).
+ */
+export function customerOf(channel: unknown): string | null {
+  const participants = (channel as { participants?: unknown } | null)?.participants;
+  if (!Array.isArray(participants)) return null;
+  for (const p of participants as Array<Record<string, unknown>>) {
+    if (typeof p?.role !== 'string' || p.role.toLowerCase() !== 'customer') continue;
+    for (const field of ['media_participant_id', 'email']) {
+      const value = p[field];
+      if (typeof value === 'string' && value.trim()) return value.trim();
+    }
+  }
+  return null;
+}
