@@ -184,12 +184,10 @@ describe.each([
 
   it('never lets a burst of 2,000 distinct customers push the Profile API over SEGMENT_MAX_RPS', async () => {
     // Generous timeouts and HTTP rate limits: only the Profile API budget may hold this burst back.
-    // The sandbox shares one event loop with both instances and 100 callers: on a loaded machine
-    // one of its answers can take seconds, which is no budget failure.
     const { instances } = await deployment(2, {
       SEGMENT_MAX_RPS: '50',
       SEGMENT_BUDGET_WAIT_MS: '300',
-      UPSTREAM_TIMEOUT_MS: '10000',
+      UPSTREAM_TIMEOUT_MS: '3000',
       RATE_LIMIT_WORKER_MAX: '100000',
       RATE_LIMIT_IP_MAX: '100000',
     });
