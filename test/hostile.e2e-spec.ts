@@ -12,6 +12,10 @@ import { startHarness, type Harness } from './support/harness';
  * nothing to Redis. Run counts are fixed so the file stays well under a minute.
  */
 
+// Each test runs a fixed number of generated cases: on a busy machine one may need more than
+// jest's 30 s, and it still ends.
+jest.setTimeout(120_000);
+
 const RUNS = {
   graphqlBodies: 150,
   graphqlEnvelopes: 150,
