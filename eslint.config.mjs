@@ -3,7 +3,21 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'panel/dist/**', 'flex-plugin/**', 'test/fixtures/**', 'test/artifacts/**', '**/*.js', '**/*.mjs', '**/*.cjs', 'panel/vite.config.mts'] },
+  {
+    ignores: [
+      'dist/**',
+      'coverage/**',
+      'node_modules/**',
+      'panel/dist/**',
+      'flex-plugin/**',
+      'test/fixtures/**',
+      'test/artifacts/**',
+      '**/*.js',
+      '**/*.mjs',
+      '**/*.cjs',
+      'panel/vite.config.mts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

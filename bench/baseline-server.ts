@@ -18,7 +18,14 @@ async function main(): Promise<void> {
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   process.stdout.write(`${JSON.stringify({ url })}\n`);
-  process.once('SIGTERM', () => void app.close().then(() => redis.quit()).then(() => process.exit(0)));
+  process.once(
+    'SIGTERM',
+    () =>
+      void app
+        .close()
+        .then(() => redis.quit())
+        .then(() => process.exit(0)),
+  );
 }
 
 if (require.main === module) {

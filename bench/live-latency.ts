@@ -49,10 +49,22 @@ async function main(): Promise<void> {
       body: JSON.stringify({ query: `{ customerContext(lookup: {userId: "${customer.userId}"}) { profileId } }` }),
     });
     const waiting = new Map<string, (at: number) => void>();
-    const client = createClient({ url: `${b.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { token: sandbox.credentials.agentToken }, lazy: false });
+    const client = createClient({
+      url: `${b.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { token: sandbox.credentials.agentToken },
+      lazy: false,
+    });
     client.subscribe<{ customerContextChanged: { event: { id: string } | null } }>(
       { query: `subscription { customerContextChanged(profileId: "${customer.profileId}") { event { id } } }` },
-      { next: (v) => { const id = v.data?.customerContextChanged.event?.id; if (id) waiting.get(id)?.(performance.now()); }, error: () => undefined, complete: () => undefined },
+      {
+        next: (v) => {
+          const id = v.data?.customerContextChanged.event?.id;
+          if (id) waiting.get(id)?.(performance.now());
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      },
     );
     await new Promise((r) => setTimeout(r, 300));
     const latencies: number[] = [];
@@ -64,14 +76,25 @@ async function main(): Promise<void> {
         setTimeout(() => reject(new Error(`no push for ${messageId}`)), 5_000).unref();
       });
       const sent = performance.now();
-      await fetch(`${a}/webhooks/segment`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': createHmac('sha1', SECRET).update(body).digest('hex') }, body });
+      await fetch(`${a}/webhooks/segment`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-signature': createHmac('sha1', SECRET).update(body).digest('hex') },
+        body,
+      });
       const at = await received;
       if (i >= 20) latencies.push(at - sent); // the first 20 warm up
     }
     await client.dispose();
     latencies.sort((x, y) => x - y);
-    const result = { samples: latencies.length, p50_ms: +percentile(latencies, 50).toFixed(2), p99_ms: +percentile(latencies, 99).toFixed(2), max_ms: +latencies.at(-1)!.toFixed(2) };
-    process.stdout.write(`webhook received → subscriber notified (2 instances): p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms over ${result.samples} webhooks\n`);
+    const result = {
+      samples: latencies.length,
+      p50_ms: +percentile(latencies, 50).toFixed(2),
+      p99_ms: +percentile(latencies, 99).toFixed(2),
+      max_ms: +latencies.at(-1)!.toFixed(2),
+    };
+    process.stdout.write(
+      `webhook received → subscriber notified (2 instances): p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms over ${result.samples} webhooks\n`,
+    );
     mkdirSync(join(__dirname, 'results'), { recursive: true });
     writeFileSync(join(__dirname, 'results', 'live-latency.json'), `${JSON.stringify({ date: new Date().toISOString(), ...result }, null, 2)}\n`);
   } finally {

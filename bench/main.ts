@@ -61,11 +61,22 @@ function customerSets(customers: SandboxCustomer[]) {
   if (!freshness) throw new Error('the sandbox has no customer with a userId left for the freshness scenario');
   const many = [...new Set([...warm, ...cold, stampedeCustomer, ...enrichmentCold, ...withProfile])].slice(0, MEMORY_CUSTOMERS);
   if (many.length < MEMORY_CUSTOMERS) throw new Error(`the sandbox has only ${many.length} customers for the memory scenario`);
-  return { warm, cold, stampedeCustomer, enrichmentCold, budget: withProfile.slice(0, BUDGET_CUSTOMERS), memory: many, panel: warm.slice(0, PANEL_LOADS), freshness };
+  return {
+    warm,
+    cold,
+    stampedeCustomer,
+    enrichmentCold,
+    budget: withProfile.slice(0, BUDGET_CUSTOMERS),
+    memory: many,
+    panel: warm.slice(0, PANEL_LOADS),
+    freshness,
+  };
 }
 
 /** BENCH_ONLY=warm,memory runs only those scenarios (while working on one); the rest are reported as skipped. */
-const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+const only = process.env.BENCH_ONLY?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 
 /** Runs a scenario; a failure becomes a gap in the report instead of ending the run. */
 async function attempt<T>(name: string, run: () => Promise<T>): Promise<T | Gap> {
@@ -111,7 +122,12 @@ async function main(): Promise<void> {
   };
   try {
     // Room in L1 for every customer of the memory scenario.
-    const primary = await start('bench-main', { REDIS_KEY_PREFIX: MAIN_PREFIX, CACHE_L1_MAX_ITEMS: '1000000', CACHE_L1_MAX_SIZE_MB: '2048', CORS_ORIGINS: flex.origin });
+    const primary = await start('bench-main', {
+      REDIS_KEY_PREFIX: MAIN_PREFIX,
+      CACHE_L1_MAX_ITEMS: '1000000',
+      CACHE_L1_MAX_SIZE_MB: '2048',
+      CORS_ORIGINS: flex.origin,
+    });
     panelBase = `${primary.url}/panel`;
     await fill(primary, sets.warm.slice(0, 5), token);
     const memoryBefore = await snapshot(primary);
@@ -119,9 +135,15 @@ async function main(): Promise<void> {
     const warm = await attempt(`warm query: ${sets.warm.length} cached customers`, () =>
       warmQuery(primary, sets.warm, token, redis.url, (dir) => start('bench-profiled', mainEnv, dir)),
     );
-    const cold = await attempt(`cold query: ${sets.cold.length} customers, upstreams at ${UPSTREAM_LATENCY_MS} ms`, () => coldQuery(primary, sandbox, sets.cold, token));
-    const stampeded = await attempt(`stampede: ${STAMPEDE_QUERIES} queries for one cold customer`, () => stampede(primary, sandbox, sets.stampedeCustomer, token, STAMPEDE_QUERIES));
-    const enrichmentWarm = await attempt('enrichment, warm customers', () => enrichment(primary, sandbox, { customers: sets.warm.slice(0, 100), upstreamLatencyMs: 0, paceMs: 30 }));
+    const cold = await attempt(`cold query: ${sets.cold.length} customers, upstreams at ${UPSTREAM_LATENCY_MS} ms`, () =>
+      coldQuery(primary, sandbox, sets.cold, token),
+    );
+    const stampeded = await attempt(`stampede: ${STAMPEDE_QUERIES} queries for one cold customer`, () =>
+      stampede(primary, sandbox, sets.stampedeCustomer, token, STAMPEDE_QUERIES),
+    );
+    const enrichmentWarm = await attempt('enrichment, warm customers', () =>
+      enrichment(primary, sandbox, { customers: sets.warm.slice(0, 100), upstreamLatencyMs: 0, paceMs: 30 }),
+    );
     const enrichmentCold = await attempt(`enrichment, cold customers, upstreams at ${UPSTREAM_LATENCY_MS} ms`, () =>
       enrichment(primary, sandbox, { customers: sets.enrichmentCold, upstreamLatencyMs: UPSTREAM_LATENCY_MS, paceMs: 250 }),
     );
@@ -130,19 +152,42 @@ async function main(): Promise<void> {
     const fresh = await attempt(`freshness: webhook on instance B → event in the panel on instance A, ${FRESHNESS_EVENTS} events`, () =>
       freshness(start, sets.freshness, token, FRESHNESS_EVENTS),
     );
-    const memoryRun = { unbounded: primary, before: memoryBefore, keyPrefix: MAIN_PREFIX, customers: sets.memory, token, redisUrl: redis.url, maxItems: BOUNDED_L1_ITEMS };
+    const memoryRun = {
+      unbounded: primary,
+      before: memoryBefore,
+      keyPrefix: MAIN_PREFIX,
+      customers: sets.memory,
+      token,
+      redisUrl: redis.url,
+      maxItems: BOUNDED_L1_ITEMS,
+    };
     const memoryResult = await attempt(`memory: ${MEMORY_CUSTOMERS} customers in L1, then in an L1 of ${BOUNDED_L1_ITEMS} items`, () =>
       memory({
         ...memoryRun,
         answersMaxMb: BOUNDED_ANSWERS_MB,
-        startBounded: () => start('bench-bounded', { REDIS_KEY_PREFIX: MAIN_PREFIX, CACHE_L1_MAX_ITEMS: String(BOUNDED_L1_ITEMS), CACHE_ANSWERS_MAX_MB: String(BOUNDED_ANSWERS_MB) }),
+        startBounded: () =>
+          start('bench-bounded', {
+            REDIS_KEY_PREFIX: MAIN_PREFIX,
+            CACHE_L1_MAX_ITEMS: String(BOUNDED_L1_ITEMS),
+            CACHE_ANSWERS_MAX_MB: String(BOUNDED_ANSWERS_MB),
+          }),
       }),
     );
     const budgeted = await attempt(`budget: ${sets.budget.length} cold customers, SEGMENT_MAX_RPS=${BUDGET_MAX_RPS}`, async () => {
       const service = await start('bench-budget', { SEGMENT_MAX_RPS: String(BUDGET_MAX_RPS) });
       return { ...(await budget(service, sandbox, sets.budget, token)), maxRps: BUDGET_MAX_RPS };
     });
-    const results: Results = { warm, cold, stampede: stampeded, budget: budgeted, enrichmentWarm, enrichmentCold, memory: memoryResult, panel, freshness: fresh };
+    const results: Results = {
+      warm,
+      cold,
+      stampede: stampeded,
+      budget: budgeted,
+      enrichmentWarm,
+      enrichmentCold,
+      memory: memoryResult,
+      panel,
+      freshness: fresh,
+    };
     const outcomes = judge(results);
     printDetails(results);
     printReport(outcomes);

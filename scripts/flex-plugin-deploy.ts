@@ -54,11 +54,18 @@ export async function deployFlexPlugin(client: Twilio, options: DeployOptions, l
   const versions = await service.plugins(plugin.sid).pluginVersions.list();
   let version = versions.find((v) => v.version === options.version);
   if (version && version.pluginUrl !== options.pluginUrl) {
-    throw new DeployError(`version ${options.version} is registered with ${version.pluginUrl}, not ${options.pluginUrl}: raise the version in flex-plugin/package.json`);
+    throw new DeployError(
+      `version ${options.version} is registered with ${version.pluginUrl}, not ${options.pluginUrl}: raise the version in flex-plugin/package.json`,
+    );
   }
   if (version) log(`version ${options.version}: ${version.sid}`);
   else {
-    version = await service.plugins(plugin.sid).pluginVersions.create({ versionParam: options.version, pluginUrl: options.pluginUrl, private: false, changelog: `${options.uniqueName} ${options.version}` });
+    version = await service.plugins(plugin.sid).pluginVersions.create({
+      versionParam: options.version,
+      pluginUrl: options.pluginUrl,
+      private: false,
+      changelog: `${options.uniqueName} ${options.version}`,
+    });
     log(`version ${options.version}: ${version.sid} (created) ${options.pluginUrl}`);
   }
 

@@ -49,7 +49,10 @@ if (absent.length === 0) process.exit(0);
 
 const packages = [...new Set(absent.map((need) => need.pkg))];
 const names = absent.map((need) => need.what).join(', ');
-const chromiumHint = process.env.CHROMIUM_PATH && absent.some((need) => need.what === 'chromium') ? ` (or point CHROMIUM_PATH, now ${process.env.CHROMIUM_PATH}, at a Chromium)` : '';
+const chromiumHint =
+  process.env.CHROMIUM_PATH && absent.some((need) => need.what === 'chromium')
+    ? ` (or point CHROMIUM_PATH, now ${process.env.CHROMIUM_PATH}, at a Chromium)`
+    : '';
 
 if (mayInstall()) {
   console.log(`test prerequisites: installing ${packages.join(' ')} with apt-get for ${names} (the tests start their own Redis and drive Chromium)`);

@@ -32,14 +32,19 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   if (sandbox) {
     const running = sandbox;
-    app.getHttpAdapter().getInstance().addHook('onClose', async () => running.close());
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onClose', async () => running.close());
   }
   await app.listen(config.port, config.host);
   const url = await app.getUrl();
   logger.log(`customer-context listening on ${url}`);
   if (sandbox) {
     const vip = sandbox.data.byArchetype('vip');
-    logger.warn(`running on the SANDBOX: no Segment or Twilio credential is set, so every answer is demo data (AUTH_MODE=${config.auth.mode}); /readyz says mode "sandbox"`);
+    logger.warn(
+      `running on the SANDBOX: no Segment or Twilio credential is set, so every answer is demo data (AUTH_MODE=${config.auth.mode}); /readyz says mode "sandbox"`,
+    );
     logger.log(`demo VIP customer: phone ${vip.phone}, Segment userId ${vip.userId}`);
     logger.log(
       `try: curl -s ${url}/graphql -H 'content-type: application/json' -H 'authorization: Bearer ${sandbox.credentials.agentToken}' -d '{"query":"{ customerContext(lookup: {phone: \\"${vip.phone}\\"}) { profileId traits audiences signals { repeatContact24h openConversations } } }"}'`,

@@ -119,7 +119,9 @@ describe('kept answers (e2e)', () => {
   it('runs every step after the answer on a computed and on a kept answer alike', async () => {
     const c = customer(8);
     const seen: Array<{ kept: boolean; fields: string[]; identity: string }> = [];
-    const off = a.app.get(RequestPipeline).onAnswered(({ kept, state }) => seen.push({ kept, fields: state.reads.map((r) => r.field), identity: state.principal.identity }));
+    const off = a.app
+      .get(RequestPipeline)
+      .onAnswered(({ kept, state }) => seen.push({ kept, fields: state.reads.map((r) => r.field), identity: state.principal.identity }));
     try {
       await ask(a, c);
       await kept(a, c);
@@ -151,12 +153,27 @@ describe('kept answers (e2e)', () => {
     expect(onB.traits.plan).not.toBe('answers-enterprise');
     const posted = await postSegment(a, { type: 'identify', userId: c.userId, messageId: 'answers-identify-1', traits: { plan: 'answers-enterprise' } });
     expect(posted.status).toBe(200);
-    await eventually(() => ask(b, c), (answer) => answer.traits.plan === 'answers-enterprise');
+    await eventually(
+      () => ask(b, c),
+      (answer) => answer.traits.plan === 'answers-enterprise',
+    );
     // The instance that took the webhook hears of the change through Redis too, not necessarily first.
-    await eventually(() => ask(a, c), (answer) => answer.traits.plan === 'answers-enterprise');
-    const tracked = await postSegment(b, { type: 'track', userId: c.userId, messageId: 'answers-track-1', event: 'Answer Test Clicked', timestamp: new Date().toISOString() });
+    await eventually(
+      () => ask(a, c),
+      (answer) => answer.traits.plan === 'answers-enterprise',
+    );
+    const tracked = await postSegment(b, {
+      type: 'track',
+      userId: c.userId,
+      messageId: 'answers-track-1',
+      event: 'Answer Test Clicked',
+      timestamp: new Date().toISOString(),
+    });
     expect(tracked.status).toBe(200);
-    await eventually(() => ask(a, c), (answer) => answer.events.edges[0]?.node.name === 'Answer Test Clicked');
+    await eventually(
+      () => ask(a, c),
+      (answer) => answer.events.edges[0]?.node.name === 'Answer Test Clicked',
+    );
   });
 
   it('drops a kept answer on every instance when a Conversations webhook adds a message', async () => {
@@ -165,10 +182,21 @@ describe('kept answers (e2e)', () => {
     const conversation = before.conversations.edges[0].node;
     const body = 'a message the answer cache must not hide';
     const message = sandbox.data.addMessage(conversation.sid, { author: c.phone!, body });
-    const params = { EventType: 'onMessageAdded', ConversationSid: conversation.sid, MessageSid: message.sid, Body: body, Author: c.phone!, DateCreated: new Date().toISOString(), AccountSid: sandbox.credentials.accountSid };
+    const params = {
+      EventType: 'onMessageAdded',
+      ConversationSid: conversation.sid,
+      MessageSid: message.sid,
+      Body: body,
+      Author: c.phone!,
+      DateCreated: new Date().toISOString(),
+      AccountSid: sandbox.credentials.accountSid,
+    };
     const response = await postForm(a, '/webhooks/conversations', params);
     expect(response.status).toBe(200);
-    await eventually(() => ask(b, c), (answer) => answer.conversations.edges.some((e) => e.node.messages.some((m) => m.body === body)));
+    await eventually(
+      () => ask(b, c),
+      (answer) => answer.conversations.edges.some((e) => e.node.messages.some((m) => m.body === body)),
+    );
   });
 
   it('does not keep an answer with a failed or stale part', async () => {

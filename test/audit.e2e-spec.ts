@@ -14,8 +14,14 @@ describe('audit trail (e2e)', () => {
       const vip = h.sandbox.data.byArchetype('vip');
       const result = await h.gql(`query($phone: String!) { customerContext(lookup: {phone: $phone}) { profileId traits } }`, { phone: vip.phone });
       expect(result.errors).toBeUndefined();
-      const text = await eventually(() => readFileSync(file, 'utf8'), (t) => t.includes('customer.read'));
-      const lines = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const text = await eventually(
+        () => readFileSync(file, 'utf8'),
+        (t) => t.includes('customer.read'),
+      );
+      const lines = text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(lines).toContainEqual(
         expect.objectContaining({
           context: 'Audit',

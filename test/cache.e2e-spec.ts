@@ -123,9 +123,7 @@ describe.each([
     // Slow upstreams make every request arrive while the first fetch is still in flight.
     sandbox.faults.add({ service: 'segment', latencyMs: 150 });
     sandbox.faults.add({ service: 'twilio', latencyMs: 150 });
-    const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => instances[i % 2].gql<Answer>(PROFILE, { lookup: lookupOf(customer) })),
-    );
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => instances[i % 2].gql<Answer>(PROFILE, { lookup: lookupOf(customer) })));
     for (const answer of answers) {
       expect(answer.errors).toBeUndefined();
       expect(answer.data?.customerContext?.profileId).toBe(customer.profileId);
@@ -133,7 +131,8 @@ describe.each([
     }
     const perResource = new Map<string, number>();
     // Customer data only: each instance validates the agent's token once, by design.
-    for (const call of sandbox.calls.log().filter((c) => c.route !== 'token_validate' && c.service !== 'tracking')) perResource.set(`${call.method} ${call.path}`, (perResource.get(`${call.method} ${call.path}`) ?? 0) + 1);
+    for (const call of sandbox.calls.log().filter((c) => c.route !== 'token_validate' && c.service !== 'tracking'))
+      perResource.set(`${call.method} ${call.path}`, (perResource.get(`${call.method} ${call.path}`) ?? 0) + 1);
     expect([...perResource.entries()].filter(([, n]) => n !== 1)).toEqual([]);
     expect(sandbox.calls.count({ service: 'segment', route: 'external_ids' })).toBe(1);
     expect(sandbox.calls.count({ service: 'segment', route: 'events' })).toBe(1);
@@ -199,9 +198,12 @@ describe.each([
     const worker = async (h: Harness) => {
       while (next < customers.length) {
         const customer = customers[next++];
-        const answer = await h.gql<Answer>(`query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId traits freshness { stale sources { source error } } } }`, {
-          lookup: { userId: customer.userId, email: customer.email, phone: customer.phone },
-        });
+        const answer = await h.gql<Answer>(
+          `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId traits freshness { stale sources { source error } } } }`,
+          {
+            lookup: { userId: customer.userId, email: customer.email, phone: customer.phone },
+          },
+        );
         expect(answer.status).toBe(200);
         expect(answer.errors).toBeUndefined();
         const errors = answer.data?.customerContext?.freshness.sources.map((s) => s.error).filter(Boolean) ?? [];
@@ -227,7 +229,9 @@ describe.each([
     const before = await b.gql<Answer>(PROFILE, { lookup });
     const added = sandbox.data.addEvent(customer, { event: 'Support Article Viewed' });
     // B still answers from its own copy...
-    expect((await b.gql<Answer>(PROFILE, { lookup })).data?.customerContext?.events.edges[0].node.id).toBe(before.data?.customerContext?.events.edges[0].node.id);
+    expect((await b.gql<Answer>(PROFILE, { lookup })).data?.customerContext?.events.edges[0].node.id).toBe(
+      before.data?.customerContext?.events.edges[0].node.id,
+    );
     const refreshed = await a.gql(`mutation($lookup: CustomerLookupInput!) { refreshCustomerContext(lookup: $lookup) { profileId } }`, { lookup });
     expect(refreshed.errors).toBeUndefined();
     // ...until A's refresh evicts it everywhere.

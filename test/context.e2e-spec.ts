@@ -31,8 +31,17 @@ interface Context {
   externalIds: Array<{ type: string; id: string }>;
   traits: Record<string, unknown>;
   audiences: string[];
-  events: { totalCount: number; edges: Array<{ cursor: string; node: { id: string; name: string | null; occurredAt: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
-  conversations: { totalCount: number; edges: Array<{ node: { sid: string; state: string; updatedAt: string | null; createdAt: string; messages: Array<{ body: string | null; createdAt: string }> } }> };
+  events: {
+    totalCount: number;
+    edges: Array<{ cursor: string; node: { id: string; name: string | null; occurredAt: string } }>;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+  conversations: {
+    totalCount: number;
+    edges: Array<{
+      node: { sid: string; state: string; updatedAt: string | null; createdAt: string; messages: Array<{ body: string | null; createdAt: string }> };
+    }>;
+  };
   journey: Array<{ kind: string; at: string; title: string }>;
   signals: { repeatContact24h: boolean; contacts24h: number; openConversations: number; lastSeenAt: string | null; lastPurchaseAt: string | null };
   freshness: { stale: boolean; sources: Array<{ source: string; stale: boolean; error: string | null }> };
@@ -68,8 +77,18 @@ describe('customerContext (e2e)', () => {
     expect(ctx?.resolvedBy).toEqual({ type: 'phone', id: vip.phone });
     expect(ctx?.traits).toMatchObject({ first_name: vip.traits.first_name, plan: vip.traits.plan });
     expect(Object.keys(ctx?.traits ?? {}).length).toBe(Object.keys(vip.traits).length + Object.keys(vip.audiences).length);
-    expect([...(ctx?.audiences ?? [])].sort()).toEqual(Object.entries(vip.audiences).filter(([, v]) => v).map(([k]) => k).sort());
-    expect(ctx?.externalIds).toEqual(expect.arrayContaining([{ type: 'user_id', id: vip.userId }, { type: 'email', id: vip.email }]));
+    expect([...(ctx?.audiences ?? [])].sort()).toEqual(
+      Object.entries(vip.audiences)
+        .filter(([, v]) => v)
+        .map(([k]) => k)
+        .sort(),
+    );
+    expect(ctx?.externalIds).toEqual(
+      expect.arrayContaining([
+        { type: 'user_id', id: vip.userId },
+        { type: 'email', id: vip.email },
+      ]),
+    );
     expect(ctx?.events.totalCount).toBe(vip.events.length);
     expect(ctx?.events.edges.map((e) => e.node.id)).toEqual(vip.events.slice(0, 5).map((e) => e.message_id));
     expect(ctx?.conversations.totalCount).toBe(vip.conversations.length);
@@ -134,10 +153,16 @@ describe('customerContext (e2e)', () => {
 
   it('remembers resolutions: a second lookup costs no Profile API call', async () => {
     const customer = h.sandbox.data.customers[10];
-    await context({ userId: customer.userId ?? undefined, email: customer.email ?? undefined, phone: customer.phone ?? undefined, anonymousId: customer.anonymousIds[0] }, PROFILE_ONLY);
+    await context(
+      { userId: customer.userId ?? undefined, email: customer.email ?? undefined, phone: customer.phone ?? undefined, anonymousId: customer.anonymousIds[0] },
+      PROFILE_ONLY,
+    );
     const calls = h.sandbox.calls.count({ service: 'segment' });
     expect(calls).toBeGreaterThan(0);
-    await context({ userId: customer.userId ?? undefined, email: customer.email ?? undefined, phone: customer.phone ?? undefined, anonymousId: customer.anonymousIds[0] }, PROFILE_ONLY);
+    await context(
+      { userId: customer.userId ?? undefined, email: customer.email ?? undefined, phone: customer.phone ?? undefined, anonymousId: customer.anonymousIds[0] },
+      PROFILE_ONLY,
+    );
     expect(h.sandbox.calls.count({ service: 'segment' })).toBe(calls);
   });
 
@@ -171,7 +196,10 @@ describe('customerContext (e2e)', () => {
 
   it('makes no events call when events are not selected', async () => {
     const customer = h.sandbox.data.customers[11];
-    await context({ userId: customer.userId ?? undefined, phone: customer.phone ?? undefined, anonymousId: customer.anonymousIds[0] }, `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId traits audiences } }`);
+    await context(
+      { userId: customer.userId ?? undefined, phone: customer.phone ?? undefined, anonymousId: customer.anonymousIds[0] },
+      `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId traits audiences } }`,
+    );
     expect(h.sandbox.calls.count({ service: 'segment', route: 'events' })).toBe(0);
     expect(h.sandbox.calls.count({ service: 'twilio' })).toBe(0);
   });
@@ -184,7 +212,8 @@ describe('customerContext (e2e)', () => {
     expect(h.sandbox.calls.count({ service: 'segment', route: 'events' })).toBe(1);
     expect(h.sandbox.calls.count({ service: 'twilio' })).toBeGreaterThanOrEqual(1);
     const perPath = new Map<string, number>();
-    for (const call of h.sandbox.calls.log().filter((c) => c.service !== 'tracking')) perPath.set(`${call.method} ${call.path}`, (perPath.get(`${call.method} ${call.path}`) ?? 0) + 1);
+    for (const call of h.sandbox.calls.log().filter((c) => c.service !== 'tracking'))
+      perPath.set(`${call.method} ${call.path}`, (perPath.get(`${call.method} ${call.path}`) ?? 0) + 1);
     expect([...perPath].filter(([, n]) => n !== 1)).toEqual([]);
   });
 

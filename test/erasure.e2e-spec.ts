@@ -99,7 +99,14 @@ describe('erasure reaches every copy (e2e)', () => {
 
   const subscribe = async (h: Harness, profileId: string) => {
     const received: Change[] = [];
-    const client = createClient({ url: `${h.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { token: sandbox.credentials.agentToken }, lazy: false, retryAttempts: 0, onNonLazyError: () => undefined });
+    const client = createClient({
+      url: `${h.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { token: sandbox.credentials.agentToken },
+      lazy: false,
+      retryAttempts: 0,
+      onNonLazyError: () => undefined,
+    });
     clients.push(client);
     await new Promise<void>((resolve, reject) => {
       client.on('connected', () => resolve());
@@ -139,7 +146,11 @@ describe('erasure reaches every copy (e2e)', () => {
     await until(() => pushed.some((c) => c.parts.includes('traits')), 'the webhook news push');
     // A stamped open task.
     const task = vip.tasks[0];
-    const stamp = await a.gql<{ enrichTask: { stamped: boolean } }>(`mutation ($sid: ID!) { enrichTask(taskSid: $sid) { stamped } }`, { sid: task.sid }, admin());
+    const stamp = await a.gql<{ enrichTask: { stamped: boolean } }>(
+      `mutation ($sid: ID!) { enrichTask(taskSid: $sid) { stamped } }`,
+      { sid: task.sid },
+      admin(),
+    );
     expect(stamp.data?.enrichTask.stamped).toBe(true);
     expect(sandbox.data.task(task.sid)?.attributes.customer_context).toBeDefined();
     expect(sandbox.data.task(task.sid)?.assignmentStatus).toBe('pending');
@@ -148,11 +159,14 @@ describe('erasure reaches every copy (e2e)', () => {
     const named = (text: string) => names.clear.some((n) => text.includes(n)) || names.hashed.some((n) => text.includes(n));
     expect(before.filter((e) => named(e.key + e.text)).length).toBeGreaterThan(5);
     // The cache keys the customer had (bentocache stores them under `<prefix>c:cache:<key>` or similar).
-    const cachedKeys = before.filter((e) => named(e.key + e.text)).map((e) => e.key).flatMap((key) => {
-      const at = key.indexOf(':', keyPrefix.length + 1);
-      const inner = key.slice(at + 1);
-      return [inner, key.slice(keyPrefix.length)];
-    });
+    const cachedKeys = before
+      .filter((e) => named(e.key + e.text))
+      .map((e) => e.key)
+      .flatMap((key) => {
+        const at = key.indexOf(':', keyPrefix.length + 1);
+        const inner = key.slice(at + 1);
+        return [inner, key.slice(keyPrefix.length)];
+      });
 
     // An agent may not erase.
     const refused = await a.gql(ERASE, { lookup });
@@ -216,7 +230,8 @@ describe('erasure reaches every copy (e2e)', () => {
   it("erases on Segment's forwarded deletion request (signed), and refuses an unsigned one", async () => {
     const customer = sandbox.data.byArchetype('new');
     const lookup = { userId: customer.userId };
-    for (const h of [a, b]) expect((await h.gql<{ customerContext: { profileId: string } }>(FULL, { lookup })).data?.customerContext.profileId).toBe(customer.profileId);
+    for (const h of [a, b])
+      expect((await h.gql<{ customerContext: { profileId: string } }>(FULL, { lookup })).data?.customerContext.profileId).toBe(customer.profileId);
 
     const forged = await forwardUserDeletion({ webhookUrl: `${b.url}/webhooks/segment`, sharedSecret: 'not-the-secret', userId: customer.userId! });
     expect(forged.status).toBe(403);
@@ -227,7 +242,9 @@ describe('erasure reaches every copy (e2e)', () => {
     expect(await response.json()).toMatchObject({ received: 1, outcomes: { erased: 1 } });
     await forgotten(a, lookup);
     for (const h of [a, b]) expect((await h.gql<{ customerContext: unknown }>(FULL, { lookup })).data?.customerContext).toBeNull();
-    const left = (await redisDump(redis, keyPrefix)).filter((e) => e.key.includes(customer.profileId!) || e.text.includes(customer.profileId!) || e.text.includes(customer.email!));
+    const left = (await redisDump(redis, keyPrefix)).filter(
+      (e) => e.key.includes(customer.profileId!) || e.text.includes(customer.profileId!) || e.text.includes(customer.email!),
+    );
     expect(left).toEqual([]);
   });
 });

@@ -31,7 +31,9 @@ describe('flex-plugin:deploy', () => {
   }
   const get = async (path: string): Promise<unknown> => {
     const { accountSid, authToken } = sandbox.credentials;
-    const response = await fetch(`${sandbox.twilioUrl}${path}`, { headers: { authorization: 'Basic ' + Buffer.from(`${accountSid}:${authToken}`).toString('base64') } });
+    const response = await fetch(`${sandbox.twilioUrl}${path}`, {
+      headers: { authorization: 'Basic ' + Buffer.from(`${accountSid}:${authToken}`).toString('base64') },
+    });
     expect(response.status).toBe(200);
     return response.json();
   };
@@ -70,10 +72,18 @@ describe('flex-plugin:deploy', () => {
     const configured = await get(`/v1/PluginService/Configurations/${first.configurationSid}/Plugins`);
     expectValid(flexApi.response('/v1/PluginService/Configurations/{ConfigurationSid}/Plugins', 'get', 200), configured);
     expect((configured as { plugins: unknown[] }).plugins).toEqual([
-      expect.objectContaining({ unique_name: 'plugin-customer-context', version: options.version, plugin_url: options.pluginUrl, plugin_version_sid: first.pluginVersionSid }),
+      expect.objectContaining({
+        unique_name: 'plugin-customer-context',
+        version: options.version,
+        plugin_url: options.pluginUrl,
+        plugin_version_sid: first.pluginVersionSid,
+      }),
     ]);
     expectValid(flexApi.response('/v1/PluginService/Plugins', 'get', 200), await get('/v1/PluginService/Plugins'));
-    expectValid(flexApi.response('/v1/PluginService/Plugins/{PluginSid}/Versions', 'get', 200), await get(`/v1/PluginService/Plugins/${first.pluginSid}/Versions`));
+    expectValid(
+      flexApi.response('/v1/PluginService/Plugins/{PluginSid}/Versions', 'get', 200),
+      await get(`/v1/PluginService/Plugins/${first.pluginSid}/Versions`),
+    );
 
     sandbox.calls.reset();
     const second = await deployFlexPlugin(client, options);
@@ -88,7 +98,9 @@ describe('flex-plugin:deploy', () => {
 
   it("releases a new version beside the other plugins Flex runs, in place of this plugin's older one", async () => {
     const other = await client.flexApi.v1.plugins.create({ uniqueName: 'plugin-other' });
-    const otherVersion = await client.flexApi.v1.plugins(other.sid).pluginVersions.create({ versionParam: '2.0.0', pluginUrl: 'https://assets.example.com/other.js' });
+    const otherVersion = await client.flexApi.v1
+      .plugins(other.sid)
+      .pluginVersions.create({ versionParam: '2.0.0', pluginUrl: 'https://assets.example.com/other.js' });
     const current = (await client.flexApi.v1.pluginReleases.list())[0];
     const running = await client.flexApi.v1.pluginConfigurations(current.configurationSid).plugins.list();
     const configuration = await client.flexApi.v1.pluginConfigurations.create({
@@ -106,7 +118,9 @@ describe('flex-plugin:deploy', () => {
 
   it('refuses to register a version number again for another bundle URL', async () => {
     sandbox.calls.reset();
-    await expect(deployFlexPlugin(client, { ...options, pluginUrl: 'https://elsewhere.example.com/flex-plugin/plugin-customer-context.js' })).rejects.toThrow(DeployError);
+    await expect(deployFlexPlugin(client, { ...options, pluginUrl: 'https://elsewhere.example.com/flex-plugin/plugin-customer-context.js' })).rejects.toThrow(
+      DeployError,
+    );
     expect(calls().filter((call) => call.startsWith('POST'))).toEqual([]);
   });
 });

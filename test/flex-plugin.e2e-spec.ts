@@ -20,7 +20,6 @@ const ROOT = join(__dirname, '..');
 const PLUGIN = join(ROOT, 'flex-plugin');
 const SECRET = 'flex-plugin-segment-secret';
 
-
 interface Setup {
   pluginUrl: string;
   token: string;
@@ -89,9 +88,17 @@ describe('Flex plugin (browser e2e)', () => {
     ensureViteBuilt('panel', 'dist/index.html', ['src', 'index.html', 'vite.config.mts']);
     ensureViteBuilt('flex-plugin', 'dist/plugin-customer-context.js', ['src', 'vite.config.mts', 'package.json']);
     flex = await startFlexStandIn();
-    h = await startHarness({ sandbox: { customers: 12 }, env: { UPSTREAM_TIMEOUT_MS: '5000', SEGMENT_WEBHOOK_SECRET: SECRET, CORS_ORIGINS: `https://flex.twilio.com,${flex.origin}` } });
+    h = await startHarness({
+      sandbox: { customers: 12 },
+      env: { UPSTREAM_TIMEOUT_MS: '5000', SEGMENT_WEBHOOK_SECRET: SECRET, CORS_ORIGINS: `https://flex.twilio.com,${flex.origin}` },
+    });
     profileDir = mkdtempSync(join(tmpdir(), 'flex-plugin-chromium-'));
-    browser = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, viewport: { width: PANEL_WIDTH, height: 960 }, args: CHROMIUM_ARGS });
+    browser = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: PANEL_WIDTH, height: 960 },
+      args: CHROMIUM_ARGS,
+    });
     browser.setDefaultTimeout(10_000);
   }, 60_000);
 
@@ -136,7 +143,11 @@ describe('Flex plugin (browser e2e)', () => {
   it("frames the panel for the selected task, shows routing's badge, and hands over the renewed token so the panel keeps working", async () => {
     const vip = h.sandbox.data.byArchetype('vip');
     const taskSid = vip.tasks[0].sid;
-    const stamped = await h.gql<{ enrichTask: { stamped: boolean } }>('mutation ($sid: ID!) { enrichTask(taskSid: $sid) { stamped } }', { sid: taskSid }, { authorization: `Bearer ${h.sandbox.credentials.supervisorToken}` });
+    const stamped = await h.gql<{ enrichTask: { stamped: boolean } }>(
+      'mutation ($sid: ID!) { enrichTask(taskSid: $sid) { stamped } }',
+      { sid: taskSid },
+      { authorization: `Bearer ${h.sandbox.credentials.supervisorToken}` },
+    );
     expect(stamped.errors).toBeUndefined();
     const task = { taskSid, attributes: h.sandbox.data.task(taskSid)!.attributes };
     expect(task.attributes).toMatchObject({ customer_context: { vip: true } });
@@ -150,7 +161,13 @@ describe('Flex plugin (browser e2e)', () => {
     const page = await openFlex({ pluginUrl: pluginUrl(), token: oldToken, uiAttributes: { customerContext: { serviceUrl: h.url } }, task }, (opened) =>
       opened.on('response', (response) => {
         if (new URL(response.url()).pathname === '/graphql' && response.request().method() === 'POST') {
-          graphql.push({ token: response.request().headers().authorization?.replace(/^Bearer /, ''), status: response.status() });
+          graphql.push({
+            token: response
+              .request()
+              .headers()
+              .authorization?.replace(/^Bearer /, ''),
+            status: response.status(),
+          });
         }
       }),
     );
@@ -165,13 +182,24 @@ describe('Flex plugin (browser e2e)', () => {
     await eventually(() => graphql.some((call) => call.token === newToken), Boolean);
     // The service now refuses the old token...
     await eventually(
-      () => fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${oldToken}` }, body: '{"query":"{ __typename }"}' }).then((r) => r.status),
+      () =>
+        fetch(`${h.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${oldToken}` },
+          body: '{"query":"{ __typename }"}',
+        }).then((r) => r.status),
       (status) => status === 401,
       15_000,
     );
     // ...and the open panel still shows what happens to its customer.
     await panel.locator('.live-live').waitFor();
-    const response = await postSegment(h, { type: 'track', event: 'Return Requested', userId: vip.userId, messageId: 'flex-plugin-renewed-1', timestamp: new Date().toISOString() });
+    const response = await postSegment(h, {
+      type: 'track',
+      event: 'Return Requested',
+      userId: vip.userId,
+      messageId: 'flex-plugin-renewed-1',
+      timestamp: new Date().toISOString(),
+    });
     expect(response.status).toBe(200);
     await panel.locator('.timeline li', { hasText: 'Return Requested' }).first().waitFor();
     const afterRenewal = graphql.slice(graphql.findIndex((call) => call.token === newToken));

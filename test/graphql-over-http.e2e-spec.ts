@@ -32,7 +32,10 @@ describe('GraphQL over HTTP (graphql-http audit, e2e)', () => {
   });
 
   it('accepts null extensions and null variables in a POST body', async () => {
-    for (const body of [{ query: '{ __typename }', extensions: null }, { query: '{ __typename }', variables: null }]) {
+    for (const body of [
+      { query: '{ __typename }', extensions: null },
+      { query: '{ __typename }', variables: null },
+    ]) {
       const response = await fetch(`${h.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${h.sandbox.credentials.agentToken}` },

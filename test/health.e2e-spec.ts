@@ -48,11 +48,17 @@ describe('health (e2e)', () => {
       const task = await taskRouter(h).tasks.create({ attributes: JSON.stringify({ from: vip.phone }) });
       h.sandbox.faults.add({ service: 'twilio', route: 'task', timeout: true });
       expect((await postForm(h, '/webhooks/taskrouter', taskCreatedEvent(h, task.sid, JSON.stringify({ from: vip.phone })))).status).toBe(204);
-      await eventually(() => h.sandbox.calls.count({ service: 'twilio', route: 'task' }), (n) => n >= 1);
+      await eventually(
+        () => h.sandbox.calls.count({ service: 'twilio', route: 'task' }),
+        (n) => n >= 1,
+      );
       expect((await fetch(`${h.url}/readyz`)).status).toBe(200);
 
       closing = h.app.close();
-      const ready = await eventually(() => fetch(`${h.url}/readyz`), (r) => r.status !== 200);
+      const ready = await eventually(
+        () => fetch(`${h.url}/readyz`),
+        (r) => r.status !== 200,
+      );
       expect(ready.status).toBe(503);
       expect(await ready.json()).toEqual({ status: 'stopping', mode: 'sandbox' });
       // Still draining: the held job has not let the shutdown finish, and liveness still answers.

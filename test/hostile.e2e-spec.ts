@@ -56,7 +56,16 @@ const emailish = fc.oneof(
   fc.constantFrom('@', '@@', 'a@', '@b.c', 'a@b', 'a@@b.c', 'A@B.C'.repeat(300), '"quoted"@example.com', 'ü@exämple.com'),
 );
 const number = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -1, 101, 2 ** 31, -(2 ** 31) - 1, Number.MAX_SAFE_INTEGER, 1e308));
-const weird = fc.oneof(text, phoneish, emailish, number, fc.boolean(), fc.constant(null), fc.jsonValue({ maxDepth: 3 }), deep.map((d) => JSON.parse(d) as unknown));
+const weird = fc.oneof(
+  text,
+  phoneish,
+  emailish,
+  number,
+  fc.boolean(),
+  fc.constant(null),
+  fc.jsonValue({ maxDepth: 3 }),
+  deep.map((d) => JSON.parse(d) as unknown),
+);
 const lookupField = fc.constantFrom('userId', 'email', 'phone', 'anonymousId', 'address', 'conversationSid', 'taskSid');
 const lookup = fc.oneof(
   fc.dictionary(lookupField, fc.oneof(text, phoneish, emailish, fc.constantFrom('WT'.padEnd(34, '0'), 'CH'.padEnd(34, 'f'))), { maxKeys: 7 }),
@@ -74,10 +83,19 @@ const contentType = fc.constantFrom(
   '*/*',
   '',
 );
-const body = fc.oneof(text, deep, fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)), fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b).toString('latin1')));
-const formParams = fc.dictionary(fc.oneof(printable, fc.constantFrom('EventType', 'TaskSid', 'TaskAttributes', 'ConversationSid', 'Body', 'AccountSid')), fc.oneof(printable, unicode), {
-  maxKeys: 12,
-});
+const body = fc.oneof(
+  text,
+  deep,
+  fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+  fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b).toString('latin1')),
+);
+const formParams = fc.dictionary(
+  fc.oneof(printable, fc.constantFrom('EventType', 'TaskSid', 'TaskAttributes', 'ConversationSid', 'Body', 'AccountSid')),
+  fc.oneof(printable, unicode),
+  {
+    maxKeys: 12,
+  },
+);
 
 // ---- the suite --------------------------------------------------------------------------------
 
@@ -193,18 +211,39 @@ describe('hostile input (e2e)', () => {
 
   it('survives any query text, variables and operation name', async () => {
     // Deeper than any real field goes: refused for depth before anything is looked up.
-    const selection = fc.integer({ min: 1, max: 400 }).map((d) => `{ customerContext(lookup: {userId: "u"}) { conversations { edges { node { ${'a { '.repeat(d)}b${' }'.repeat(d)} } } } } }`);
-    const query = fc.oneof(text, selection, deep, fc.constantFrom('{ __schema { types { name } } }', 'mutation { refreshCustomerContext(lookup: {}) { profileId } }', 'subscription { x }', '{ a } { b }', 'query A { __typename } query A { __typename }', '#'));
+    const selection = fc
+      .integer({ min: 1, max: 400 })
+      .map((d) => `{ customerContext(lookup: {userId: "u"}) { conversations { edges { node { ${'a { '.repeat(d)}b${' }'.repeat(d)} } } } } }`);
+    const query = fc.oneof(
+      text,
+      selection,
+      deep,
+      fc.constantFrom(
+        '{ __schema { types { name } } }',
+        'mutation { refreshCustomerContext(lookup: {}) { profileId } }',
+        'subscription { x }',
+        '{ a } { b }',
+        'query A { __typename } query A { __typename }',
+        '#',
+      ),
+    );
     await fc.assert(
-      fc.asyncProperty(fc.oneof(query, weird), fc.oneof(fc.constant(undefined), weird), fc.oneof(fc.constant(undefined), weird), fc.boolean(), async (q, variables, operationName, withToken) => {
-        await gqlPost({ query: q, variables, operationName }, withToken ? token() : {});
-      }),
+      fc.asyncProperty(
+        fc.oneof(query, weird),
+        fc.oneof(fc.constant(undefined), weird),
+        fc.oneof(fc.constant(undefined), weird),
+        fc.boolean(),
+        async (q, variables, operationName, withToken) => {
+          await gqlPost({ query: q, variables, operationName }, withToken ? token() : {});
+        },
+      ),
       { numRuns: RUNS.graphqlEnvelopes },
     );
   });
 
   it('survives any lookup, as variables and inline', async () => {
-    const byVariables = 'query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId traits externalIds { type id } routing { attributes } } }';
+    const byVariables =
+      'query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId traits externalIds { type id } routing { attributes } } }';
     await fc.assert(
       fc.asyncProperty(lookup, fc.boolean(), fc.boolean(), async (value, inline, refresh) => {
         const operation = refresh ? 'mutation' : 'query';
@@ -213,9 +252,12 @@ describe('hostile input (e2e)', () => {
           await gqlPost({ query: byVariables.replace('query', operation).replace('customerContext', field), variables: { lookup: value } });
           return;
         }
-        const literal = value && typeof value === 'object' && !Array.isArray(value)
-          ? `{ ${Object.entries(value).map(([k, v]) => `${/^[_A-Za-z][_0-9A-Za-z]*$/.test(k) ? k : 'userId'}: ${JSON.stringify(v) ?? 'null'}`).join(', ')} }`
-          : (JSON.stringify(value) ?? 'null');
+        const literal =
+          value && typeof value === 'object' && !Array.isArray(value)
+            ? `{ ${Object.entries(value)
+                .map(([k, v]) => `${/^[_A-Za-z][_0-9A-Za-z]*$/.test(k) ? k : 'userId'}: ${JSON.stringify(v) ?? 'null'}`)
+                .join(', ')} }`
+            : (JSON.stringify(value) ?? 'null');
         await gqlPost({ query: `${operation} { ${field}(lookup: ${literal}) { profileId traits } }` });
       }),
       { numRuns: RUNS.lookups },
@@ -235,16 +277,20 @@ describe('hostile input (e2e)', () => {
     };
     const pageValue = fc.oneof(number, fc.constant(null), text, fc.base64String({ maxLength: 40 }), weird);
     await fc.assert(
-      fc.asyncProperty(fc.record({ first: pageValue, after: pageValue, last: pageValue, cf: pageValue, jf: pageValue }, { requiredKeys: [] }), fc.boolean(), async (args, inline) => {
-        if (!inline) {
-          await gqlPost({ query: paged, variables: { ...args, lookup: customer() } });
-          return;
-        }
-        const literal = (v: unknown) => JSON.stringify(v) ?? 'null';
-        await gqlPost({
-          query: `{ customerContext(lookup: {userId: ${JSON.stringify(customer().userId)}}) { events(first: ${literal(args.first)}, after: ${literal(args.after)}) { totalCount } conversations(first: ${literal(args.cf)}) { edges { node { messages(last: ${literal(args.last)}) { sid } } } } journey(first: ${literal(args.jf)}) { kind } } }`,
-        });
-      }),
+      fc.asyncProperty(
+        fc.record({ first: pageValue, after: pageValue, last: pageValue, cf: pageValue, jf: pageValue }, { requiredKeys: [] }),
+        fc.boolean(),
+        async (args, inline) => {
+          if (!inline) {
+            await gqlPost({ query: paged, variables: { ...args, lookup: customer() } });
+            return;
+          }
+          const literal = (v: unknown) => JSON.stringify(v) ?? 'null';
+          await gqlPost({
+            query: `{ customerContext(lookup: {userId: ${JSON.stringify(customer().userId)}}) { events(first: ${literal(args.first)}, after: ${literal(args.after)}) { totalCount } conversations(first: ${literal(args.cf)}) { edges { node { messages(last: ${literal(args.last)}) { sid } } } } journey(first: ${literal(args.jf)}) { kind } } }`,
+          });
+        },
+      ),
       { numRuns: RUNS.paging },
     );
   });
@@ -252,16 +298,28 @@ describe('hostile input (e2e)', () => {
   it('survives any GET /graphql query string', async () => {
     const param = fc.constantFrom('query', 'variables', 'operationName', 'extensions', 'persisted', 'x');
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(param, fc.oneof(text, deep, fc.constantFrom('{ __typename }', 'mutation { refreshCustomerContext(lookup: {userId: "u"}) { profileId } }'))), { maxLength: 5 }), fc.boolean(), async (params, withToken) => {
-        const search = params.map(([k, v]) => `${k}=${encodeURIComponent(v.slice(0, 4_000))}`).join('&');
-        await hostile('graphql', () => send('GET', `/graphql?${search}`, withToken ? token() : {}));
-      }),
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(param, fc.oneof(text, deep, fc.constantFrom('{ __typename }', 'mutation { refreshCustomerContext(lookup: {userId: "u"}) { profileId } }'))),
+          { maxLength: 5 },
+        ),
+        fc.boolean(),
+        async (params, withToken) => {
+          const search = params.map(([k, v]) => `${k}=${encodeURIComponent(v.slice(0, 4_000))}`).join('&');
+          await hostile('graphql', () => send('GET', `/graphql?${search}`, withToken ? token() : {}));
+        },
+      ),
       { numRuns: RUNS.graphqlGet },
     );
   });
 
   it('refuses any Authorization and X-Flex-Token it did not issue, without asking Twilio for non-tokens', async () => {
-    const header = fc.oneof(printable, printable.map((t) => `Bearer ${t}`), printable.map((t) => `Bearer ${t}.${t}.${t}`), fc.constantFrom('Bearer', 'Bearer ', 'Basic Zm9vOmJhcg==', 'Bearer e30.e30.e30'));
+    const header = fc.oneof(
+      printable,
+      printable.map((t) => `Bearer ${t}`),
+      printable.map((t) => `Bearer ${t}.${t}.${t}`),
+      fc.constantFrom('Bearer', 'Bearer ', 'Basic Zm9vOmJhcg==', 'Bearer e30.e30.e30'),
+    );
     const before = h.sandbox.calls.count({ service: 'twilio', route: 'token_validate' });
     let plausible = 0;
     await fc.assert(
@@ -280,10 +338,16 @@ describe('hostile input (e2e)', () => {
   it('survives anything sent to /healthz, /readyz, /metrics and the panel', async () => {
     // An unbuilt panel page answers 503 by design (npm run build:panel); its assets are always served or 404.
     const panelBuilt = (await fetch(`${h.url}/panel`)).status === 200;
-    const asset = fc.oneof(printable, fc.constantFrom('..%2f..%2fpackage.json', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', 'index.html', '%00', 'a'.repeat(3000))).map((name) => `/panel/assets/${name.includes('%') ? name : encodeURIComponent(name)}`);
+    const asset = fc
+      .oneof(printable, fc.constantFrom('..%2f..%2fpackage.json', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', 'index.html', '%00', 'a'.repeat(3000)))
+      .map((name) => `/panel/assets/${name.includes('%') ? name : encodeURIComponent(name)}`);
     const path = fc.oneof(fc.constantFrom('/healthz', '/readyz', '/metrics', ...(panelBuilt ? ['/panel'] : [])), asset);
     const method = fc.constantFrom<HTTPMethods>('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD');
-    const suffix = fc.oneof(fc.constant(''), fc.constantFrom('/', '/..', '/%00', '/%2e%2e', '%', '%zz', '/%C0%AF', '?a=1', '?a=%', `?${'q'.repeat(4000)}=1`), printable.map((s) => `?${encodeURIComponent(s)}`));
+    const suffix = fc.oneof(
+      fc.constant(''),
+      fc.constantFrom('/', '/..', '/%00', '/%2e%2e', '%', '%zz', '/%C0%AF', '?a=1', '?a=%', `?${'q'.repeat(4000)}=1`),
+      printable.map((s) => `?${encodeURIComponent(s)}`),
+    );
     await fc.assert(
       fc.asyncProperty(path, method, suffix, contentType, body, async (route, m, rest, type, payload) => {
         const answer = await hostile('rest', () => send(m, `${route}${rest}`, type ? { 'content-type': type } : {}, payload));
@@ -309,7 +373,10 @@ describe('hostile input (e2e)', () => {
     wellFormed,
     signed: ({ params = {} }) => ({
       path,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': getExpectedTwilioSignature(h.config.twilio.authToken, `${h.config.publicBaseUrl}${path}`, params) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': getExpectedTwilioSignature(h.config.twilio.authToken, `${h.config.publicBaseUrl}${path}`, params),
+      },
       body: new URLSearchParams(params).toString(),
     }),
   });
@@ -321,7 +388,10 @@ describe('hostile input (e2e)', () => {
       const signedPath = `${path}?bodySHA256=${createHash('sha256').update(raw).digest('hex')}`;
       return {
         path: signedPath,
-        headers: { 'content-type': 'application/json', 'x-twilio-signature': getExpectedTwilioSignature(h.config.twilio.authToken, `${h.config.publicBaseUrl}${signedPath}`, {}) },
+        headers: {
+          'content-type': 'application/json',
+          'x-twilio-signature': getExpectedTwilioSignature(h.config.twilio.authToken, `${h.config.publicBaseUrl}${signedPath}`, {}),
+        },
         body: raw,
       };
     },
@@ -333,20 +403,49 @@ describe('hostile input (e2e)', () => {
       twilioForm(
         '/webhooks/taskrouter',
         fc.record({
-          params: fc.record({ EventType: fc.constantFrom('task.created', 'task.updated', 'reservation.created'), TaskSid: sid('WT'), TaskAttributes: fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify({ from: '+12015550100', extra: v })), AccountSid: fc.constant(h.config.twilio.accountSid), Sid: sid('EV') }),
+          params: fc.record({
+            EventType: fc.constantFrom('task.created', 'task.updated', 'reservation.created'),
+            TaskSid: sid('WT'),
+            TaskAttributes: fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify({ from: '+12015550100', extra: v })),
+            AccountSid: fc.constant(h.config.twilio.accountSid),
+            Sid: sid('EV'),
+          }),
         }),
       ),
       twilioForm(
         '/webhooks/conversations',
-        fc.record({ params: fc.record({ EventType: fc.constantFrom('onMessageAdded', 'onConversationAdded', 'onConversationStateUpdated'), ConversationSid: sid('CH'), MessageSid: sid('IM'), Body: unicode, Author: phoneish }) }),
+        fc.record({
+          params: fc.record({
+            EventType: fc.constantFrom('onMessageAdded', 'onConversationAdded', 'onConversationStateUpdated'),
+            ConversationSid: sid('CH'),
+            MessageSid: sid('IM'),
+            Body: unicode,
+            Author: phoneish,
+          }),
+        }),
       ),
-      twilioJson('/routing/attributes', fc.record({ json: fc.record({ attributes: fc.record({ from: phoneish, channelType: fc.constantFrom('sms', 'whatsapp', 'voice') }) }) })),
+      twilioJson(
+        '/routing/attributes',
+        fc.record({ json: fc.record({ attributes: fc.record({ from: phoneish, channelType: fc.constantFrom('sms', 'whatsapp', 'voice') }) }) }),
+      ),
       {
         path: '/webhooks/segment',
-        wellFormed: fc.record({ json: fc.record({ type: fc.constantFrom('track', 'identify', 'page', 'alias'), messageId: printable, userId: printable, event: printable, traits: fc.dictionary(printable, fc.jsonValue({ maxDepth: 1 }), { maxKeys: 4 }) }) }),
+        wellFormed: fc.record({
+          json: fc.record({
+            type: fc.constantFrom('track', 'identify', 'page', 'alias'),
+            messageId: printable,
+            userId: printable,
+            event: printable,
+            traits: fc.dictionary(printable, fc.jsonValue({ maxDepth: 1 }), { maxKeys: 4 }),
+          }),
+        }),
         signed: ({ json }) => {
           const raw = JSON.stringify(json ?? {});
-          return { path: '/webhooks/segment', headers: { 'content-type': 'application/json', 'x-signature': createHmac('sha1', SEGMENT_SECRET).update(raw).digest('hex') }, body: raw };
+          return {
+            path: '/webhooks/segment',
+            headers: { 'content-type': 'application/json', 'x-signature': createHmac('sha1', SEGMENT_SECRET).update(raw).digest('hex') },
+            body: raw,
+          };
         },
       },
     ];
@@ -354,7 +453,11 @@ describe('hostile input (e2e)', () => {
   }
 
   it('finds the webhook routes this build serves', () => {
-    expect(webhooks().map((w) => w.path).sort()).toEqual(['/routing/attributes', '/webhooks/conversations', '/webhooks/segment', '/webhooks/taskrouter']);
+    expect(
+      webhooks()
+        .map((w) => w.path)
+        .sort(),
+    ).toEqual(['/routing/attributes', '/webhooks/conversations', '/webhooks/segment', '/webhooks/taskrouter']);
   });
 
   it('refuses forged, truncated and misplaced signatures with 403 and changes nothing', async () => {
@@ -394,7 +497,9 @@ describe('hostile input (e2e)', () => {
       await fc.assert(
         fc.asyncProperty(payload, fc.boolean(), async (value, breakBody) => {
           const request = webhook.signed(value);
-          await hostile('rest', () => send('POST', request.path, request.headers, breakBody ? request.body.slice(0, Math.floor(request.body.length / 2)) : request.body));
+          await hostile('rest', () =>
+            send('POST', request.path, request.headers, breakBody ? request.body.slice(0, Math.floor(request.body.length / 2)) : request.body),
+          );
         }),
         { numRuns: RUNS.signedWebhooks },
       );
@@ -425,15 +530,17 @@ describe('hostile input (e2e)', () => {
     const port = new URL(h.url).port;
     const garbage = fc.oneof(
       fc.uint8Array({ maxLength: 2_048 }).map((b) => Buffer.from(b)),
-      fc.constantFrom(
-        'GET / HTTP/1.1\r\n\r\n',
-        'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"query"',
-        'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
-        'POST /graphql HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
-        `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
-        'GET /healthz HTTP/9.9\r\n\r\n',
-        '\u0000\u0001\u0002\r\n\r\n',
-      ).map((s) => Buffer.from(s, 'latin1')),
+      fc
+        .constantFrom(
+          'GET / HTTP/1.1\r\n\r\n',
+          'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"query"',
+          'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+          'POST /graphql HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+          `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+          'GET /healthz HTTP/9.9\r\n\r\n',
+          '\u0000\u0001\u0002\r\n\r\n',
+        )
+        .map((s) => Buffer.from(s, 'latin1')),
     );
     await fc.assert(
       fc.asyncProperty(garbage, async (bytes) => {

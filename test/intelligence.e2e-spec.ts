@@ -38,7 +38,11 @@ interface Answer {
   customerContext: {
     profileId: string;
     signals: { lastSentiment: string | null; lastSentimentAt: string | null; escalationRequested24h: boolean; doNotContact: boolean };
-    journey: Array<{ kind: string; title: string; insight: { transcriptSid: string; operator: string; kind: string; label: string | null; text: string | null } | null }>;
+    journey: Array<{
+      kind: string;
+      title: string;
+      insight: { transcriptSid: string; operator: string; kind: string; label: string | null; text: string | null } | null;
+    }>;
     routing: { attributes: Record<string, unknown>; matchedRules: string[] };
   };
 }
@@ -90,14 +94,24 @@ describe('Conversational Intelligence (e2e)', () => {
   };
   const subscribe = async (profileId: string) => {
     const received: Change[] = [];
-    const client = createClient({ url: `${h.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { token: sandbox.credentials.agentToken }, lazy: false, retryAttempts: 0, onNonLazyError: () => undefined });
+    const client = createClient({
+      url: `${h.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { token: sandbox.credentials.agentToken },
+      lazy: false,
+      retryAttempts: 0,
+      onNonLazyError: () => undefined,
+    });
     clients.push(client);
     await new Promise<void>((resolve, reject) => {
       client.on('connected', () => resolve());
       client.on('closed', (event) => reject(new Error(`closed: ${(event as { code?: number }).code}`)));
     });
     client.subscribe<{ customerContextChanged: Change }>(
-      { query: `subscription($id: ID!) { customerContextChanged(profileId: $id) { profileId parts source insights { transcriptSid kind label } } }`, variables: { id: profileId } },
+      {
+        query: `subscription($id: ID!) { customerContextChanged(profileId: $id) { profileId parts source insights { transcriptSid kind label } } }`,
+        variables: { id: profileId },
+      },
       { next: (value) => value.data && received.push(value.data.customerContextChanged), error: () => undefined, complete: () => undefined },
     );
     return received;
@@ -114,7 +128,11 @@ describe('Conversational Intelligence (e2e)', () => {
     const text = JSON.stringify(announcement());
     const path = `/webhooks/intelligence?bodySHA256=${createHash('sha256').update(text).digest('hex')}`;
     const forged = getExpectedTwilioSignature('not-the-auth-token', `${PUBLIC_BASE_URL}${path}`, {});
-    const response = await fetch(`${h.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': forged }, body: text });
+    const response = await fetch(`${h.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-twilio-signature': forged },
+      body: text,
+    });
     expect(response.status).toBe(403);
     const before = await context();
     expect(before.signals).toEqual({ lastSentiment: null, lastSentimentAt: null, escalationRequested24h: false, doNotContact: false });

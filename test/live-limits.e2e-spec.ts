@@ -56,8 +56,8 @@ async function raw(h: Harness): Promise<Raw> {
       new Promise((resolve) => {
         const check = () => {
           const found = messages.find(accept);
-          if (found) return resolve(found), true;
-          if (closeCode !== null) return resolve({ closed: closeCode }), true;
+          if (found) return (resolve(found), true);
+          if (closeCode !== null) return (resolve({ closed: closeCode }), true);
           return false;
         };
         if (check()) return;
@@ -111,7 +111,8 @@ describe('graphql-ws limits (e2e)', () => {
 
   it(`holds at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`, async () => {
     const socket = await connected();
-    for (let i = 0; i < MAX_SUBSCRIPTIONS_PER_CONNECTION + 1; i++) socket.send({ id: `s${i}`, type: 'subscribe', payload: { query: CHANGES, variables: { id: profileId } } });
+    for (let i = 0; i < MAX_SUBSCRIPTIONS_PER_CONNECTION + 1; i++)
+      socket.send({ id: `s${i}`, type: 'subscribe', payload: { query: CHANGES, variables: { id: profileId } } });
     const refused = await socket.next((m) => m.type === 'error');
     expect(refused).toMatchObject({ id: `s${MAX_SUBSCRIPTIONS_PER_CONNECTION}`, payload: [{ extensions: { code: 'RATE_LIMITED' } }] });
     socket.ws.close();
@@ -134,7 +135,12 @@ describe('graphql-ws limits (e2e)', () => {
       const before = validations();
       for (let i = 0; i < 5; i++) {
         const token = other.issueToken({ identity: other.data.agents[0].identity });
-        socket.send({ id: `x${i}`, type: 'subscribe', payload: { query: CHANGES, variables: { id: profileId } }, extensions: [{ type: 'connectionInit', payload: { token } }] });
+        socket.send({
+          id: `x${i}`,
+          type: 'subscribe',
+          payload: { query: CHANGES, variables: { id: profileId } },
+          extensions: [{ type: 'connectionInit', payload: { token } }],
+        });
       }
       socket.send({ type: 'ping' });
       await socket.next((m) => m.type === 'pong');
@@ -148,7 +154,12 @@ describe('graphql-ws limits (e2e)', () => {
   describe('hostile graphql-ws messages', () => {
     const hostileQuery = fc.oneof(
       fc.string({ maxLength: 200 }),
-      fc.constantFrom('subscription { __schema { types { name } } }', '{ customerContext(lookup: {}) { profileId } }', `subscription { ${'a { '.repeat(200)}${'}'.repeat(200)} }`, 'subscription($id: ID!) { customerContextChanged(profileId: $id) { parts } }'),
+      fc.constantFrom(
+        'subscription { __schema { types { name } } }',
+        '{ customerContext(lookup: {}) { profileId } }',
+        `subscription { ${'a { '.repeat(200)}${'}'.repeat(200)} }`,
+        'subscription($id: ID!) { customerContextChanged(profileId: $id) { parts } }',
+      ),
       fc.integer({ min: 3000, max: 200_000 }).map((n) => `subscription { x${'y'.repeat(n)} }`),
     );
     const message = fc.oneof(
@@ -156,7 +167,10 @@ describe('graphql-ws limits (e2e)', () => {
       fc.string({ maxLength: 100 }),
       fc.record(
         {
-          type: fc.oneof(fc.constantFrom('connection_init', 'subscribe', 'complete', 'ping', 'pong', 'next', 'error', 'connection_terminate', 'start'), fc.string({ maxLength: 20 })),
+          type: fc.oneof(
+            fc.constantFrom('connection_init', 'subscribe', 'complete', 'ping', 'pong', 'next', 'error', 'connection_terminate', 'start'),
+            fc.string({ maxLength: 20 }),
+          ),
           id: fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.constant(null)),
           payload: fc.oneof(
             fc.record({ query: hostileQuery, variables: fc.oneof(fc.jsonValue(), fc.constant({ id: 'use_x' })) }, { requiredKeys: [] }),

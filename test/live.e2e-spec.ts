@@ -62,7 +62,14 @@ describe('live context (e2e)', () => {
   /** A graphql-ws subscriber on an instance; collects every change it receives. */
   const subscribe = async (h: Harness, profileId: string, token = sandbox.credentials.agentToken) => {
     const received: Change[] = [];
-    const client = createClient({ url: `${h.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { token }, lazy: false, retryAttempts: 0, onNonLazyError: () => undefined });
+    const client = createClient({
+      url: `${h.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { token },
+      lazy: false,
+      retryAttempts: 0,
+      onNonLazyError: () => undefined,
+    });
     clients.push(client);
     let failed: unknown;
     await new Promise<void>((resolve, reject) => {
@@ -70,7 +77,10 @@ describe('live context (e2e)', () => {
       client.on('closed', (event) => reject(new Error(`closed: ${(event as { code?: number }).code}`)));
     });
     client.subscribe<{ customerContextChanged: Change }>(
-      { query: `subscription($id: ID!) { customerContextChanged(profileId: $id) { profileId parts source traits event { id name } message { sid body fromCustomer } } }`, variables: { id: profileId } },
+      {
+        query: `subscription($id: ID!) { customerContextChanged(profileId: $id) { profileId parts source traits event { id name } message { sid body fromCustomer } } }`,
+        variables: { id: profileId },
+      },
       { next: (value) => value.data && received.push(value.data.customerContextChanged), error: (error) => (failed = error), complete: () => undefined },
     );
     // The subscription is registered once the server has processed the subscribe message.
@@ -102,10 +112,22 @@ describe('live context (e2e)', () => {
     await known(c);
     const sub = await subscribe(b, c.profileId!);
     sandbox.calls.reset();
-    const response = await postSegment(a, { type: 'track', event: 'Cart Abandoned', userId: c.userId, messageId: 'live-track-1', timestamp: new Date().toISOString(), properties: { value: 42 } });
+    const response = await postSegment(a, {
+      type: 'track',
+      event: 'Cart Abandoned',
+      userId: c.userId,
+      messageId: 'live-track-1',
+      timestamp: new Date().toISOString(),
+      properties: { value: 42 },
+    });
     expect(response.status).toBe(200);
     await until(() => sub.received.length === 1);
-    expect(sub.received[0]).toMatchObject({ profileId: c.profileId, parts: ['events'], source: 'segment', event: { id: 'live-track-1', name: 'Cart Abandoned' } });
+    expect(sub.received[0]).toMatchObject({
+      profileId: c.profileId,
+      parts: ['events'],
+      source: 'segment',
+      event: { id: 'live-track-1', name: 'Cart Abandoned' },
+    });
     const after = await known(c);
     expect(after.events.edges[0].node).toEqual({ id: 'live-track-1', name: 'Cart Abandoned' });
     expect(sandbox.calls.count({ service: 'segment' })).toBe(0);
@@ -129,7 +151,11 @@ describe('live context (e2e)', () => {
     });
     expect(response.status).toBe(200);
     await until(() => sub.received.length === 1);
-    expect(sub.received[0]).toMatchObject({ profileId: c.profileId, source: 'conversations', message: { sid: message.sid, body: 'Where is my parcel?', fromCustomer: true } });
+    expect(sub.received[0]).toMatchObject({
+      profileId: c.profileId,
+      source: 'conversations',
+      message: { sid: message.sid, body: 'Where is my parcel?', fromCustomer: true },
+    });
     expect(sub.received[0].parts).toEqual(expect.arrayContaining(['conversations', 'messages']));
     const after = await known(c);
     const updated = after.conversations.edges.find((e) => e.node.sid === conversationSid)!;
@@ -176,7 +202,15 @@ describe('live context (e2e)', () => {
     };
     const event = (body: string) => {
       const message = sandbox.data.addMessage(conversationSid, { author: c.phone!, body });
-      return { EventType: 'onMessageAdded', ConversationSid: conversationSid, MessageSid: message.sid, Body: body, Author: c.phone!, DateCreated: new Date().toISOString(), AccountSid: sandbox.credentials.accountSid };
+      return {
+        EventType: 'onMessageAdded',
+        ConversationSid: conversationSid,
+        MessageSid: message.sid,
+        Body: body,
+        Author: c.phone!,
+        DateCreated: new Date().toISOString(),
+        AccountSid: sandbox.credentials.accountSid,
+      };
     };
     const first = event('first');
     expect(await sent(first, 'token-1')).toEqual({ outcome: 'applied' });
@@ -224,7 +258,13 @@ describe('live context (e2e)', () => {
     // Anyone holding that one signed delivery could append these: an identify that sets routing
     // traits and an invented event.
     const appended = [
-      { type: 'identify', userId: c.userId, messageId: 'batch-2', traits: { plan: 'forged-by-appending' }, timestamp: new Date(Date.now() + 3600_000).toISOString() },
+      {
+        type: 'identify',
+        userId: c.userId,
+        messageId: 'batch-2',
+        traits: { plan: 'forged-by-appending' },
+        timestamp: new Date(Date.now() + 3600_000).toISOString(),
+      },
       { type: 'track', event: 'Refund Promised', userId: c.userId, messageId: 'batch-3', timestamp: new Date().toISOString() },
     ];
     const before = await metricValue(a, 'cc_webhook_events_total', { source: 'segment', outcome: 'unsigned' });
@@ -303,7 +343,9 @@ describe('live context (e2e)', () => {
     await known(c);
     await postSegment(a, { type: 'alias', previousId: 'anon-before-login-7', userId: c.userId, messageId: 'alias-1' });
     sandbox.calls.reset();
-    const answer = await b.gql<{ customerContext: { profileId: string } | null }>(`{ customerContext(lookup: {anonymousId: "anon-before-login-7"}) { profileId } }`);
+    const answer = await b.gql<{ customerContext: { profileId: string } | null }>(
+      `{ customerContext(lookup: {anonymousId: "anon-before-login-7"}) { profileId } }`,
+    );
     expect(answer.data?.customerContext?.profileId).toBe(c.profileId);
     expect(sandbox.calls.count({ service: 'segment', route: 'external_ids' })).toBe(0);
   });
@@ -320,7 +362,11 @@ describe('live context (e2e)', () => {
     expect((await postSegment(a, { type: 'track', messageId: 'no-identity' })).status).toBe(400);
     expect((await postSegment(a, { type: 'teleport', userId: 'u', messageId: 'x' })).status).toBe(400);
     expect((await postSegment(a, [])).status).toBe(400);
-    const bad = await fetch(`${a.url}/webhooks/segment`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': createHmac('sha1', SECRET).update('{"type":').digest('hex') }, body: '{"type":' });
+    const bad = await fetch(`${a.url}/webhooks/segment`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-signature': createHmac('sha1', SECRET).update('{"type":').digest('hex') },
+      body: '{"type":',
+    });
     expect(bad.status).toBe(400);
     await expect(subscribe(b, 'use_x', 'not-a-token')).rejects.toThrow(/closed/);
   });
@@ -331,7 +377,11 @@ describe('the Segment webhook without a secret (e2e)', () => {
     const h = await startHarness({});
     try {
       const raw = JSON.stringify({ type: 'track', event: 'X', userId: 'u1', messageId: 'm1' });
-      const response = await fetch(`${h.url}/webhooks/segment`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': createHmac('sha1', 'anything').update(raw).digest('hex') }, body: raw });
+      const response = await fetch(`${h.url}/webhooks/segment`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-signature': createHmac('sha1', 'anything').update(raw).digest('hex') },
+        body: raw,
+      });
       expect(response.status).toBe(403);
     } finally {
       await h.close();

@@ -48,7 +48,10 @@ describe('lookup input validation (e2e)', () => {
       // The caller's own token validation is the only thing looked up.
       expect(keys.filter((key) => !key.startsWith('auth:'))).toEqual([]);
       expect(audit).not.toHaveBeenCalled();
-      const upstream = h.sandbox.calls.count({ service: 'segment' }) + h.sandbox.calls.count({ service: 'twilio' }) - h.sandbox.calls.count({ service: 'twilio', route: 'token_validate' });
+      const upstream =
+        h.sandbox.calls.count({ service: 'segment' }) +
+        h.sandbox.calls.count({ service: 'twilio' }) -
+        h.sandbox.calls.count({ service: 'twilio', route: 'token_validate' });
       expect(upstream).toBe(0);
     } finally {
       spies.forEach((spy) => spy.mockRestore());
@@ -69,12 +72,17 @@ describe('lookup input validation (e2e)', () => {
 
   it('still answers well-formed lookups, found or not', async () => {
     const customer = h.sandbox.data.customers.find((c) => c.email && c.phone)!;
-    const found = await h.gql<{ customerContext: { profileId: string } | null }>('query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId } }', {
-      lookup: { email: customer.email, phone: customer.phone },
-    });
+    const found = await h.gql<{ customerContext: { profileId: string } | null }>(
+      'query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId } }',
+      {
+        lookup: { email: customer.email, phone: customer.phone },
+      },
+    );
     expect(found.errors).toBeUndefined();
     expect(found.data?.customerContext?.profileId).toBe(customer.profileId);
-    const unknown = await h.gql('query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId } }', { lookup: { taskSid: `WT${'0'.repeat(32)}`, conversationSid: `CH${'0'.repeat(32)}` } });
+    const unknown = await h.gql('query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId } }', {
+      lookup: { taskSid: `WT${'0'.repeat(32)}`, conversationSid: `CH${'0'.repeat(32)}` },
+    });
     expect(unknown.errors).toBeUndefined();
   });
 });

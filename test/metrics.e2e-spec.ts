@@ -68,7 +68,10 @@ describe('GET /metrics (e2e)', () => {
       lookup: { phone: customer.phone },
     });
     expect(answer.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
-    expect(sample(await scrape(), 'cc_graphql_errors_total', { operation: 'Paged', code: 'BAD_REQUEST' }) - sample(before, 'cc_graphql_errors_total', { operation: 'Paged', code: 'BAD_REQUEST' })).toBe(1);
+    expect(
+      sample(await scrape(), 'cc_graphql_errors_total', { operation: 'Paged', code: 'BAD_REQUEST' }) -
+        sample(before, 'cc_graphql_errors_total', { operation: 'Paged', code: 'BAD_REQUEST' }),
+    ).toBe(1);
   });
 
   it('counts webhook outcomes, enrichment attempts and the stamp delay, and shows the queue depth', async () => {
@@ -80,7 +83,10 @@ describe('GET /metrics (e2e)', () => {
     expect((await postForm(h, '/webhooks/taskrouter', event)).status).toBe(204);
     expect((await postForm(h, '/webhooks/taskrouter', { ...event, Sid: `EV${'1'.repeat(32)}` })).status).toBe(204);
     expect((await postForm(h, '/webhooks/taskrouter', { ...event, EventType: 'task.updated' })).status).toBe(204);
-    const after = await eventually(scrape, (text) => sample(text, 'cc_enrichment_attempts_total', { outcome: 'stamped' }) > sample(before, 'cc_enrichment_attempts_total', { outcome: 'stamped' }));
+    const after = await eventually(
+      scrape,
+      (text) => sample(text, 'cc_enrichment_attempts_total', { outcome: 'stamped' }) > sample(before, 'cc_enrichment_attempts_total', { outcome: 'stamped' }),
+    );
     const grew = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
     expect(grew('cc_webhook_events_total', { source: 'taskrouter', outcome: 'enqueued' })).toBe(1);
     expect(grew('cc_webhook_events_total', { source: 'taskrouter', outcome: 'duplicate' })).toBe(1);

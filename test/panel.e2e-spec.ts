@@ -61,7 +61,14 @@ describe('agent panel (browser e2e)', () => {
     ensurePanelBuilt();
     mkdirSync(ARTIFACTS, { recursive: true });
     // Flex, and a third origin for the sibling frame.
-    standIns = await Promise.all([0, 1].map(() => startFlexStandIn(() => panelBase, () => siblingOrigin)));
+    standIns = await Promise.all(
+      [0, 1].map(() =>
+        startFlexStandIn(
+          () => panelBase,
+          () => siblingOrigin,
+        ),
+      ),
+    );
     [flexOrigin, siblingOrigin] = standIns.map((standIn) => standIn.origin);
     h = await startHarness({
       sandbox: { customers: 20 },
@@ -90,19 +97,24 @@ describe('agent panel (browser e2e)', () => {
 
   /** `token`: the sandbox agent's unless false (none) or another token. */
   const open = (query: string, options: { token?: boolean | string; dark?: boolean; base?: string } = {}): Promise<Page> =>
-    within(`opening the panel for ${query}`, 20_000, (async () => {
-      const page = await browser.newPage();
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      await page.emulateMedia({ colorScheme: options.dark ? 'dark' : 'light' });
-      const token = typeof options.token === 'string' ? options.token : h.sandbox.credentials.agentToken;
-      await page.goto(`${options.base ?? panelBase}?${query}${options.token === false ? '' : `#token=${token}`}`);
-      return page;
-    })());
+    within(
+      `opening the panel for ${query}`,
+      20_000,
+      (async () => {
+        const page = await browser.newPage();
+        page.on('pageerror', (error) => pageErrors.push(error.message));
+        await page.emulateMedia({ colorScheme: options.dark ? 'dark' : 'light' });
+        const token = typeof options.token === 'string' ? options.token : h.sandbox.credentials.agentToken;
+        await page.goto(`${options.base ?? panelBase}?${query}${options.token === false ? '' : `#token=${token}`}`);
+        return page;
+      })(),
+    );
   const closePage = (page: Page) => within('closing a page', 10_000, page.close());
   const shot = (page: Page, name: string, fullPage = true) => page.screenshot({ path: join(ARTIFACTS, `panel-${name}.png`), fullPage });
   const phone = (customer: { phone: string | null }) => `phone=${encodeURIComponent(customer.phone!)}`;
   /** Customers no other test posts webhooks for: reachable by phone and userId, with conversations. */
-  const regular = (n: number) => h.sandbox.data.customers.filter((c) => c.archetype === 'regular' && c.userId && c.phone && c.profileId && c.conversations.length > 0)[n];
+  const regular = (n: number) =>
+    h.sandbox.data.customers.filter((c) => c.archetype === 'regular' && c.userId && c.phone && c.profileId && c.conversations.length > 0)[n];
   const newestConversation = (customer: SandboxCustomer) => customer.conversations.reduce((a, b) => (a.dateUpdated > b.dateUpdated ? a : b));
   const isQuery = (url: URL) => url.pathname === '/graphql';
 
@@ -115,8 +127,20 @@ describe('agent panel (browser e2e)', () => {
     for (let attempt = 1; ; attempt++) {
       const name = `Panel Opened ${attempt}`;
       const reconciled = page.waitForResponse((response) => isQuery(new URL(response.url())), { timeout: 5_000 });
-      await postSegment(h, { type: 'track', event: name, userId: customer.userId, messageId: `live-marker-${customer.index}-${attempt}`, timestamp: new Date().toISOString() });
-      const shown = await view.locator('.timeline li', { hasText: name }).waitFor({ timeout: 2_000 }).then(() => true, () => attempt >= 8 && Promise.reject(new Error('no push reached the panel')));
+      await postSegment(h, {
+        type: 'track',
+        event: name,
+        userId: customer.userId,
+        messageId: `live-marker-${customer.index}-${attempt}`,
+        timestamp: new Date().toISOString(),
+      });
+      const shown = await view
+        .locator('.timeline li', { hasText: name })
+        .waitFor({ timeout: 2_000 })
+        .then(
+          () => true,
+          () => attempt >= 8 && Promise.reject(new Error('no push reached the panel')),
+        );
       if (shown) return void (await reconciled);
       reconciled.catch(() => undefined);
     }
@@ -228,7 +252,11 @@ describe('agent panel (browser e2e)', () => {
 
   it('says which parts are an old copy: refreshing, or kept because the refresh fails', async () => {
     // Short TTLs on a second instance: a copy goes stale within the test.
-    const short = await within('starting a second instance', 20_000, startHarness({ sandbox: h.sandbox, env: { CACHE_TTL_EVENTS_MS: '300', CACHE_TTL_TRAITS_MS: '300', UPSTREAM_TIMEOUT_MS: '3000' } }));
+    const short = await within(
+      'starting a second instance',
+      20_000,
+      startHarness({ sandbox: h.sandbox, env: { CACHE_TTL_EVENTS_MS: '300', CACHE_TTL_TRAITS_MS: '300', UPSTREAM_TIMEOUT_MS: '3000' } }),
+    );
     try {
       const customer = h.sandbox.data.byArchetype('long_history');
       const base = `${short.url}/panel`;
@@ -269,7 +297,11 @@ describe('agent panel (browser e2e)', () => {
   }, 90_000);
 
   it("says when the access policy keeps a message's text from the agent's role", async () => {
-    const guarded = await within('starting an instance with the example access policy', 20_000, startHarness({ sandbox: h.sandbox, env: { ACCESS_POLICY_FILE: EXAMPLE_POLICY } }));
+    const guarded = await within(
+      'starting an instance with the example access policy',
+      20_000,
+      startHarness({ sandbox: h.sandbox, env: { ACCESS_POLICY_FILE: EXAMPLE_POLICY } }),
+    );
     try {
       const vip = h.sandbox.data.byArchetype('vip');
       // A role the policy does not name sees who wrote and when, not what.
@@ -293,7 +325,13 @@ describe('agent panel (browser e2e)', () => {
     // The subscription is registered once the server has read the subscribe message.
     await page.waitForTimeout(200);
     await page.evaluate('window.notReloaded = true');
-    const response = await postSegment(h, { type: 'track', event: 'Return Requested', userId: vip.userId, messageId: 'panel-live-1', timestamp: new Date().toISOString() });
+    const response = await postSegment(h, {
+      type: 'track',
+      event: 'Return Requested',
+      userId: vip.userId,
+      messageId: 'panel-live-1',
+      timestamp: new Date().toISOString(),
+    });
     expect(response.status).toBe(200);
     const entry = page.locator('.timeline [data-fresh]', { hasText: 'Return Requested' });
     await entry.waitFor({ timeout: 5_000 });
@@ -310,7 +348,13 @@ describe('agent panel (browser e2e)', () => {
     const page = await open(phone(customer));
     await untilLive(page, customer);
     const queries = await holdQueries(page);
-    await postSegment(h, { type: 'track', event: 'Warranty Claimed', userId: customer.userId, messageId: 'panel-patch-1', timestamp: new Date().toISOString() });
+    await postSegment(h, {
+      type: 'track',
+      event: 'Warranty Claimed',
+      userId: customer.userId,
+      messageId: 'panel-patch-1',
+      timestamp: new Date().toISOString(),
+    });
     const entry = page.locator('.timeline li[data-fresh]', { hasText: 'Warranty Claimed' });
     await entry.waitFor();
     // On screen from the push alone: the panel has asked for the context again, or will, but no answer came.
@@ -463,7 +507,11 @@ describe('agent panel (browser e2e)', () => {
   });
 
   it("says what the customer's consent hides, and shows the erased state when the customer is erased while open", async () => {
-    const guarded = await within('starting an instance with the example access policy', 20_000, startHarness({ sandbox: h.sandbox, env: { ACCESS_POLICY_FILE: EXAMPLE_POLICY } }));
+    const guarded = await within(
+      'starting an instance with the example access policy',
+      20_000,
+      startHarness({ sandbox: h.sandbox, env: { ACCESS_POLICY_FILE: EXAMPLE_POLICY } }),
+    );
     try {
       // The example policy hides the preferred store until the customer consents to Personalization.
       const vip = h.sandbox.data.byArchetype('vip');
@@ -481,7 +529,11 @@ describe('agent panel (browser e2e)', () => {
       // The subscription is registered once the server has read the subscribe message.
       await open2.waitForTimeout(200);
       const admin = h.sandbox.issueToken({ identity: h.sandbox.data.agents[0].identity, roles: ['admin'] });
-      const erased = await guarded.gql(`mutation ($l: CustomerLookupInput!) { eraseCustomer(lookup: $l) { found } }`, { l: { userId: customer.userId } }, { authorization: `Bearer ${admin}` });
+      const erased = await guarded.gql(
+        `mutation ($l: CustomerLookupInput!) { eraseCustomer(lookup: $l) { found } }`,
+        { l: { userId: customer.userId } },
+        { authorization: `Bearer ${admin}` },
+      );
       expect(erased.data).toEqual({ eraseCustomer: { found: true } });
       await expect(open2.locator('[data-state=erased] h1').textContent()).resolves.toBe('Customer erased');
       await expect(open2.getByRole('status').textContent()).resolves.toBe("This customer's data was erased.");

@@ -59,7 +59,9 @@ describe('consent-aware views (e2e)', () => {
   });
 
   const read = async (mutation = false) => {
-    const result = await h.gql<Answer>(mutation ? QUERY.replace('query', 'mutation').replace('customerContext(', 'refreshCustomerContext(') : QUERY, { lookup: { userId: vip.userId } });
+    const result = await h.gql<Answer>(mutation ? QUERY.replace('query', 'mutation').replace('customerContext(', 'refreshCustomerContext(') : QUERY, {
+      lookup: { userId: vip.userId },
+    });
     expect(result.errors).toBeUndefined();
     const data = result.data as unknown as Record<string, Answer['customerContext']>;
     return data.customerContext ?? data.refreshCustomerContext;
@@ -88,7 +90,11 @@ describe('consent-aware views (e2e)', () => {
 
   it('reads consent from the profile (its events, as the Profile API returns them) and shows what it allows', async () => {
     const at = new Date(Date.now() - 60_000).toISOString();
-    h.sandbox.data.addEvent(vip, { event: CONSENT_EVENT, timestamp: at, context: { consent: { categoryPreferences: { Personalization: true, Advertising: false } } } });
+    h.sandbox.data.addEvent(vip, {
+      event: CONSENT_EVENT,
+      timestamp: at,
+      context: { consent: { categoryPreferences: { Personalization: true, Advertising: false } } },
+    });
     const answer = await read(true);
     expect(answer.traits.preferred_store).toBe('Chicago Loop');
     expect(answer.withheld).toEqual([]);
@@ -127,7 +133,12 @@ describe('consent-aware views (e2e)', () => {
   });
 
   it('pushes no value a consent rule covers, whatever the customer chose', async () => {
-    const client = createClient({ url: `${h.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { token: h.sandbox.credentials.agentToken }, retryAttempts: 0 });
+    const client = createClient({
+      url: `${h.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { token: h.sandbox.credentials.agentToken },
+      retryAttempts: 0,
+    });
     const pushed: Array<{ traits: Record<string, unknown> | null }> = [];
     try {
       client.subscribe<{ customerContextChanged: { traits: Record<string, unknown> | null } }>(
@@ -138,7 +149,12 @@ describe('consent-aware views (e2e)', () => {
       const deadline = Date.now() + 5_000;
       for (let i = 0; pushed.length === 0; i++) {
         if (Date.now() > deadline) throw new Error('no push arrived');
-        const response = await postSegment(h, { type: 'identify', userId: vip.userId, messageId: `consent-push-${Date.now()}-${i}`, traits: { preferred_store: 'Evanston', nickname: 'Cap' } });
+        const response = await postSegment(h, {
+          type: 'identify',
+          userId: vip.userId,
+          messageId: `consent-push-${Date.now()}-${i}`,
+          traits: { preferred_store: 'Evanston', nickname: 'Cap' },
+        });
         expect(response.status).toBe(200);
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -150,13 +166,20 @@ describe('consent-aware views (e2e)', () => {
 
   it('shows consent only to the roles the policy names', async () => {
     const policy = join(dir, 'policy.yaml');
-    writeFileSync(policy, `roles:\n  agent:\n    traits: { allow: ['*'] }\n  supervisor:\n    traits: { allow: ['*'] }\nconsent:\n  visibleTo: [supervisor]\n  categories:\n    Personalization: { hide: ['traits.preferred_store'] }\n`);
+    writeFileSync(
+      policy,
+      `roles:\n  agent:\n    traits: { allow: ['*'] }\n  supervisor:\n    traits: { allow: ['*'] }\nconsent:\n  visibleTo: [supervisor]\n  categories:\n    Personalization: { hide: ['traits.preferred_store'] }\n`,
+    );
     const other = await startHarness({ sandbox: h.sandbox, env: { ACCESS_POLICY_FILE: policy } });
     try {
       const query = `query ($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { consent { setAt } } }`;
       const asAgent = await other.gql<{ customerContext: { consent: unknown } }>(query, { lookup: { userId: vip.userId } });
       expect(asAgent.data?.customerContext.consent).toBeNull();
-      const asSupervisor = await other.gql<{ customerContext: { consent: unknown } }>(query, { lookup: { userId: vip.userId } }, { authorization: `Bearer ${h.sandbox.credentials.supervisorToken}` });
+      const asSupervisor = await other.gql<{ customerContext: { consent: unknown } }>(
+        query,
+        { lookup: { userId: vip.userId } },
+        { authorization: `Bearer ${h.sandbox.credentials.supervisorToken}` },
+      );
       expect(asSupervisor.data?.customerContext.consent).toEqual({ setAt: expect.any(String) });
     } finally {
       await other.close();

@@ -51,7 +51,11 @@ describe('Segment Profile API contract (e2e)', () => {
     return answer as Context;
   };
   const sourceError = (ctx: Context, source: string) => ctx.freshness.sources.find((s) => s.source === source)?.error ?? null;
-  const segmentPaths = () => h.sandbox.calls.log().filter((c) => c.service === 'segment').map((c) => c.path);
+  const segmentPaths = () =>
+    h.sandbox.calls
+      .log()
+      .filter((c) => c.service === 'segment')
+      .map((c) => c.path);
   /** The n-th customer with a profile, a user_id, a phone and conversations; each test has its own (nothing cached yet). */
   const withProfile = (n: number): SandboxCustomer =>
     h.sandbox.data.customers.filter((c) => c.archetype !== 'vip' && c.profileId && c.userId && c.phone && c.conversations.length > 0)[n];
@@ -61,7 +65,12 @@ describe('Segment Profile API contract (e2e)', () => {
     const ctx = await ask({ phone: vip.phone });
     expect(ctx.profileId).toBe(vip.profileId);
     expect(ctx.traits).toMatchObject({ first_name: vip.traits.first_name, plan: vip.traits.plan });
-    expect([...ctx.audiences].sort()).toEqual(Object.entries(vip.audiences).filter(([, v]) => v).map(([k]) => k).sort());
+    expect([...ctx.audiences].sort()).toEqual(
+      Object.entries(vip.audiences)
+        .filter(([, v]) => v)
+        .map(([k]) => k)
+        .sort(),
+    );
     expect(ctx.events.totalCount).toBe(vip.events.length);
     expect(ctx.freshness.stale).toBe(false);
 
@@ -72,9 +81,12 @@ describe('Segment Profile API contract (e2e)', () => {
       expect(path).not.toMatch(/\/profiles\/use_/);
     }
     // Resolved by the phone, its + escaped as the docs ask; read by the profile's user_id.
-    expect(paths.filter((p) => p.includes('/external_ids?'))).toEqual([expect.stringContaining(`/profiles/phone:${encodeURIComponent(vip.phone as string)}/external_ids?`)]);
+    expect(paths.filter((p) => p.includes('/external_ids?'))).toEqual([
+      expect.stringContaining(`/profiles/phone:${encodeURIComponent(vip.phone as string)}/external_ids?`),
+    ]);
     expect(encodeURIComponent(vip.phone as string)).toMatch(/^%2B/);
-    for (const path of paths.filter((p) => !p.includes('/external_ids?'))) expect(path).toContain(`/profiles/user_id:${encodeURIComponent(vip.userId as string)}/`);
+    for (const path of paths.filter((p) => !p.includes('/external_ids?')))
+      expect(path).toContain(`/profiles/user_id:${encodeURIComponent(vip.userId as string)}/`);
   });
 
   it('shows a 404 on /traits after /external_ids resolved as an error of that source, caches nothing empty, and resolves again next time', async () => {
@@ -89,7 +101,10 @@ describe('Segment Profile API contract (e2e)', () => {
     expect(gone.traits).not.toHaveProperty('first_name');
     expect(gone.routing).toEqual({ degraded: true, degradedReason: expect.stringContaining('segment.traits PROFILE_NOT_FOUND') });
     // The same answer through routing's own entry point is degraded too.
-    const preview = await h.gql<{ routingPreview: { degraded: boolean } }>('query($lookup: CustomerLookupInput!) { routingPreview(lookup: $lookup) { degraded } }', { lookup });
+    const preview = await h.gql<{ routingPreview: { degraded: boolean } }>(
+      'query($lookup: CustomerLookupInput!) { routingPreview(lookup: $lookup) { degraded } }',
+      { lookup },
+    );
     expect(preview.data?.routingPreview.degraded).toBe(true);
 
     h.sandbox.faults.clear();
@@ -120,7 +135,11 @@ describe('Segment Profile API contract (e2e)', () => {
     expect(refreshed.events.totalCount).toBe(before.events.totalCount);
     expect(refreshed.conversations.totalCount).toBe(before.conversations.totalCount);
     expect(refreshed.freshness.stale).toBe(true);
-    expect(refreshed.freshness.sources.find((s) => s.source === 'segment.traits')).toEqual({ source: 'segment.traits', stale: true, error: 'UPSTREAM_UNAVAILABLE' });
+    expect(refreshed.freshness.sources.find((s) => s.source === 'segment.traits')).toEqual({
+      source: 'segment.traits',
+      stale: true,
+      error: 'UPSTREAM_UNAVAILABLE',
+    });
     expect(sourceError(refreshed, 'twilio.conversations')).toBe('UPSTREAM_UNAVAILABLE');
     expect(refreshed.routing.degraded).toBe(true);
 

@@ -50,7 +50,12 @@ describe('enrichment queue durability (e2e)', () => {
     return (await taskRouter({ config: sandboxConfig(loadConfig({}), sandbox) }).tasks.create({ attributes: JSON.stringify(attributes) })).sid;
   };
   const readsOf = (sid: string) => sandbox.calls.log().filter((c) => c.route === 'task' && c.path.includes(sid));
-  const stamped = (sid: string) => eventually(() => sandbox.data.task(sid)!, (t) => t.attributes.customer_context !== undefined, 15_000);
+  const stamped = (sid: string) =>
+    eventually(
+      () => sandbox.data.task(sid)!,
+      (t) => t.attributes.customer_context !== undefined,
+      15_000,
+    );
   /** A job taken by an instance that then died, before any other instance runs. */
   const takenByDeadInstance = async (taskSid: string) => {
     const keys = queueKeys(keyPrefix);
@@ -67,14 +72,20 @@ describe('enrichment queue durability (e2e)', () => {
     sandbox.faults.add({ service: 'twilio', route: 'task', latencyMs: 2_500, times: 1 });
 
     expect((await postForm(a, '/webhooks/taskrouter', taskCreatedEvent(a, sid, '{}'))).status).toBe(204);
-    await eventually(() => readsOf(sid), (reads) => reads.length === 1 && reads[0].status === 0);
+    await eventually(
+      () => readsOf(sid),
+      (reads) => reads.length === 1 && reads[0].status === 0,
+    );
     await stop(a);
 
     const b = await start({ ENRICHMENT_CLAIM_IDLE_MS: '1000' });
     const task = await stamped(sid);
     expect(task.attributes).toMatchObject({ foreign_key: 'kept', customer_context: { vip: true } });
     // A's read comes back after all; its job was aborted and must write nothing.
-    await eventually(() => readsOf(sid), (reads) => reads[0].status !== 0);
+    await eventually(
+      () => readsOf(sid),
+      (reads) => reads[0].status !== 0,
+    );
     await eventually(pendingCount, (n) => n === 0);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(sandbox.data.task(sid)?.updates).toHaveLength(1);
@@ -87,7 +98,10 @@ describe('enrichment queue durability (e2e)', () => {
     sandbox.faults.add({ service: 'twilio', route: 'task', latencyMs: 1_000, times: 1 });
 
     expect((await postForm(a, '/webhooks/taskrouter', taskCreatedEvent(a, sid, '{}'))).status).toBe(204);
-    await eventually(() => readsOf(sid), (reads) => reads.length === 1);
+    await eventually(
+      () => readsOf(sid),
+      (reads) => reads.length === 1,
+    );
     await stop(a);
     expect(sandbox.data.task(sid)?.updates).toHaveLength(1);
 
@@ -114,7 +128,10 @@ describe('enrichment queue durability (e2e)', () => {
     const b = await start({ ENRICHMENT_CLAIM_IDLE_MS: '300', ENRICHMENT_MAX_ATTEMPTS: '1' });
 
     type Answer = { enrichmentDeadLetters: { totalCount: number; items: Array<{ taskSid: string; attempts: number; error: string }> } };
-    const answer = await eventually(() => b.gql<Answer>('{ enrichmentDeadLetters { totalCount items { taskSid attempts error } } }'), (r) => r.data?.enrichmentDeadLetters.totalCount === 1);
+    const answer = await eventually(
+      () => b.gql<Answer>('{ enrichmentDeadLetters { totalCount items { taskSid attempts error } } }'),
+      (r) => r.data?.enrichmentDeadLetters.totalCount === 1,
+    );
     expect(answer.data?.enrichmentDeadLetters.items).toEqual([{ taskSid: sid, attempts: 1, error: expect.stringContaining('interrupted') }]);
     expect(readsOf(sid)).toHaveLength(0);
     expect(await pendingCount()).toBe(0);

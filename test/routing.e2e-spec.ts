@@ -38,7 +38,11 @@ describe('routing (e2e)', () => {
     return task.sid;
   };
   const stampOf = (sid: string) => h.sandbox.data.task(sid)?.attributes.customer_context as Stamp | undefined;
-  const stamped = (sid: string) => eventually(() => h.sandbox.data.task(sid)!, (task) => task.attributes.customer_context !== undefined);
+  const stamped = (sid: string) =>
+    eventually(
+      () => h.sandbox.data.task(sid)!,
+      (task) => task.attributes.customer_context !== undefined,
+    );
   const announce = (sid: string, event = taskCreatedEvent(h, sid, JSON.stringify(h.sandbox.data.task(sid)?.attributes ?? {}))) => postForm(h, WEBHOOK, event);
   const fetchesOf = (sid: string) => h.sandbox.calls.log().filter((c) => c.route === 'task' && c.path.includes(sid));
   /** A barrier: a new task announced now is stamped only after every job queued before it has run. */
@@ -115,8 +119,13 @@ describe('routing (e2e)', () => {
 
       expect((await announce(sid)).status).toBe(204);
       // Our write is on its way, carrying the ETag of version 0; someone else writes first.
-      await eventually(() => h.sandbox.calls.log(), (log) => log.some((c) => c.route === 'task_update' && c.path.includes(sid) && c.status === 0));
-      await taskRouter(h).tasks(sid).update({ attributes: JSON.stringify({ from: vip.phone, foreign_key: 'keep-me', added_meanwhile: 'wrap-up notes' }) });
+      await eventually(
+        () => h.sandbox.calls.log(),
+        (log) => log.some((c) => c.route === 'task_update' && c.path.includes(sid) && c.status === 0),
+      );
+      await taskRouter(h)
+        .tasks(sid)
+        .update({ attributes: JSON.stringify({ from: vip.phone, foreign_key: 'keep-me', added_meanwhile: 'wrap-up notes' }) });
 
       const task = await stamped(sid);
       expect(task.attributes).toMatchObject({ foreign_key: 'keep-me', added_meanwhile: 'wrap-up notes', customer_context: { vip: true } });
@@ -130,7 +139,10 @@ describe('routing (e2e)', () => {
       const sid = await createTask({ from: vip.phone, customer_context: { set_by: 'studio' } });
 
       expect((await announce(sid)).status).toBe(204);
-      await eventually(() => fetchesOf(sid), (fetches) => fetches.length === 1 && fetches[0].status === 200);
+      await eventually(
+        () => fetchesOf(sid),
+        (fetches) => fetches.length === 1 && fetches[0].status === 200,
+      );
       await everyEarlierJobRan();
       expect(h.sandbox.data.task(sid)?.updates).toHaveLength(0);
       expect(stampOf(sid)).toEqual({ set_by: 'studio' });
@@ -178,7 +190,9 @@ describe('routing (e2e)', () => {
   describe('enrichTask', () => {
     const ENRICH = /* GraphQL */ `
       mutation Enrich($sid: ID!) { enrichTask(taskSid: $sid) { attributes matchedRules stamped degraded explanations { rule matched } } }`;
-    type Answer = { enrichTask: { attributes: Record<string, Stamp>; matchedRules: string[]; stamped: boolean; degraded: boolean; explanations: Array<{ rule: string }> } };
+    type Answer = {
+      enrichTask: { attributes: Record<string, Stamp>; matchedRules: string[]; stamped: boolean; degraded: boolean; explanations: Array<{ rule: string }> };
+    };
 
     it('stamps a task through the same path as the workers, once', async () => {
       const sid = await createTask({ from: vip.phone, foreign_key: 'kept' });
@@ -208,7 +222,12 @@ describe('routing (e2e)', () => {
         routingPreview(lookup: $lookup, taskAttributes: $task) { attributes matchedRules degraded explanations { rule matched reason error } }
       }`;
     type Answer = {
-      routingPreview: { attributes: Record<string, Stamp>; matchedRules: string[]; degraded: boolean; explanations: Array<{ rule: string; matched: boolean; reason: string; error: string | null }> };
+      routingPreview: {
+        attributes: Record<string, Stamp>;
+        matchedRules: string[];
+        degraded: boolean;
+        explanations: Array<{ rule: string; matched: boolean; reason: string; error: string | null }>;
+      };
     };
 
     it('explains every rule, matched or not, and writes nothing', async () => {
@@ -278,7 +297,11 @@ describe('routing (e2e)', () => {
         body: JSON.stringify({ from: vip.phone }),
       });
       expect(tampered.status).toBe(403);
-      const honest = await fetch(`${h.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': signature }, body: signedBody });
+      const honest = await fetch(`${h.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-twilio-signature': signature },
+        body: signedBody,
+      });
       expect(honest.status).toBe(200);
     });
   });
@@ -303,9 +326,15 @@ describe('routing deadlines (e2e)', () => {
     const startedAt = Date.now();
 
     expect((await postForm(h, WEBHOOK, taskCreatedEvent(h, sid, '{}'))).status).toBe(204);
-    const task = await eventually(() => h.sandbox.data.task(sid)!, (t) => t.attributes.customer_context !== undefined);
+    const task = await eventually(
+      () => h.sandbox.data.task(sid)!,
+      (t) => t.attributes.customer_context !== undefined,
+    );
     expect(Date.now() - startedAt).toBeLessThan(5_000);
-    expect(task.attributes).toMatchObject({ foreign_key: 'kept', customer_context: { vip: false, known_customer: false, degraded: true, degraded_reason: expect.stringContaining('deadline') } });
+    expect(task.attributes).toMatchObject({
+      foreign_key: 'kept',
+      customer_context: { vip: false, known_customer: false, degraded: true, degraded_reason: expect.stringContaining('deadline') },
+    });
   });
 
   it('answers /routing/attributes with the defaults and degraded: true by ROUTING_DEADLINE_MS', async () => {
@@ -325,7 +354,14 @@ describe('routing dead letters (e2e)', () => {
   beforeAll(async () => {
     h = await startHarness({
       sandbox: { customers: 10 },
-      env: { PUBLIC_BASE_URL, ENRICHMENT_MAX_ATTEMPTS: '2', ENRICHMENT_CLAIM_IDLE_MS: '300', UPSTREAM_RETRIES: '0', UPSTREAM_TIMEOUT_MS: '5000', REDIS_COMMAND_TIMEOUT_MS: '2000' },
+      env: {
+        PUBLIC_BASE_URL,
+        ENRICHMENT_MAX_ATTEMPTS: '2',
+        ENRICHMENT_CLAIM_IDLE_MS: '300',
+        UPSTREAM_RETRIES: '0',
+        UPSTREAM_TIMEOUT_MS: '5000',
+        REDIS_COMMAND_TIMEOUT_MS: '2000',
+      },
     });
   });
   afterAll(() => h.close());
@@ -336,11 +372,20 @@ describe('routing dead letters (e2e)', () => {
     h.sandbox.faults.add({ service: 'twilio', route: 'task_update', status: 500, latencyMs: 700 });
 
     expect((await postForm(h, WEBHOOK, taskCreatedEvent(h, sid, '{}'))).status).toBe(204);
-    type Answer = { enrichmentDeadLetters: { totalCount: number; durable: boolean; items: Array<{ taskSid: string; attempts: number; error: string; failedAt: string }> } };
+    type Answer = {
+      enrichmentDeadLetters: { totalCount: number; durable: boolean; items: Array<{ taskSid: string; attempts: number; error: string; failedAt: string }> };
+    };
     const query = '{ enrichmentDeadLetters(first: 5) { totalCount durable items { taskSid attempts error failedAt } } }';
-    const answer = await eventually(() => h.gql<Answer>(query), (r) => (r.data?.enrichmentDeadLetters.totalCount ?? 0) > 0);
+    const answer = await eventually(
+      () => h.gql<Answer>(query),
+      (r) => (r.data?.enrichmentDeadLetters.totalCount ?? 0) > 0,
+    );
 
-    expect(answer.data?.enrichmentDeadLetters).toMatchObject({ totalCount: 1, durable: true, items: [{ taskSid: sid, attempts: 2, error: expect.stringContaining('500') }] });
+    expect(answer.data?.enrichmentDeadLetters).toMatchObject({
+      totalCount: 1,
+      durable: true,
+      items: [{ taskSid: sid, attempts: 2, error: expect.stringContaining('500') }],
+    });
     expect(h.sandbox.calls.count({ service: 'twilio', route: 'task_update' })).toBe(2);
     expect(h.sandbox.data.task(sid)?.updates).toHaveLength(0);
   });
@@ -361,7 +406,10 @@ describe('routing without Redis (e2e)', () => {
 
     expect((await postForm(h, WEBHOOK, event)).status).toBe(204);
     expect((await postForm(h, WEBHOOK, event)).status).toBe(204);
-    const task = await eventually(() => h.sandbox.data.task(sid)!, (t) => t.attributes.customer_context !== undefined);
+    const task = await eventually(
+      () => h.sandbox.data.task(sid)!,
+      (t) => t.attributes.customer_context !== undefined,
+    );
     expect(task.attributes.customer_context).toMatchObject({ vip: true });
     const answer = await h.gql<{ enrichmentDeadLetters: { durable: boolean } }>('{ enrichmentDeadLetters { durable } }');
     expect(answer.data?.enrichmentDeadLetters.durable).toBe(false);

@@ -39,7 +39,11 @@ async function subscribe(h: Harness, token: string, profileId: string, selection
   const client = createClient({ url: `${h.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { token }, retryAttempts: 0 });
   client.subscribe<{ customerContextChanged: Record<string, unknown> }>(
     { query: `subscription($id: ID!) { customerContextChanged(profileId: $id) { ${selection} } }`, variables: { id: profileId } },
-    { next: (value) => (value.errors ? errors.push(...value.errors) : value.data && received.push(value.data.customerContextChanged)), error: (error) => errors.push(error), complete: () => undefined },
+    {
+      next: (value) => (value.errors ? errors.push(...value.errors) : value.data && received.push(value.data.customerContextChanged)),
+      error: (error) => errors.push(error),
+      complete: () => undefined,
+    },
   );
   // The subscription is registered once the server has processed the subscribe message.
   await new Promise((resolve) => setTimeout(resolve, 200));
@@ -171,7 +175,12 @@ describe('access policy (e2e)', () => {
   const pushedTo = async (subscribers: Array<{ received: unknown[] }>, message: Record<string, unknown>) => {
     const posted = await postSegment(h, message);
     expect(posted.status).toBe(200);
-    await eventually(() => subscribers.map((s) => s.received.length), (counts) => counts.every((n) => n > 0), 10_000, 'a push to every subscriber');
+    await eventually(
+      () => subscribers.map((s) => s.received.length),
+      (counts) => counts.every((n) => n > 0),
+      10_000,
+      'a push to every subscriber',
+    );
   };
 
   it('masks emails and phones for agents, in traits, external ids and routing attributes', async () => {
@@ -222,7 +231,12 @@ describe('access policy (e2e)', () => {
     const agent = await subscribe(h, h.sandbox.credentials.agentToken, customer.profileId!);
     const supervisor = await subscribe(h, h.sandbox.credentials.supervisorToken, customer.profileId!);
     try {
-      await pushedTo([agent, supervisor], { type: 'identify', userId: customer.userId, messageId: 'security-identify-1', traits: { email: 'new.address@example.com', ssn: '123-45-6789' } });
+      await pushedTo([agent, supervisor], {
+        type: 'identify',
+        userId: customer.userId,
+        messageId: 'security-identify-1',
+        traits: { email: 'new.address@example.com', ssn: '123-45-6789' },
+      });
       expect(agent.received).toEqual([{ traits: { email: 'n***@example.com' } }]);
       expect(supervisor.received).toEqual([{ traits: { email: 'new.address@example.com' } }]);
     } finally {
@@ -245,7 +259,14 @@ describe('access policy (e2e)', () => {
       ssn: '123-45-6789',
     };
     try {
-      await pushedTo([agent, supervisor], { type: 'track', event: 'Order Completed', userId: customer.userId, messageId: 'security-track-1', timestamp: new Date().toISOString(), properties });
+      await pushedTo([agent, supervisor], {
+        type: 'track',
+        event: 'Order Completed',
+        userId: customer.userId,
+        messageId: 'security-track-1',
+        timestamp: new Date().toISOString(),
+        properties,
+      });
       // The example policy's trait rules, at any depth: agents get emails and phones masked, ssn hidden.
       const forAgent = {
         order_id: 'A-1',
@@ -261,7 +282,10 @@ describe('access policy (e2e)', () => {
       const EVENTS = `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) {
         events(first: 1) { edges { node { id properties } } } journey(first: 1) { event { id properties } } } }`;
       type Events = { customerContext: { events: { edges: Array<{ node: unknown }> }; journey: Array<{ event: unknown }> } };
-      for (const [token, expected] of [[h.sandbox.credentials.agentToken, forAgent], [h.sandbox.credentials.supervisorToken, forSupervisor]] as const) {
+      for (const [token, expected] of [
+        [h.sandbox.credentials.agentToken, forAgent],
+        [h.sandbox.credentials.supervisorToken, forSupervisor],
+      ] as const) {
         const seen = await h.gql<Events>(EVENTS, { lookup: { userId: customer.userId } }, bearer(token));
         expect(seen.errors).toBeUndefined();
         expect(seen.data!.customerContext.events.edges[0].node).toEqual({ id: 'security-track-1', properties: expected });
@@ -277,7 +301,15 @@ describe('access policy (e2e)', () => {
     const conversation = customer.conversations.find((v) => v.messages.length >= 2)!;
     const MESSAGES = `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) {
       conversations(first: 10) { edges { node { sid messages(last: 50) { sid author body bodyWithheld fromCustomer } } } } } }`;
-    type Messages = { customerContext: { conversations: { edges: Array<{ node: { sid: string; messages: Array<{ sid: string; author: string | null; body: string | null; bodyWithheld: boolean; fromCustomer: boolean }> } }> } } };
+    type Messages = {
+      customerContext: {
+        conversations: {
+          edges: Array<{
+            node: { sid: string; messages: Array<{ sid: string; author: string | null; body: string | null; bodyWithheld: boolean; fromCustomer: boolean }> };
+          }>;
+        };
+      };
+    };
     const messagesAs = async (token: string) => {
       const seen = await h.gql<Messages>(MESSAGES, { lookup: { userId: customer.userId } }, bearer(token));
       expect(seen.errors).toBeUndefined();
@@ -416,7 +448,11 @@ describe('ACCESS_STRICT (e2e)', () => {
     const agent = freshAgent();
     const [accepted, offered, wrapping, stranger] = customers();
     const held: Array<[Customer, string]> = [];
-    for (const [c, status] of [[accepted, 'accepted'], [offered, 'pending'], [wrapping, 'wrapping']] as const) {
+    for (const [c, status] of [
+      [accepted, 'accepted'],
+      [offered, 'pending'],
+      [wrapping, 'wrapping'],
+    ] as const) {
       const taskSid = await newTask(c);
       expect(h.sandbox.data.reserve(taskSid, agent.workerSid, status)).toMatchObject({ taskSid, workerSid: agent.workerSid, status });
       held.push([c, taskSid]);
@@ -431,7 +467,12 @@ describe('ACCESS_STRICT (e2e)', () => {
       expect(await profileIdAs(agent.token, { phone: c.phone })).toBe(c.profileId);
     }
     // The service asked TaskRouter for this worker's reservations in each active status.
-    expect(h.sandbox.calls.log().filter((c) => c.route === 'worker_reservations').every((c) => c.path.includes(`/Workers/${agent.workerSid}/Reservations?`))).toBe(true);
+    expect(
+      h.sandbox.calls
+        .log()
+        .filter((c) => c.route === 'worker_reservations')
+        .every((c) => c.path.includes(`/Workers/${agent.workerSid}/Reservations?`)),
+    ).toBe(true);
     expect(new Set(reservationStatusesAsked())).toEqual(new Set(['pending', 'accepted', 'wrapping']));
 
     h.sandbox.calls.reset();
@@ -486,13 +527,28 @@ describe('ACCESS_STRICT (e2e)', () => {
     const supervisor = await subscribe(h, h.sandbox.credentials.supervisorToken, vip.profileId!);
     try {
       // The refusal comes once the worker's tasks were read from TaskRouter: longer than subscribe's pause when cold.
-      await eventually(() => agent.errors.length, (n) => n > 0, 10_000, "the agent's refusal");
+      await eventually(
+        () => agent.errors.length,
+        (n) => n > 0,
+        10_000,
+        "the agent's refusal",
+      );
       expect(JSON.stringify(agent.errors)).toMatch(/"code":"FORBIDDEN"/);
       expect(mine.errors).toEqual([]);
       expect(supervisor.errors).toEqual([]);
-      const posted = await postSegment(h, { type: 'identify', userId: vip.userId, messageId: 'strict-identify-1', traits: { loyalty_tier: 'strict-platinum' } });
+      const posted = await postSegment(h, {
+        type: 'identify',
+        userId: vip.userId,
+        messageId: 'strict-identify-1',
+        traits: { loyalty_tier: 'strict-platinum' },
+      });
       expect(posted.status).toBe(200);
-      await eventually(() => [mine.received.length, supervisor.received.length], (counts) => counts.every((n) => n > 0), 10_000, 'a push to the holder and the supervisor');
+      await eventually(
+        () => [mine.received.length, supervisor.received.length],
+        (counts) => counts.every((n) => n > 0),
+        10_000,
+        'a push to the holder and the supervisor',
+      );
       expect(mine.received).toEqual([{ traits: { loyalty_tier: 'strict-platinum' } }]);
       expect(supervisor.received).toEqual([{ traits: { loyalty_tier: 'strict-platinum' } }]);
       expect(agent.received).toEqual([]);
@@ -502,7 +558,12 @@ describe('ACCESS_STRICT (e2e)', () => {
       h.sandbox.data.setReservationStatus(reservation.sid, 'completed');
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       await postSegment(h, { type: 'identify', userId: vip.userId, messageId: 'strict-identify-2', traits: { loyalty_tier: 'strict-diamond' } });
-      await eventually(() => supervisor.received.length, (n) => n >= 2, 10_000, "the supervisor's second push");
+      await eventually(
+        () => supervisor.received.length,
+        (n) => n >= 2,
+        10_000,
+        "the supervisor's second push",
+      );
       expect(supervisor.received).toHaveLength(2);
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(mine.received).toHaveLength(1);
@@ -545,7 +606,10 @@ describe('GraphQL limits (e2e)', () => {
   beforeEach(() => h.sandbox.calls.reset());
 
   // The caller's token is checked first (one IAM call per new token): only data reads count here.
-  const upstreamCalls = () => h.sandbox.calls.count({ service: 'segment' }) + h.sandbox.calls.count({ service: 'twilio' }) - h.sandbox.calls.count({ service: 'twilio', route: 'token_validate' });
+  const upstreamCalls = () =>
+    h.sandbox.calls.count({ service: 'segment' }) +
+    h.sandbox.calls.count({ service: 'twilio' }) -
+    h.sandbox.calls.count({ service: 'twilio', route: 'token_validate' });
 
   it('refuses a query deeper than GRAPHQL_MAX_DEPTH', async () => {
     const shallow = await startHarness({ sandbox: h.sandbox, env: { GRAPHQL_MAX_DEPTH: '5' } });
@@ -645,7 +709,10 @@ describe('HTTP hygiene (e2e)', () => {
   afterAll(() => h.close());
 
   const preflight = (origin: string) =>
-    fetch(`${h.url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+    fetch(`${h.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
 
   it('allows Flex UI as a CORS origin and no other', async () => {
     const flex = await preflight('https://flex.twilio.com');
@@ -692,7 +759,8 @@ describe('rate limits (e2e)', () => {
     const h = await startHarness({ env: { RATE_LIMIT_IP_MAX: '3' } });
     try {
       const statuses: number[] = [];
-      for (const headers of [{}, bearer('forged.e30.sig'), {}, bearer(h.sandbox.credentials.agentToken)]) statuses.push((await h.gql('{ __typename }', undefined, headers)).status);
+      for (const headers of [{}, bearer('forged.e30.sig'), {}, bearer(h.sandbox.credentials.agentToken)])
+        statuses.push((await h.gql('{ __typename }', undefined, headers)).status);
       expect(statuses).toEqual([401, 401, 401, 429]);
       expect(codes(await h.gql('{ __typename }'))).toEqual(['RATE_LIMITED']);
       for (let i = 0; i < 5; i++) expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
@@ -706,7 +774,16 @@ describe('rate limits (e2e)', () => {
     try {
       const statuses: number[] = [];
       // Ten times the per-address budget for signed callbacks, then refused before the signature is read.
-      for (let i = 0; i < 11; i++) statuses.push((await fetch(`${h.url}/webhooks/segment`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': 'f'.repeat(40) }, body: '{}' })).status);
+      for (let i = 0; i < 11; i++)
+        statuses.push(
+          (
+            await fetch(`${h.url}/webhooks/segment`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-signature': 'f'.repeat(40) },
+              body: '{}',
+            })
+          ).status,
+        );
       expect(statuses.slice(0, 10).every((status) => status === 401 || status === 403)).toBe(true);
       expect(statuses[10]).toBe(429);
     } finally {
@@ -720,7 +797,8 @@ describe('rate limits (e2e)', () => {
       const other = await startSandbox({ quiet: true, customers: 6, seed: 9 });
       const statuses: number[] = [];
       try {
-        for (let i = 0; i < 3; i++) statuses.push((await h.gql('{ __typename }', undefined, bearer(other.issueToken({ identity: other.data.agents[0].identity })))).status);
+        for (let i = 0; i < 3; i++)
+          statuses.push((await h.gql('{ __typename }', undefined, bearer(other.issueToken({ identity: other.data.agents[0].identity })))).status);
       } finally {
         await other.close();
       }

@@ -43,7 +43,13 @@ describe('Segment feedback loop (e2e)', () => {
     expect(await eventNames()).not.toContain('Customer Context Changed');
 
     // The same name from anyone else is the customer's news, and applies.
-    const lookalike = { type: 'track', userId: customer.userId, messageId: 'loop-track-2', event: 'Customer Context Changed', timestamp: new Date().toISOString() };
+    const lookalike = {
+      type: 'track',
+      userId: customer.userId,
+      messageId: 'loop-track-2',
+      event: 'Customer Context Changed',
+      timestamp: new Date().toISOString(),
+    };
     expect(await (await postSegment(h, lookalike)).json()).toMatchObject({ outcomes: { applied: 1 } });
     expect(await eventNames()).toContain('Customer Context Changed');
   });

@@ -138,10 +138,22 @@ describe('Segment tracking (e2e)', () => {
     });
     expect(all.every((e) => e.userId === vip.userId)).toBe(true);
     const enriched = all.find((e) => e.event === 'Task Enriched')!;
-    expect(enriched.properties).toMatchObject({ task_sid: vip.tasks[0].sid, channel: 'sms', matched_rules: matchedRules, degraded: false, degraded_reasons: [], latency_ms: 35 });
+    expect(enriched.properties).toMatchObject({
+      task_sid: vip.tasks[0].sid,
+      channel: 'sms',
+      matched_rules: matchedRules,
+      degraded: false,
+      degraded_reasons: [],
+      latency_ms: 35,
+    });
     expect(enriched.properties.attribute_keys).toEqual(expect.arrayContaining(['customer_context.vip', 'customers.customer_label_2']));
     expect(all.filter((e) => e.event === 'Task Enriched')).toHaveLength(1);
-    expect(all.filter((e) => e.event === 'Routing Rule Matched').map((e) => e.properties.rule_name).sort()).toEqual([...matchedRules].sort());
+    expect(
+      all
+        .filter((e) => e.event === 'Routing Rule Matched')
+        .map((e) => e.properties.rule_name)
+        .sort(),
+    ).toEqual([...matchedRules].sort());
     expect(all.find((e) => e.event === 'Customer Context Changed')?.properties).toEqual({ parts: ['audiences', 'traits'], source: 'segment_webhook' });
   });
 
@@ -153,7 +165,13 @@ describe('Segment tracking (e2e)', () => {
     // Identifiers and words are looked for anywhere, even inside a longer string.
     const raw = JSON.stringify(batches);
     const personal = customers
-      .flatMap((c) => [c.email, c.phone, c.phone?.replace('+', ''), c.name, ...c.conversations.flatMap((conversation) => conversation.messages.map((m) => m.body))])
+      .flatMap((c) => [
+        c.email,
+        c.phone,
+        c.phone?.replace('+', ''),
+        c.name,
+        ...c.conversations.flatMap((conversation) => conversation.messages.map((m) => m.body)),
+      ])
       .filter((value): value is string => typeof value === 'string');
     expect(personal.length).toBeGreaterThan(50);
     expect(personal.filter((value) => raw.includes(JSON.stringify(value).slice(1, -1)))).toEqual([]);
@@ -213,7 +231,12 @@ describe('Segment tracking delivery (e2e)', () => {
       h.sandbox.faults.add({ service: 'tracking', route: 'batch', status: 500, times: 1 });
       await profileQuery(h, h.sandbox.data.byArchetype('vip'));
       await nextEvent(h.sandbox, 0, 'Customer Context Viewed', 15_000);
-      expect(h.sandbox.calls.log().filter((c) => c.service === 'tracking').map((c) => c.status)).toEqual([500, 200]);
+      expect(
+        h.sandbox.calls
+          .log()
+          .filter((c) => c.service === 'tracking')
+          .map((c) => c.status),
+      ).toEqual([500, 200]);
       expect(await failures(h, 'delivery')).toBe(0);
     } finally {
       await h.close();

@@ -34,7 +34,9 @@ export async function budget(service: BenchService, sandbox: BenchSandbox, custo
   const startedAt = Date.now();
   await forEachLimit(customers, CONCURRENCY, async (customer) => {
     const answer = await postGraphQL(service.url, token, JSON.stringify({ query: QUERY, variables: { lookup: lookupOf(customer) } }));
-    const sources = (JSON.parse(answer.text) as { data?: { customerContext?: { freshness: { sources: Array<{ error: string | null }> } } | null } }).data?.customerContext?.freshness.sources ?? [];
+    const sources =
+      (JSON.parse(answer.text) as { data?: { customerContext?: { freshness: { sources: Array<{ error: string | null }> } } | null } }).data?.customerContext
+        ?.freshness.sources ?? [];
     const errors = sources.map((s) => s.error).filter((e): e is string => e !== null);
     if (answer.status !== 200 || answer.errors || errors.some((e) => e !== 'BUDGET_EXHAUSTED')) {
       throw new Error(`budget query for customer ${customer.index} failed: ${answer.status} ${answer.text.slice(0, 300)}`);

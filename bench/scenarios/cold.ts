@@ -37,14 +37,16 @@ export async function coldQuery(service: BenchService, sandbox: BenchSandbox, cu
       const startedAt = performance.now();
       const answer = await postGraphQL(service.url, token, panelBody(customer));
       latencies.push(performance.now() - startedAt);
-      if (answer.status !== 200 || answer.errors) throw new Error(`cold query for customer ${customer.index} failed: ${answer.status} ${answer.text.slice(0, 300)}`);
+      if (answer.status !== 200 || answer.errors)
+        throw new Error(`cold query for customer ${customer.index} failed: ${answer.status} ${answer.text.slice(0, 300)}`);
     }
   } finally {
     await sandbox.setLatency(0);
   }
   const callsPerQuery: Record<string, number> = {};
   // Tracking's batches are the service reporting views, not reads.
-  for (const call of await sandbox.calls()) if (call.service !== 'tracking') callsPerQuery[call.route] = (callsPerQuery[call.route] ?? 0) + 1 / customers.length;
+  for (const call of await sandbox.calls())
+    if (call.service !== 'tracking') callsPerQuery[call.route] = (callsPerQuery[call.route] ?? 0) + 1 / customers.length;
   latencies.sort((a, b) => a - b);
   return {
     queries: customers.length,

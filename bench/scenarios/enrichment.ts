@@ -44,7 +44,9 @@ export async function enrichment(service: BenchService, sandbox: BenchSandbox, r
     const posts: Array<Promise<void>> = [];
     for (const taskSid of tasks) {
       postedAt.set(taskSid, Date.now());
-      posts.push(postTaskCreated(service, sandbox, taskSid).catch((error: unknown) => void (failure ??= error instanceof Error ? error : new Error(String(error)))));
+      posts.push(
+        postTaskCreated(service, sandbox, taskSid).catch((error: unknown) => void (failure ??= error instanceof Error ? error : new Error(String(error)))),
+      );
       await new Promise((resolve) => setTimeout(resolve, run.paceMs));
     }
     await Promise.all(posts);
@@ -78,10 +80,20 @@ async function createTask(sandbox: BenchSandbox, customer: SandboxCustomer): Pro
 async function postTaskCreated(service: BenchService, sandbox: BenchSandbox, taskSid: string): Promise<void> {
   const { accountSid, authToken, workspaceSid } = sandbox.info.credentials;
   const path = '/webhooks/taskrouter';
-  const params = { EventType: 'task.created', Sid: `EV${randomBytes(16).toString('hex')}`, AccountSid: accountSid, WorkspaceSid: workspaceSid, TaskSid: taskSid, ResourceSid: taskSid };
+  const params = {
+    EventType: 'task.created',
+    Sid: `EV${randomBytes(16).toString('hex')}`,
+    AccountSid: accountSid,
+    WorkspaceSid: workspaceSid,
+    TaskSid: taskSid,
+    ResourceSid: taskSid,
+  };
   const response = await fetch(`${service.url}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': getExpectedTwilioSignature(authToken, `${service.publicBaseUrl}${path}`, params) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': getExpectedTwilioSignature(authToken, `${service.publicBaseUrl}${path}`, params),
+    },
     body: new URLSearchParams(params),
   });
   if (response.status !== 204) throw new Error(`task.created for ${taskSid}: ${response.status} ${await response.text()}`);
@@ -99,7 +111,8 @@ async function waitForStamps(sandbox: BenchSandbox, tasks: string[]): Promise<Ma
     }
     const missing = tasks.filter((sid) => !stampedAt.has(sid));
     if (missing.length === 0) return stampedAt;
-    if (Date.now() > deadline) throw new Error(`${missing.length} of ${tasks.length} tasks were not stamped within ${SETTLE_TIMEOUT_MS} ms (e.g. ${missing[0]})`);
+    if (Date.now() > deadline)
+      throw new Error(`${missing.length} of ${tasks.length} tasks were not stamped within ${SETTLE_TIMEOUT_MS} ms (e.g. ${missing[0]})`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

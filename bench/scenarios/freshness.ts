@@ -81,7 +81,8 @@ export async function freshness(start: Start, customer: SandboxCustomer, token: 
       const sentAt = nowMs();
       const response = await fetch(`${b.url}/webhooks/segment`, { method: 'POST', headers, body });
       const outcome = (await response.json()) as { outcomes?: { applied?: number } };
-      if (!response.ok || outcome.outcomes?.applied !== 1) throw new Error(`instance B did not apply the webhook: ${response.status} ${JSON.stringify(outcome)}`);
+      if (!response.ok || outcome.outcomes?.applied !== 1)
+        throw new Error(`instance B did not apply the webhook: ${response.status} ${JSON.stringify(outcome)}`);
       return sentAt;
     };
     // Polled from here (the panel's CSP allows no eval, which waitForFunction needs); the time is the browser's own note.
@@ -103,7 +104,9 @@ export async function freshness(start: Start, customer: SandboxCustomer, token: 
         () => true,
         async () => {
           if (attempt < 5) return false;
-          const shown = await frame.evaluate<string[]>(`[document.querySelector('.live')?.textContent, document.querySelector('.timeline')?.textContent?.slice(0, 160)]`);
+          const shown = await frame.evaluate<string[]>(
+            `[document.querySelector('.live')?.textContent, document.querySelector('.timeline')?.textContent?.slice(0, 160)]`,
+          );
           throw new Error(`no push reached the panel (it shows "${shown[0]}", its timeline begins "${shown[1]}")`);
         },
       );
@@ -122,7 +125,13 @@ export async function freshness(start: Start, customer: SandboxCustomer, token: 
       await confirmed.waitFor();
     }
     latencies.sort((x, y) => x - y);
-    return { events: latencies.length, p50Ms: percentile(latencies, 50), p95Ms: percentile(latencies, 95), maxMs: latencies[latencies.length - 1], clockUncertaintyMs: uncertaintyMs };
+    return {
+      events: latencies.length,
+      p50Ms: percentile(latencies, 50),
+      p95Ms: percentile(latencies, 95),
+      maxMs: latencies[latencies.length - 1],
+      clockUncertaintyMs: uncertaintyMs,
+    };
   } finally {
     await browser.close();
     await Promise.all([a.stop(), b.stop()]);

@@ -114,7 +114,12 @@ export async function memory(run: MemoryRun): Promise<MemoryResult> {
   await fill(bounded, customers.slice(toBound), token);
   const after = await snapshot(bounded);
   return {
-    unbounded: { ...unbounded, entries: stored.entries, serialisedMb: stored.bytes / MB, heapKbPerCustomer: (unbounded.heapGrowthMb * 1024) / customers.length },
+    unbounded: {
+      ...unbounded,
+      entries: stored.entries,
+      serialisedMb: stored.bytes / MB,
+      heapKbPerCustomer: (unbounded.heapGrowthMb * 1024) / customers.length,
+    },
     bounded: {
       ...growth(customers.length, before, after),
       maxItems: run.maxItems,

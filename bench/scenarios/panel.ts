@@ -38,7 +38,9 @@ export async function panelPaint(flex: FlexStandIn, customers: SandboxCustomer[]
       const frame = page.frames().find((f) => f !== page.mainFrame());
       await settled.waitFor().catch(async (error: Error) => {
         const shown = await frame?.evaluate('document.body.innerText').catch(() => 'unreadable');
-        throw new Error(`the panel for customer ${customer.index} did not settle (${frame ? `frame at ${frame.url().split('?')[0]} shows ${JSON.stringify(String(shown).slice(0, 200))}` : 'no frame'}): ${error.message.split('\n')[0]}`);
+        throw new Error(
+          `the panel for customer ${customer.index} did not settle (${frame ? `frame at ${frame.url().split('?')[0]} shows ${JSON.stringify(String(shown).slice(0, 200))}` : 'no frame'}): ${error.message.split('\n')[0]}`,
+        );
       });
       const state = await settled.getAttribute('data-state');
       if (state !== 'ready') throw new Error(`the panel showed "${state}" for customer ${customer.index}: ${(await settled.textContent())?.slice(0, 200)}`);

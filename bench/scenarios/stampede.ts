@@ -22,12 +22,24 @@ export interface StampedeResult {
   maxCallsPerResource: number;
 }
 
-export async function stampede(service: BenchService, sandbox: BenchSandbox, customer: SandboxCustomer, token: string, queries: number): Promise<StampedeResult> {
+export async function stampede(
+  service: BenchService,
+  sandbox: BenchSandbox,
+  customer: SandboxCustomer,
+  token: string,
+  queries: number,
+): Promise<StampedeResult> {
   await sandbox.setLatency(UPSTREAM_LATENCY_MS);
   await sandbox.resetCalls();
   let result;
   try {
-    result = await load({ url: `${service.url}/graphql`, headers: { authorization: `Bearer ${token}` }, bodies: [panelBody(customer)], connections: queries, amount: queries });
+    result = await load({
+      url: `${service.url}/graphql`,
+      headers: { authorization: `Bearer ${token}` },
+      bodies: [panelBody(customer)],
+      connections: queries,
+      amount: queries,
+    });
   } finally {
     await sandbox.setLatency(0);
   }

@@ -58,10 +58,18 @@ const PROFILE_CUSTOMERS = 200;
 /** Starts another instance of the service, profiled (`node --cpu-prof`), on the same Redis and sandbox. */
 export type StartProfiled = (cpuProfDir: string) => Promise<BenchService>;
 
-export async function warmQuery(service: BenchService, customers: SandboxCustomer[], token: string, redisUrl: string, startProfiled?: StartProfiled): Promise<WarmResult> {
+export async function warmQuery(
+  service: BenchService,
+  customers: SandboxCustomer[],
+  token: string,
+  redisUrl: string,
+  startProfiled?: StartProfiled,
+): Promise<WarmResult> {
   const bodies = customers.map(panelBody);
   await fillCache(service, customers, bodies, token, redisUrl);
-  const { proc, info } = await startNodeWithHandover<{ url: string }>('baseline', ['-r', 'ts-node/register/transpile-only', 'bench/baseline-server.ts'], { REDIS_URL: redisUrl });
+  const { proc, info } = await startNodeWithHandover<{ url: string }>('baseline', ['-r', 'ts-node/register/transpile-only', 'bench/baseline-server.ts'], {
+    REDIS_URL: redisUrl,
+  });
   try {
     const headers = { authorization: `Bearer ${token}` };
     const measure = async (server: Proc, work: () => Promise<LoadResult>): Promise<Measured> => {
@@ -70,25 +78,44 @@ export async function warmQuery(service: BenchService, customers: SandboxCustome
       const result = await work();
       return { ...result, cpuMsPerRequest: (((await cpuSeconds(pid)) - cpuBefore) * 1000) / result.requests };
     };
-    const run = (server: Proc, url: string, durationSec: number) => measure(server, () => load({ url: `${url}/graphql`, headers, bodies, connections: CONNECTIONS, durationSec }));
+    const run = (server: Proc, url: string, durationSec: number) =>
+      measure(server, () => load({ url: `${url}/graphql`, headers, bodies, connections: CONNECTIONS, durationSec }));
     await run(service.proc, service.url, WARMUP_SEC);
     await run(proc, info.url, WARMUP_SEC);
     const rounds: Array<{ service: Measured; baseline: Measured }> = [];
-    for (let i = 0; i < ROUNDS; i++) rounds.push({ service: await run(service.proc, service.url, MEASURE_SEC), baseline: await run(proc, info.url, MEASURE_SEC) });
+    for (let i = 0; i < ROUNDS; i++)
+      rounds.push({ service: await run(service.proc, service.url, MEASURE_SEC), baseline: await run(proc, info.url, MEASURE_SEC) });
     const best = (side: 'service' | 'baseline') => rounds.map((r) => r[side]).reduce((a, b) => (b.rps > a.rps ? b : a));
     const [serviceBest, baselineBest] = [best('service'), best('baseline')];
     const rate = Math.max(1, Math.round(serviceBest.rps * PACED_SHARE));
-    const pacedResult = await measure(service.proc, () => paced({ url: `${service.url}/graphql`, headers, bodies, connections: CONNECTIONS, rate, durationSec: MEASURE_SEC }));
+    const pacedResult = await measure(service.proc, () =>
+      paced({ url: `${service.url}/graphql`, headers, bodies, connections: CONNECTIONS, rate, durationSec: MEASURE_SEC }),
+    );
     const answers = await answerLookups(service.url);
     const profile = startProfiled ? await profiled(startProfiled, customers, bodies, token, headers) : null;
-    return { customers: customers.length, connections: CONNECTIONS, service: serviceBest, baseline: baselineBest, ratio: serviceBest.rps / baselineBest.rps, paced: pacedResult, answers, profile };
+    return {
+      customers: customers.length,
+      connections: CONNECTIONS,
+      service: serviceBest,
+      baseline: baselineBest,
+      ratio: serviceBest.rps / baselineBest.rps,
+      paced: pacedResult,
+      answers,
+      profile,
+    };
   } finally {
     await stop(proc);
   }
 }
 
 /** The same load on a profiled instance (its own process, so the measured one carries no profiler). */
-async function profiled(start: StartProfiled, customers: SandboxCustomer[], bodies: string[], token: string, headers: Record<string, string>): Promise<HotFunction[] | null> {
+async function profiled(
+  start: StartProfiled,
+  customers: SandboxCustomer[],
+  bodies: string[],
+  token: string,
+  headers: Record<string, string>,
+): Promise<HotFunction[] | null> {
   const dir = mkdtempSync(join(logDir, 'cpu-prof-'));
   const service = await start(dir);
   const some = bodies.slice(0, Math.min(PROFILE_CUSTOMERS, customers.length));
@@ -112,7 +139,8 @@ async function fillCache(service: BenchService, customers: SandboxCustomer[], bo
   try {
     await forEachLimit(customers, 20, async (customer, i) => {
       const answer = await postGraphQL(service.url, token, bodies[i]);
-      if (answer.status !== 200 || answer.errors) throw new Error(`warm-up query for customer ${customer.index} failed: ${answer.status} ${answer.text.slice(0, 300)}`);
+      if (answer.status !== 200 || answer.errors)
+        throw new Error(`warm-up query for customer ${customer.index} failed: ${answer.status} ${answer.text.slice(0, 300)}`);
       await redis.set(answerKey(lookupOf(customer)), answer.text);
     });
   } finally {

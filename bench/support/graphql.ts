@@ -28,7 +28,8 @@ export function lookupOf(customer: SandboxCustomer): Lookup {
   throw new Error(`customer ${customer.index} has no identifier a lookup takes`);
 }
 
-export const panelBody = (customer: SandboxCustomer): string => JSON.stringify({ query: PANEL_QUERY, operationName: 'Panel', variables: { lookup: lookupOf(customer) } });
+export const panelBody = (customer: SandboxCustomer): string =>
+  JSON.stringify({ query: PANEL_QUERY, operationName: 'Panel', variables: { lookup: lookupOf(customer) } });
 
 export interface GraphQLAnswer {
   status: number;

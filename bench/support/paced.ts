@@ -54,11 +54,15 @@ export async function paced(options: PacedOptions): Promise<LoadResult> {
 
 function post(agent: Agent, options: PacedOptions, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(options.url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...options.headers } }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
-      res.once('error', reject);
-    });
+    const req = request(
+      options.url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...options.headers } },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+        res.once('error', reject);
+      },
+    );
     req.once('error', reject);
     req.end(body);
   });

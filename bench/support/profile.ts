@@ -30,7 +30,9 @@ const NOT_WORK = new Set(['(idle)', '(program)']);
  * warm-up before it), as shares of the busy samples.
  */
 export function topSelfTime(dir: string, lastSeconds: number, count = 10): HotFunction[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort();
   if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}`);
   const profile = JSON.parse(readFileSync(join(dir, files.at(-1)!), 'utf8')) as CpuProfile;
   const from = profile.endTime - lastSeconds * 1_000_000;

@@ -14,7 +14,13 @@ export interface BenchService {
 /** Nothing but the budget under test may hold traffic back. */
 const UNLIMITED = '1000000000';
 
-export async function startService(name: string, sandbox: BenchSandbox, redisUrl: string, env: Record<string, string> = {}, cpuProfDir?: string): Promise<BenchService> {
+export async function startService(
+  name: string,
+  sandbox: BenchSandbox,
+  redisUrl: string,
+  env: Record<string, string> = {},
+  cpuProfDir?: string,
+): Promise<BenchService> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const { credentials } = sandbox.info;

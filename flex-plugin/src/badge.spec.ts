@@ -26,7 +26,9 @@ describe(CustomerContextBadge.name, () => {
   });
 
   it('says a degraded decision was made on little data, and why', () => {
-    const attributes = { customer_context: { vip: false, tier: 'standard', language: 'en', degraded: true, degraded_reason: 'customer data incomplete: segment' } };
+    const attributes = {
+      customer_context: { vip: false, tier: 'standard', language: 'en', degraded: true, degraded_reason: 'customer data incomplete: segment' },
+    };
     expect(chips(attributes)).toEqual(['EN', 'Limited data: customer data incomplete: segment']);
     expect(chips({ customer_context: { degraded: true } })).toEqual(['Limited data: reason unknown']);
   });

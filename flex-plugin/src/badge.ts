@@ -28,7 +28,16 @@ export function badgeFacts(attributes: unknown): BadgeFacts | null {
   };
 }
 
-const chip: CSSProperties = { display: 'inline-block', padding: '0 6px', marginRight: 4, borderRadius: 8, fontSize: 11, lineHeight: '16px', fontWeight: 600, border: '1px solid currentColor' };
+const chip: CSSProperties = {
+  display: 'inline-block',
+  padding: '0 6px',
+  marginRight: 4,
+  borderRadius: 8,
+  fontSize: 11,
+  lineHeight: '16px',
+  fontWeight: 600,
+  border: '1px solid currentColor',
+};
 
 /** Rendered in the task's header; Flex hands each added child the header's props, `task` among them. */
 export function CustomerContextBadge(props: { task?: { attributes?: unknown } }): ReactElement | null {

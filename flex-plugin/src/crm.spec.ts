@@ -3,7 +3,9 @@ import { readSettings } from './settings';
 
 describe(panelUrl.name, () => {
   it("points at the service's panel for the task's sid", () => {
-    expect(panelUrl('https://context.example.com', { taskSid: 'WT0123456789abcdef0123456789abcdef' })).toBe('https://context.example.com/panel?taskSid=WT0123456789abcdef0123456789abcdef');
+    expect(panelUrl('https://context.example.com', { taskSid: 'WT0123456789abcdef0123456789abcdef' })).toBe(
+      'https://context.example.com/panel?taskSid=WT0123456789abcdef0123456789abcdef',
+    );
     expect(panelUrl('https://example.com/context', { taskSid: 'WT1&x=2' })).toBe('https://example.com/context/panel?taskSid=WT1%26x%3D2');
   });
 
@@ -20,7 +22,10 @@ describe(readSettings.name, () => {
       serviceUrl: 'https://context.example.com',
       panelOrigin: 'https://context.example.com',
     });
-    expect(readSettings({ customerContext: { serviceUrl: 'https://example.com/context/' } }, '')).toMatchObject({ serviceUrl: 'https://example.com/context', panelOrigin: 'https://example.com' });
+    expect(readSettings({ customerContext: { serviceUrl: 'https://example.com/context/' } }, '')).toMatchObject({
+      serviceUrl: 'https://example.com/context',
+      panelOrigin: 'https://example.com',
+    });
     expect(readSettings({}, 'https://built.example.com')).toMatchObject({ ok: true, serviceUrl: 'https://built.example.com' });
     expect(readSettings(undefined, 'https://built.example.com')).toMatchObject({ ok: true, serviceUrl: 'https://built.example.com' });
   });
@@ -28,6 +33,9 @@ describe(readSettings.name, () => {
   it('says what is missing or wrong instead of guessing', () => {
     expect(readSettings({}, '')).toEqual({ ok: false, problem: expect.stringContaining('ui_attributes.customerContext.serviceUrl') });
     expect(readSettings({ customerContext: { serviceUrl: 'context.example.com' } }, '')).toEqual({ ok: false, problem: expect.stringContaining('not a URL') });
-    expect(readSettings({ customerContext: { serviceUrl: 'javascript:alert(1)' } }, '')).toEqual({ ok: false, problem: expect.stringContaining('must be https') });
+    expect(readSettings({ customerContext: { serviceUrl: 'javascript:alert(1)' } }, '')).toEqual({
+      ok: false,
+      problem: expect.stringContaining('must be https'),
+    });
   });
 });

@@ -3,9 +3,7 @@
  * through Flex's Configuration API, so no rebuild is needed to move the service), else the URL
  * the bundle was built with (FLEX_PLUGIN_SERVICE_URL), else nothing, and the container says so.
  */
-export type ServiceSettings =
-  | { ok: true; serviceUrl: string; panelOrigin: string }
-  | { ok: false; problem: string };
+export type ServiceSettings = { ok: true; serviceUrl: string; panelOrigin: string } | { ok: false; problem: string };
 
 export function readSettings(uiAttributes: unknown, buildDefault: string): ServiceSettings {
   const configured = (uiAttributes as { customerContext?: { serviceUrl?: unknown } } | null | undefined)?.customerContext?.serviceUrl;

@@ -9,7 +9,9 @@ export function displayName(context: CustomerContext): string {
   const full = [text(traits.first_name), text(traits.last_name)].filter(Boolean).join(' ');
   // A customer only Twilio knows has no traits; the conversation is named after them.
   const conversation = context.conversations.edges[0]?.node.friendlyName;
-  return text(traits.name) ?? (full || null) ?? text(traits.email) ?? text(traits.phone) ?? idOf(context, 'user_id') ?? text(conversation) ?? 'Unknown customer';
+  return (
+    text(traits.name) ?? (full || null) ?? text(traits.email) ?? text(traits.phone) ?? idOf(context, 'user_id') ?? text(conversation) ?? 'Unknown customer'
+  );
 }
 
 export const idOf = (context: CustomerContext, type: string): string | null => context.externalIds.find((id) => id.type === type)?.id ?? null;

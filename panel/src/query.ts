@@ -95,10 +95,7 @@ export interface CustomerContext {
   withheld: Array<{ part: string; path: string; consent: string; action: string }>;
 }
 
-type QueryResult =
-  | { kind: 'ok'; context: CustomerContext | null }
-  | { kind: 'unauthenticated' }
-  | { kind: 'failed'; message: string };
+type QueryResult = { kind: 'ok'; context: CustomerContext | null } | { kind: 'unauthenticated' } | { kind: 'failed'; message: string };
 
 interface GraphQLAnswer {
   data?: { customerContext: CustomerContext | null } | null;

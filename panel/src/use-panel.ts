@@ -69,9 +69,12 @@ export function usePanel(settings: PanelSettings, lookup: CustomerLookup | null)
       setToken(value);
     });
     tokens.current = source;
-    const timer = setTimeout(() => {
-      if (!received && lookup) setView({ state: 'signin' });
-    }, source.embedded ? TOKEN_WAIT_MS : 0);
+    const timer = setTimeout(
+      () => {
+        if (!received && lookup) setView({ state: 'signin' });
+      },
+      source.embedded ? TOKEN_WAIT_MS : 0,
+    );
     return () => {
       clearTimeout(timer);
       source.stop();
@@ -99,7 +102,11 @@ export function usePanel(settings: PanelSettings, lookup: CustomerLookup | null)
         const before = answered.current;
         if (result.kind === 'failed') {
           const kept = shown.current;
-          setView(kept ? { state: 'ready', context: kept, changes: null, refreshFailed: result.message, unconfirmed: kept !== answered.current } : { state: 'failed', message: result.message });
+          setView(
+            kept
+              ? { state: 'ready', context: kept, changes: null, refreshFailed: result.message, unconfirmed: kept !== answered.current }
+              : { state: 'failed', message: result.message },
+          );
           continue;
         }
         answered.current = result.context;
@@ -107,7 +114,14 @@ export function usePanel(settings: PanelSettings, lookup: CustomerLookup | null)
         const context = result.context && duringQuery.current.reduce((shownSoFar, change) => applyChange(shownSoFar, change) ?? shownSoFar, result.context);
         shown.current = context;
         if (!context) setView({ state: erased.current ? 'erased' : 'empty' });
-        else setView((view) => ({ state: 'ready', context, changes: highlighted(view, before, context), refreshFailed: null, unconfirmed: context !== result.context }));
+        else
+          setView((view) => ({
+            state: 'ready',
+            context,
+            changes: highlighted(view, before, context),
+            refreshFailed: null,
+            unconfirmed: context !== result.context,
+          }));
       } while (state.again);
     } finally {
       state.running = false;

@@ -10,7 +10,6 @@ import { precheck, tokenFromHeaders } from './flex-token';
 import type { Principal } from './principal';
 import { FlexTokenValidator } from './token-validator';
 
-
 const refuse = (message: string) => new DomainError(ErrorCode.UNAUTHENTICATED, message);
 /** Tokens IAM refused, by hash, for this long: the same forged token sent again costs no IAM call. */
 const REFUSED_FOR_MS = 60_000;

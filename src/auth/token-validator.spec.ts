@@ -6,7 +6,16 @@ import { TwilioFlexTokenValidator } from './token-validator';
 
 const ACCOUNT = `AC${'1'.repeat(32)}`;
 const config = { twilio: { accountSid: ACCOUNT }, upstream: { timeoutMs: 1_000, retries: 0 } } as AppConfig;
-const VALID = { valid: true, code: 0, message: null, expiration: '2030-01-01T00:00:00Z', realm_user_id: 'jane', identity: 'jane', roles: ['agent'], worker_sid: 'WK1' };
+const VALID = {
+  valid: true,
+  code: 0,
+  message: null,
+  expiration: '2030-01-01T00:00:00Z',
+  realm_user_id: 'jane',
+  identity: 'jane',
+  roles: ['agent'],
+  worker_sid: 'WK1',
+};
 
 function validatorAnswering(statusCode: number, body: unknown) {
   const request = jest.fn().mockResolvedValue({ statusCode, body, headers: {} });
@@ -34,7 +43,13 @@ describe(TwilioFlexTokenValidator.name, () => {
   });
 
   it('treats our credentials being refused, 5xx and odd bodies as IAM being unavailable', async () => {
-    for (const [status, body] of [[401, {}], [403, {}], [503, {}], [200, { valid: 'yes' }], [200, 'html']] as const) {
+    for (const [status, body] of [
+      [401, {}],
+      [403, {}],
+      [503, {}],
+      [200, { valid: 'yes' }],
+      [200, 'html'],
+    ] as const) {
       await expect(validatorAnswering(status, body).validator.validate('t')).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_UNAVAILABLE });
     }
   });

@@ -47,7 +47,12 @@ export class TwilioFlexTokenValidator extends FlexTokenValidator {
       this.policy.execute(async () => {
         let response: { statusCode: number; body: unknown };
         try {
-          response = (await this.twilio.client.request({ method: 'post', uri, data: { token }, headers: { 'Content-Type': 'application/json' } })) as typeof response;
+          response = (await this.twilio.client.request({
+            method: 'post',
+            uri,
+            data: { token },
+            headers: { 'Content-Type': 'application/json' },
+          })) as typeof response;
         } catch (error) {
           return toUpstreamError(error);
         }

@@ -131,39 +131,51 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
       return { v: value, at: Date.now(), ttl: (options.policyFor?.(value) ?? policy).ttlMs };
     };
     const forceFresh = options.forceFresh === true;
-    const envelope = await this.bento.getOrSet<Envelope<T>>({
-      key,
-      ttl: policy.ttlMs,
-      grace,
-      graceBackoff: '5s',
-      forceFresh,
-      onFactoryError: (error) => this.rememberError(key, error),
-      factory: (ctx) =>
-        // A factory with a graced entry refreshes a value someone already got: background work.
-        runWithPriority(ctx.gracedEntry ? 'background' : 'foreground', async () => {
-          let fetched: Envelope<T>;
-          if (this.singleFlight) {
-            fetched = (await this.singleFlight.run(key, () => (forceFresh ? this.fetchAndStore(key, grace, fetchEnvelope) : this.fetchUnlessStored(key, grace, fetchEnvelope)))).value;
-            // Whoever fetched it stored it in L2 and announced it before letting go of the lock.
-            ctx.setOptions({ skipL2Write: true, skipBusNotify: true });
-          } else {
-            fetched = await fetchEnvelope();
-          }
-          if (fetched.ttl !== policy.ttlMs) ctx.setOptions({ ttl: fetched.ttl });
-          this.refreshErrors.delete(key);
-          return fetched;
-        }),
-    }).catch(async (error: unknown) => {
-      // bentocache keeps no graced value for a forced call that fails; the stored one is still there.
-      const kept = forceFresh ? await this.bento.get<Envelope<T>>({ key, grace }).catch(() => undefined) : undefined;
-      if (!kept) throw unwrapped(error);
-      return { ...kept, failed: errorCode(error) };
-    });
+    const envelope = await this.bento
+      .getOrSet<Envelope<T>>({
+        key,
+        ttl: policy.ttlMs,
+        grace,
+        graceBackoff: '5s',
+        forceFresh,
+        onFactoryError: (error) => this.rememberError(key, error),
+        factory: (ctx) =>
+          // A factory with a graced entry refreshes a value someone already got: background work.
+          runWithPriority(ctx.gracedEntry ? 'background' : 'foreground', async () => {
+            let fetched: Envelope<T>;
+            if (this.singleFlight) {
+              fetched = (
+                await this.singleFlight.run(key, () =>
+                  forceFresh ? this.fetchAndStore(key, grace, fetchEnvelope) : this.fetchUnlessStored(key, grace, fetchEnvelope),
+                )
+              ).value;
+              // Whoever fetched it stored it in L2 and announced it before letting go of the lock.
+              ctx.setOptions({ skipL2Write: true, skipBusNotify: true });
+            } else {
+              fetched = await fetchEnvelope();
+            }
+            if (fetched.ttl !== policy.ttlMs) ctx.setOptions({ ttl: fetched.ttl });
+            this.refreshErrors.delete(key);
+            return fetched;
+          }),
+      })
+      .catch(async (error: unknown) => {
+        // bentocache keeps no graced value for a forced call that fails; the stored one is still there.
+        const kept = forceFresh ? await this.bento.get<Envelope<T>>({ key, grace }).catch(() => undefined) : undefined;
+        if (!kept) throw unwrapped(error);
+        return { ...kept, failed: errorCode(error) };
+      });
     if ('failed' in envelope) {
       return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale: true, error: envelope.failed };
     }
     const stale = Date.now() - envelope.at > envelope.ttl;
-    return { value: envelope.v, fetchedAt: envelope.at, expiresAt: envelope.at + envelope.ttl, stale, error: stale ? (this.refreshErrors.get(key) ?? null) : null };
+    return {
+      value: envelope.v,
+      fetchedAt: envelope.at,
+      expiresAt: envelope.at + envelope.ttl,
+      stale,
+      error: stale ? (this.refreshErrors.get(key) ?? null) : null,
+    };
   }
 
   /**

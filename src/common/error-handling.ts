@@ -37,7 +37,6 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 }
 
-
 function isClientError(error: unknown): boolean {
   const status = (error as { statusCode?: unknown })?.statusCode;
   return typeof status === 'number' && status >= 400 && status < 500;
@@ -50,7 +49,10 @@ interface Execution {
 }
 
 /** Mercurius errorFormatter: maps every error through the same table as HTTP. */
-export function formatGraphQLErrors(execution: Execution, context?: { reply?: FastifyReply }): { statusCode: number; response: { data: unknown; errors: unknown[] } } {
+export function formatGraphQLErrors(
+  execution: Execution,
+  context?: { reply?: FastifyReply },
+): { statusCode: number; response: { data: unknown; errors: unknown[] } } {
   const flat: GraphQLError[] = [];
   for (const error of execution.errors) {
     const nested = (error.originalError as { errors?: unknown })?.errors;

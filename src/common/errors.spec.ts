@@ -4,12 +4,22 @@ const id = () => 'err-1';
 
 describe('toErrorBody', () => {
   it('maps domain errors to their status', () => {
-    expect(toErrorBody(new DomainError(ErrorCode.BAD_REQUEST, 'first must be small'), id)).toEqual({ status: 400, code: 'BAD_REQUEST', message: 'first must be small' });
+    expect(toErrorBody(new DomainError(ErrorCode.BAD_REQUEST, 'first must be small'), id)).toEqual({
+      status: 400,
+      code: 'BAD_REQUEST',
+      message: 'first must be small',
+    });
   });
 
   it('maps Fastify client errors', () => {
-    expect(toErrorBody(Object.assign(new Error('Body is not valid JSON'), { code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 }), id)).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
-    expect(toErrorBody(Object.assign(new Error('too large'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }), id)).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    expect(toErrorBody(Object.assign(new Error('Body is not valid JSON'), { code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 }), id)).toMatchObject({
+      status: 400,
+      code: 'BAD_REQUEST',
+    });
+    expect(toErrorBody(Object.assign(new Error('too large'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }), id)).toMatchObject({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+    });
   });
 
   it('answers 503 when Redis is unreachable, so a webhook sender retries', () => {

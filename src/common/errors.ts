@@ -140,7 +140,14 @@ export function toErrorBody(error: unknown, newErrorId: () => string): ErrorBody
   if (error instanceof DomainError) {
     return { status: error.status, code: error.code, message: error.message };
   }
-  const candidate = error as { statusCode?: unknown; status?: unknown; code?: unknown; message?: unknown; getStatus?: () => number; getResponse?: () => unknown };
+  const candidate = error as {
+    statusCode?: unknown;
+    status?: unknown;
+    code?: unknown;
+    message?: unknown;
+    getStatus?: () => number;
+    getResponse?: () => unknown;
+  };
   if (typeof candidate?.code === 'string' && FASTIFY_CODES[candidate.code]) {
     const code = FASTIFY_CODES[candidate.code];
     return { status: STATUS[code], code, message: textOr(candidate.message, code) };
@@ -151,9 +158,7 @@ export function toErrorBody(error: unknown, newErrorId: () => string): ErrorBody
     if (status < 500) {
       const response = candidate.getResponse?.();
       const message =
-        typeof response === 'object' && response && 'message' in response
-          ? String(response.message)
-          : textOr(candidate.message, 'Request failed');
+        typeof response === 'object' && response && 'message' in response ? String(response.message) : textOr(candidate.message, 'Request failed');
       return { status, code: codeForStatus(status), message };
     }
   }

@@ -28,34 +28,37 @@ const LOG_BUFFER_BYTES = 4096;
 export function rootLogger(config: AppConfig): Logger {
   let logger = roots.get(config);
   if (!logger) {
-    logger = pino({
-      level: config.logLevel,
-      redact: {
-        paths: [
-          'req.headers.authorization',
-          'req.headers["x-flex-token"]',
-          'req.headers["x-twilio-signature"]',
-          'req.headers["x-signature"]',
-          'req.headers.cookie',
-          '*.token',
-          '*.authToken',
-          '*.accessToken',
-          '*.writeKey',
-          '*.password',
-          '*.traits',
-          // An axios error from twilio-node carries the request, Basic credentials included.
-          'err.config.headers.Authorization',
-          'err.config.auth',
-          'err.request',
-        ],
-        censor: '[redacted]',
+    logger = pino(
+      {
+        level: config.logLevel,
+        redact: {
+          paths: [
+            'req.headers.authorization',
+            'req.headers["x-flex-token"]',
+            'req.headers["x-twilio-signature"]',
+            'req.headers["x-signature"]',
+            'req.headers.cookie',
+            '*.token',
+            '*.authToken',
+            '*.accessToken',
+            '*.writeKey',
+            '*.password',
+            '*.traits',
+            // An axios error from twilio-node carries the request, Basic credentials included.
+            'err.config.headers.Authorization',
+            'err.config.auth',
+            'err.request',
+          ],
+          censor: '[redacted]',
+        },
+        serializers: {
+          req: (req: { id?: string; method?: string; url?: string }) => ({ id: req.id, method: req.method, path: (req.url ?? '').split('?')[0] }),
+          res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+          err: pino.stdSerializers.err,
+        },
       },
-      serializers: {
-        req: (req: { id?: string; method?: string; url?: string }) => ({ id: req.id, method: req.method, path: (req.url ?? '').split('?')[0] }),
-        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-        err: pino.stdSerializers.err,
-      },
-    }, pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES }));
+      pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES }),
+    );
     roots.set(config, logger);
   }
   return logger;
@@ -88,7 +91,12 @@ export class RequestLogLines extends LogController {
     if (QUIET_ROUTES.has(path)) return;
     const level = error || reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warn' : 'info';
     if (!(request.log as Logger).isLevelEnabled(level)) return;
-    const line = { req: { method: request.method, url: path }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime), ...(error ? { err: error } : {}) };
+    const line = {
+      req: { method: request.method, url: path },
+      res: { statusCode: reply.statusCode },
+      responseTime: Math.round(reply.elapsedTime),
+      ...(error ? { err: error } : {}),
+    };
     request.log[level](line, 'request completed');
   }
 }

@@ -35,12 +35,20 @@ const clusterNodes = z
   })
   .optional();
 
-const flag = z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1');
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
 
 const origins = z
   .string()
   .default('https://flex.twilio.com')
-  .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+  )
   // A wildcard would hand every site an agent's token-bearing requests: name each origin.
   .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s*]+$/, 'comma-separated origins such as https://flex.twilio.com')).min(1));
 
@@ -51,114 +59,155 @@ const trustProxy = optionalString.transform((value): boolean | string[] => {
   return value.split(',').map((part) => part.trim());
 });
 
-export const envSchema = z.object({
-  /** `production` makes every upstream setting required, even with no credential set. */
-  NODE_ENV: optionalString,
-  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  HOST: z.string().trim().min(1).default('127.0.0.1'),
-  PUBLIC_BASE_URL: optionalUrl,
-  /** /metrics on its own port (internal network only) instead of PORT. */
-  METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
-  /** Audit lines go here (appended) instead of stdout; written whatever LOG_LEVEL says. */
-  AUDIT_LOG_FILE: optionalString,
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+export const envSchema = z
+  .object({
+    /** `production` makes every upstream setting required, even with no credential set. */
+    NODE_ENV: optionalString,
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    HOST: z.string().trim().min(1).default('127.0.0.1'),
+    PUBLIC_BASE_URL: optionalUrl,
+    /** /metrics on its own port (internal network only) instead of PORT. */
+    METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
+    /** Audit lines go here (appended) instead of stdout; written whatever LOG_LEVEL says. */
+    AUDIT_LOG_FILE: optionalString,
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-  REDIS_URL: optionalUrl.or(z.string().regex(/^rediss?:\/\//).optional()),
-  REDIS_CLUSTER_NODES: clusterNodes,
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_:.-]{0,40}$/, 'letters, digits and _ : . - only').default('cc:'),
-  REDIS_COMMAND_TIMEOUT_MS: duration(500),
+    REDIS_URL: optionalUrl.or(
+      z
+        .string()
+        .regex(/^rediss?:\/\//)
+        .optional(),
+    ),
+    REDIS_CLUSTER_NODES: clusterNodes,
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_:.-]{0,40}$/, 'letters, digits and _ : . - only')
+      .default('cc:'),
+    REDIS_COMMAND_TIMEOUT_MS: duration(500),
 
-  SEGMENT_SPACE_ID: optionalString,
-  SEGMENT_ACCESS_TOKEN: optionalString,
-  SEGMENT_PROFILE_API_URL: z.url({ protocol: /^https?$/ }).default('https://profiles.segment.com'),
-  SEGMENT_PHONE_ID_TYPE: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a Segment external-id type such as phone').default('phone'),
-  SEGMENT_MAX_RPS: z.coerce.number().int().min(1).max(10_000).default(50),
-  SEGMENT_BUDGET_WAIT_MS: duration(1_000),
-  SEGMENT_BUDGET_BACKGROUND_WAIT_MS: duration(5_000),
-  SEGMENT_WRITE_KEY: optionalString,
-  SEGMENT_TRACKING_HOST: z.url({ protocol: /^https?$/ }).default('https://api.segment.io'),
-  SEGMENT_WEBHOOK_SECRET: optionalString,
-  TRACKING_FLUSH_AT: z.coerce.number().int().min(1).max(1000).default(15),
-  TRACKING_FLUSH_INTERVAL_MS: duration(10_000),
-  TRACKING_SHUTDOWN_TIMEOUT_MS: duration(5_000),
-  TRACKING_VIEW_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
+    SEGMENT_SPACE_ID: optionalString,
+    SEGMENT_ACCESS_TOKEN: optionalString,
+    SEGMENT_PROFILE_API_URL: z.url({ protocol: /^https?$/ }).default('https://profiles.segment.com'),
+    SEGMENT_PHONE_ID_TYPE: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/, 'a Segment external-id type such as phone')
+      .default('phone'),
+    SEGMENT_MAX_RPS: z.coerce.number().int().min(1).max(10_000).default(50),
+    SEGMENT_BUDGET_WAIT_MS: duration(1_000),
+    SEGMENT_BUDGET_BACKGROUND_WAIT_MS: duration(5_000),
+    SEGMENT_WRITE_KEY: optionalString,
+    SEGMENT_TRACKING_HOST: z.url({ protocol: /^https?$/ }).default('https://api.segment.io'),
+    SEGMENT_WEBHOOK_SECRET: optionalString,
+    TRACKING_FLUSH_AT: z.coerce.number().int().min(1).max(1000).default(15),
+    TRACKING_FLUSH_INTERVAL_MS: duration(10_000),
+    TRACKING_SHUTDOWN_TIMEOUT_MS: duration(5_000),
+    TRACKING_VIEW_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
 
-  TWILIO_ACCOUNT_SID: optionalString.pipe(z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'an account SID (AC + 32 hex)').optional()),
-  TWILIO_AUTH_TOKEN: optionalString,
-  TWILIO_WORKSPACE_SID: optionalString.pipe(z.string().regex(/^WS[0-9a-fA-F]{32}$/, 'a workspace SID (WS + 32 hex)').optional()),
-  TWILIO_API_BASE_URL: optionalUrl,
+    TWILIO_ACCOUNT_SID: optionalString.pipe(
+      z
+        .string()
+        .regex(/^AC[0-9a-fA-F]{32}$/, 'an account SID (AC + 32 hex)')
+        .optional(),
+    ),
+    TWILIO_AUTH_TOKEN: optionalString,
+    TWILIO_WORKSPACE_SID: optionalString.pipe(
+      z
+        .string()
+        .regex(/^WS[0-9a-fA-F]{32}$/, 'a workspace SID (WS + 32 hex)')
+        .optional(),
+    ),
+    TWILIO_API_BASE_URL: optionalUrl,
 
-  ROUTING_RULES_FILE: optionalString,
-  ROUTING_DEADLINE_MS: duration(1_500),
-  ENRICHMENT_JOB_DEADLINE_MS: duration(3_000),
-  ENRICHMENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
-  ENRICHMENT_CLAIM_IDLE_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
-  ENRICHMENT_WORKERS: z.coerce.number().int().min(1).max(100).default(4),
-  ENRICHMENT_SHUTDOWN_GRACE_MS: duration(5_000),
-  ENRICHMENT_DEDUPE_TTL_MS: z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(86_400_000),
-  AUTH_MODE: z.enum(['flex', 'dev']).optional(),
-  ACCESS_POLICY_FILE: optionalString,
-  ACCESS_STRICT: flag,
-  /** Short: a task offered a moment ago must open at once, and one taken away must close soon. */
-  ACCESS_STRICT_CACHE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  /** After an erasure the customer's identifiers resolve to nobody this long (Segment's own deletion takes up to 30 days). */
-  ERASURE_SUPPRESSION_MS: z.coerce.number().int().min(0).max(90 * 24 * 3_600_000).default(30 * 24 * 3_600_000),
+    ROUTING_RULES_FILE: optionalString,
+    ROUTING_DEADLINE_MS: duration(1_500),
+    ENRICHMENT_JOB_DEADLINE_MS: duration(3_000),
+    ENRICHMENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+    ENRICHMENT_CLAIM_IDLE_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
+    ENRICHMENT_WORKERS: z.coerce.number().int().min(1).max(100).default(4),
+    ENRICHMENT_SHUTDOWN_GRACE_MS: duration(5_000),
+    ENRICHMENT_DEDUPE_TTL_MS: z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .max(7 * 86_400_000)
+      .default(86_400_000),
+    AUTH_MODE: z.enum(['flex', 'dev']).optional(),
+    ACCESS_POLICY_FILE: optionalString,
+    ACCESS_STRICT: flag,
+    /** Short: a task offered a moment ago must open at once, and one taken away must close soon. */
+    ACCESS_STRICT_CACHE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+    /** After an erasure the customer's identifiers resolve to nobody this long (Segment's own deletion takes up to 30 days). */
+    ERASURE_SUPPRESSION_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(90 * 24 * 3_600_000)
+      .default(30 * 24 * 3_600_000),
 
-  CORS_ORIGINS: origins,
-  TRUST_PROXY: trustProxy,
-  HTTP_REQUEST_TIMEOUT_MS: duration(10_000),
-  RATE_LIMIT_WINDOW_MS: duration(60_000),
-  RATE_LIMIT_WORKER_MAX: z.coerce.number().int().min(1).default(600),
-  RATE_LIMIT_IP_MAX: z.coerce.number().int().min(1).default(6_000),
+    CORS_ORIGINS: origins,
+    TRUST_PROXY: trustProxy,
+    HTTP_REQUEST_TIMEOUT_MS: duration(10_000),
+    RATE_LIMIT_WINDOW_MS: duration(60_000),
+    RATE_LIMIT_WORKER_MAX: z.coerce.number().int().min(1).default(600),
+    RATE_LIMIT_IP_MAX: z.coerce.number().int().min(1).default(6_000),
 
-  GRAPHQL_INTROSPECTION: flag,
-  GRAPHQL_IDE: flag,
-  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
-  GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(5_000),
-  GRAPHQL_MAX_QUERY_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(16_384),
-  GRAPHQL_PERSISTED_ONLY: flag,
-  GRAPHQL_PERSISTED_QUERIES_FILE: optionalString,
+    GRAPHQL_INTROSPECTION: flag,
+    GRAPHQL_IDE: flag,
+    GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
+    GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(5_000),
+    GRAPHQL_MAX_QUERY_BYTES: z.coerce
+      .number()
+      .int()
+      .min(256)
+      .max(1024 * 1024)
+      .default(16_384),
+    GRAPHQL_PERSISTED_ONLY: flag,
+    GRAPHQL_PERSISTED_QUERIES_FILE: optionalString,
 
-  UPSTREAM_TIMEOUT_MS: duration(2_000),
-  UPSTREAM_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
-  DEFAULT_PHONE_REGION: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 country code such as US').default('US'),
-  /** Key of the digests that stand for phones and emails in cache keys, audit lines and access checks. */
-  IDENTIFIER_HASH_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters (e.g. openssl rand -base64 32)').optional()),
-  EVENTS_WINDOW: z.coerce.number().int().min(10).max(1000).default(200),
-  CONVERSATIONS_WINDOW: z.coerce.number().int().min(10).max(1000).default(200),
-  MESSAGES_WINDOW: z.coerce.number().int().min(1).max(100).default(50),
+    UPSTREAM_TIMEOUT_MS: duration(2_000),
+    UPSTREAM_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    DEFAULT_PHONE_REGION: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'an ISO 3166 country code such as US')
+      .default('US'),
+    /** Key of the digests that stand for phones and emails in cache keys, audit lines and access checks. */
+    IDENTIFIER_HASH_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters (e.g. openssl rand -base64 32)').optional()),
+    EVENTS_WINDOW: z.coerce.number().int().min(10).max(1000).default(200),
+    CONVERSATIONS_WINDOW: z.coerce.number().int().min(10).max(1000).default(200),
+    MESSAGES_WINDOW: z.coerce.number().int().min(1).max(100).default(50),
 
-  CACHE_L1_MAX_ITEMS: z.coerce.number().int().min(100).default(50_000),
-  CACHE_L1_MAX_SIZE_MB: z.coerce.number().int().min(1).default(256),
-  CACHE_LOCK_TIMEOUT_MS: duration(5_000),
-  CACHE_TTL_TRAITS_MS: duration(5 * 60_000),
-  CACHE_TTL_EVENTS_MS: duration(60_000),
-  CACHE_TTL_EXTERNAL_IDS_MS: duration(30 * 60_000),
-  CACHE_TTL_CONVERSATIONS_MS: duration(60_000),
-  CACHE_TTL_MESSAGES_MS: duration(60_000),
-  CACHE_TTL_RESOLUTION_MS: duration(60 * 60_000),
-  CACHE_TTL_NEGATIVE_MS: duration(60_000),
-  CACHE_GRACE_MS: duration(6 * 60 * 60_000),
-  /** Whole customer context answers kept in process (0 turns them off). */
-  CACHE_ANSWERS_MAX_MB: z.coerce.number().int().min(0).default(64),
-  CACHE_ANSWERS_MAX_AGE_MS: duration(30_000),
+    CACHE_L1_MAX_ITEMS: z.coerce.number().int().min(100).default(50_000),
+    CACHE_L1_MAX_SIZE_MB: z.coerce.number().int().min(1).default(256),
+    CACHE_LOCK_TIMEOUT_MS: duration(5_000),
+    CACHE_TTL_TRAITS_MS: duration(5 * 60_000),
+    CACHE_TTL_EVENTS_MS: duration(60_000),
+    CACHE_TTL_EXTERNAL_IDS_MS: duration(30 * 60_000),
+    CACHE_TTL_CONVERSATIONS_MS: duration(60_000),
+    CACHE_TTL_MESSAGES_MS: duration(60_000),
+    CACHE_TTL_RESOLUTION_MS: duration(60 * 60_000),
+    CACHE_TTL_NEGATIVE_MS: duration(60_000),
+    CACHE_GRACE_MS: duration(6 * 60 * 60_000),
+    /** Whole customer context answers kept in process (0 turns them off). */
+    CACHE_ANSWERS_MAX_MB: z.coerce.number().int().min(0).default(64),
+    CACHE_ANSWERS_MAX_AGE_MS: duration(30_000),
 
-  SANDBOX_CUSTOMERS: z.coerce.number().int().min(6).max(100_000).default(50),
-  SANDBOX_SEED: z.coerce.number().int().default(42),
-}).superRefine((env, ctx) => {
-  requireProductionSettings(env, ctx);
-  // dev mode trusts the sandbox's IAM; with real credentials it would be a production service
-  // running under a name that says "not checked properly".
-  if (env.AUTH_MODE === 'dev' && env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN) {
-    ctx.addIssue({ code: 'custom', path: ['AUTH_MODE'], message: 'dev is only for the sandbox: unset it (or use flex) with Twilio credentials' });
-  }
-  if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
-    ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT (unset it to serve /metrics on PORT)' });
-  }
-  if (env.GRAPHQL_PERSISTED_ONLY && !env.GRAPHQL_PERSISTED_QUERIES_FILE) {
-    ctx.addIssue({ code: 'custom', path: ['GRAPHQL_PERSISTED_ONLY'], message: 'needs GRAPHQL_PERSISTED_QUERIES_FILE' });
-  }
-});
+    SANDBOX_CUSTOMERS: z.coerce.number().int().min(6).max(100_000).default(50),
+    SANDBOX_SEED: z.coerce.number().int().default(42),
+  })
+  .superRefine((env, ctx) => {
+    requireProductionSettings(env, ctx);
+    // dev mode trusts the sandbox's IAM; with real credentials it would be a production service
+    // running under a name that says "not checked properly".
+    if (env.AUTH_MODE === 'dev' && env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_MODE'], message: 'dev is only for the sandbox: unset it (or use flex) with Twilio credentials' });
+    }
+    if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
+      ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT (unset it to serve /metrics on PORT)' });
+    }
+    if (env.GRAPHQL_PERSISTED_ONLY && !env.GRAPHQL_PERSISTED_QUERIES_FILE) {
+      ctx.addIssue({ code: 'custom', path: ['GRAPHQL_PERSISTED_ONLY'], message: 'needs GRAPHQL_PERSISTED_QUERIES_FILE' });
+    }
+  });
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -197,7 +246,8 @@ function requireProductionSettings(
       ctx.addIssue({ code: 'custom', path: [name], message });
     }
   }
-  if (!env.TWILIO_WORKSPACE_SID) ctx.addIssue({ code: 'custom', path: ['TWILIO_WORKSPACE_SID'], message: `missing: ${why} (tasks are stamped in this workspace)` });
+  if (!env.TWILIO_WORKSPACE_SID)
+    ctx.addIssue({ code: 'custom', path: ['TWILIO_WORKSPACE_SID'], message: `missing: ${why} (tasks are stamped in this workspace)` });
   if (!env.SEGMENT_WEBHOOK_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['SEGMENT_WEBHOOK_SECRET'], message: `missing: ${why} (the Segment webhook destination's shared secret)` });
   }

@@ -128,7 +128,10 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
     if (!shape) return null;
     const body = request.body as { query: string; variables?: unknown; operationName?: unknown };
     // Keyed like every other identifier-bearing key: the variables carry phones and emails.
-    const question = this.ids.of(`${typeof body.operationName === 'string' ? body.operationName : JSON.stringify(body.operationName ?? '')}\n${JSON.stringify(body.variables ?? null)}\n${body.query}`, 43);
+    const question = this.ids.of(
+      `${typeof body.operationName === 'string' ? body.operationName : JSON.stringify(body.operationName ?? '')}\n${JSON.stringify(body.variables ?? null)}\n${body.query}`,
+      43,
+    );
     const pending = { question, document: shape.document, epoch: this.epoch };
     const hit = this.questions.has(question) ? this.entries.get(answerKey(question, viewKey)) : undefined;
     return { pending, hit };
@@ -157,7 +160,13 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
       root.trail.keys.forEach((k) => indexed.add(k));
       if (root.profileKey) indexed.add(profileIndex(root.profileKey));
       const customer = new CustomerRoot(root.profileKey, root.resolvedBy, root.externalIds, root.addresses, null);
-      reads.push({ field: read.field, parts: read.parts, target: read.target, result: customer, freshness: { stale: false, sources: sources.map((s) => ({ source: s.source, error: null })) } });
+      reads.push({
+        field: read.field,
+        parts: read.parts,
+        target: read.target,
+        result: customer,
+        freshness: { stale: false, sources: sources.map((s) => ({ source: s.source, error: null })) },
+      });
     }
     if (expiresAt <= now || pending.epoch < this.forgottenBefore) return;
     for (const name of indexed) if ((this.changedAt.get(name) ?? -1) > pending.epoch) return;
@@ -174,7 +183,7 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
     this.lookups.inc({ outcome: 'kept' });
   }
 
-/** A cache key or a profile changed: drop every answer built from it. */
+  /** A cache key or a profile changed: drop every answer built from it. */
   private changed(name: string): void {
     this.epoch++;
     if (this.changedAt.size >= MAX_REMEMBERED_CHANGES) {

@@ -31,16 +31,18 @@ import { mergeJourney } from './signals';
 type ConversationParent = Conversation & { root: CustomerRoot; address: string | null };
 
 const toEvent = (e: ProfileEvent): Event => ({ ...e, occurredAt: new Date(e.occurredAt) });
-const toConversation = (root: CustomerRoot) => (c: ConversationSummary): ConversationParent => ({
-  sid: c.sid,
-  channel: c.channel,
-  state: c.state,
-  createdAt: new Date(c.createdAt),
-  updatedAt: c.updatedAt ? new Date(c.updatedAt) : null,
-  friendlyName: c.friendlyName,
-  root,
-  address: c.address,
-});
+const toConversation =
+  (root: CustomerRoot) =>
+  (c: ConversationSummary): ConversationParent => ({
+    sid: c.sid,
+    channel: c.channel,
+    state: c.state,
+    createdAt: new Date(c.createdAt),
+    updatedAt: c.updatedAt ? new Date(c.updatedAt) : null,
+    friendlyName: c.friendlyName,
+    root,
+    address: c.address,
+  });
 
 @Resolver(() => CustomerContext)
 export class CustomerContextResolver {
@@ -51,10 +53,7 @@ export class CustomerContextResolver {
   ) {}
 
   @Query(() => CustomerContext, { nullable: true, description: 'Null when neither Segment nor Twilio knows the customer.' })
-  async customerContext(
-    @Args('lookup') lookup: CustomerLookupInput,
-    @Info() info: GraphQLResolveInfo,
-  ): Promise<CustomerRoot | null> {
+  async customerContext(@Args('lookup') lookup: CustomerLookupInput, @Info() info: GraphQLResolveInfo): Promise<CustomerRoot | null> {
     return this.answer(lookup, info, false);
   }
 
@@ -162,7 +161,12 @@ export class CustomerContextResolver {
 
   @ResolveField(() => RoutingDecision)
   async routing(@Parent() root: CustomerRoot): Promise<RoutingDecision> {
-    const [traits, audiences, signals, consent] = await Promise.all([this.contexts.traits(root), this.contexts.audiences(root), this.contexts.signals(root), this.consentOf(root)]);
+    const [traits, audiences, signals, consent] = await Promise.all([
+      this.contexts.traits(root),
+      this.contexts.audiences(root),
+      this.contexts.signals(root),
+      this.consentOf(root),
+    ]);
     // Decided on less than usual when a source failed: the decision says so, as a stamped task's does.
     return this.router.decide({ traits, audiences, signals, task: root.task?.attributes ?? {}, consent }, incompleteDataReason(root.failures()));
   }
@@ -214,7 +218,10 @@ export class ConversationResolver {
   ) {}
 
   @ResolveField(() => [Message])
-  async messages(@Parent() conversation: ConversationParent, @Args('last', { type: () => Int, nullable: true, defaultValue: 20 }) last: number): Promise<Message[]> {
+  async messages(
+    @Parent() conversation: ConversationParent,
+    @Args('last', { type: () => Int, nullable: true, defaultValue: 20 }) last: number,
+  ): Promise<Message[]> {
     checkFirst('last', last);
     const messages = await this.contexts.messages(conversation.root, conversation.sid, last);
     const region = this.config.identity.defaultPhoneRegion;

@@ -115,7 +115,14 @@ export class CustomerContextService {
     let lookup: LookupInput = { ...input };
     let task: TaskSnapshot | null = null;
     if (input.taskSid) {
-      const loaded = await this.read('twilio.task', cacheKeys.task(input.taskSid), this.config.cache.task, () => this.tasks.task(input.taskSid as string), trail, { fresh });
+      const loaded = await this.read(
+        'twilio.task',
+        cacheKeys.task(input.taskSid),
+        this.config.cache.task,
+        () => this.tasks.task(input.taskSid as string),
+        trail,
+        { fresh },
+      );
       if (loaded.error) failures.push(['twilio.task', loaded.error]);
       task = loaded.value ?? null;
       if (task) lookup = mergeLookup(lookup, lookupFromTaskAttributes(task.attributes));
@@ -123,7 +130,14 @@ export class CustomerContextService {
     const identifiers = normalizeLookup(lookup, { region: this.config.identity.defaultPhoneRegion, phoneIdType: this.config.segment.phoneIdType });
     if (lookup.conversationSid && identifiers.candidates.length === 0 && identifiers.addresses.length === 0) {
       const sid = lookup.conversationSid;
-      const loaded = await this.read('twilio.conversations', cacheKeys.conversationCustomer(sid), this.config.cache.externalIds, () => this.conversations.customerAddress(sid), trail, { fresh });
+      const loaded = await this.read(
+        'twilio.conversations',
+        cacheKeys.conversationCustomer(sid),
+        this.config.cache.externalIds,
+        () => this.conversations.customerAddress(sid),
+        trail,
+        { fresh },
+      );
       if (loaded.error) failures.push(['twilio.conversations', loaded.error]);
       if (loaded.value) {
         lookup = mergeLookup(lookup, { address: loaded.value });
@@ -186,7 +200,9 @@ export class CustomerContextService {
     const key = root.profileKey;
     if (!key) return Promise.resolve({});
     return root.once('traits', async () => {
-      const { value, fetchedAt } = await this.readProfile(root, 'segment.traits', cacheKeys.traits(key), this.config.cache.traits, (id) => this.profiles.traits(id));
+      const { value, fetchedAt } = await this.readProfile(root, 'segment.traits', cacheKeys.traits(key), this.config.cache.traits, (id) =>
+        this.profiles.traits(id),
+      );
       return this.pending.traits(key, value ?? {}, fetchedAt ?? 0);
     });
   }
@@ -195,7 +211,9 @@ export class CustomerContextService {
     const key = root.profileKey;
     if (!key) return Promise.resolve([]);
     return root.once('audiences', async () => {
-      const { value } = await this.readProfile(root, 'segment.audiences', cacheKeys.audiences(key), this.config.cache.audiences, (id) => this.profiles.audiences(id));
+      const { value } = await this.readProfile(root, 'segment.audiences', cacheKeys.audiences(key), this.config.cache.audiences, (id) =>
+        this.profiles.audiences(id),
+      );
       return value ?? [];
     });
   }
@@ -206,7 +224,9 @@ export class CustomerContextService {
     if (!key) return Promise.resolve([]);
     const window = this.config.windows.events;
     return root.once('events', async () => {
-      const { value } = await this.readProfile(root, 'segment.events', cacheKeys.events(key), this.config.cache.events, (id) => this.profiles.events(id, window));
+      const { value } = await this.readProfile(root, 'segment.events', cacheKeys.events(key), this.config.cache.events, (id) =>
+        this.profiles.events(id, window),
+      );
       return this.pending.events(key, value ?? [], window);
     });
   }
@@ -216,7 +236,14 @@ export class CustomerContextService {
     return root.once('conversations', async () => {
       const lists = await Promise.all(
         root.addresses.map((address) =>
-          this.readInto(root, 'twilio.conversations', cacheKeys.conversations(this.ids, address), this.config.cache.conversations, () => this.conversations.conversationsOf(address, this.config.windows.conversations), []),
+          this.readInto(
+            root,
+            'twilio.conversations',
+            cacheKeys.conversations(this.ids, address),
+            this.config.cache.conversations,
+            () => this.conversations.conversationsOf(address, this.config.windows.conversations),
+            [],
+          ),
         ),
       );
       const bySid = new Map<string, ConversationSummary>();
@@ -228,7 +255,14 @@ export class CustomerContextService {
   /** The latest `last` messages of a conversation, oldest first. */
   async messages(root: CustomerRoot, conversationSid: string, last: number): Promise<ConversationMessage[]> {
     const all = await root.once(`messages:${conversationSid}`, () =>
-      this.readInto(root, 'twilio.messages', cacheKeys.messages(conversationSid), this.config.cache.messages, () => this.conversations.messages(conversationSid, this.config.windows.messages), []),
+      this.readInto(
+        root,
+        'twilio.messages',
+        cacheKeys.messages(conversationSid),
+        this.config.cache.messages,
+        () => this.conversations.messages(conversationSid, this.config.windows.messages),
+        [],
+      ),
     );
     return last === 0 ? [] : all.slice(-last);
   }
@@ -256,7 +290,12 @@ export class CustomerContextService {
 
   signals(root: CustomerRoot): Promise<Signals> {
     return root.once('signals', async () => {
-      const [events, conversations, traits, insights] = await Promise.all([this.events(root), this.conversationsOf(root), this.traits(root), this.insights(root)]);
+      const [events, conversations, traits, insights] = await Promise.all([
+        this.events(root),
+        this.conversationsOf(root),
+        this.traits(root),
+        this.insights(root),
+      ]);
       return deriveSignals({ events, conversations, traits, insights });
     });
   }
@@ -269,7 +308,9 @@ export class CustomerContextService {
    */
   private async readProfile<T>(root: CustomerRoot, source: string, key: string, policy: CachePolicy, load: (id: ExternalId) => Promise<T>) {
     const id = root.identifier;
-    const result = await this.readRecorded(root, source, key, policy, () => (id ? load(id) : Promise.reject(new DomainError(ErrorCode.PROFILE_NOT_FOUND, 'The profile has no identifier to read it by'))));
+    const result = await this.readRecorded(root, source, key, policy, () =>
+      id ? load(id) : Promise.reject(new DomainError(ErrorCode.PROFILE_NOT_FOUND, 'The profile has no identifier to read it by')),
+    );
     if (result.error === ErrorCode.PROFILE_NOT_FOUND) await root.once('unresolve', () => this.forgetResolutions(root));
     return result;
   }

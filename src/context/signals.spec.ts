@@ -17,7 +17,10 @@ const conversation = (sid: string, createdH: number, state: string, updatedH: nu
 
 describe('deriveSignals', () => {
   it('counts contacts in the last 24 hours and open conversations', () => {
-    const signals = deriveSignals({ events: [], conversations: [conversation('CH1', 2, 'active'), conversation('CH2', 20, 'closed'), conversation('CH3', 30, 'inactive')], traits: {} }, now);
+    const signals = deriveSignals(
+      { events: [], conversations: [conversation('CH1', 2, 'active'), conversation('CH2', 20, 'closed'), conversation('CH3', 30, 'inactive')], traits: {} },
+      now,
+    );
     expect(signals).toMatchObject({ contacts24h: 2, repeatContact24h: true, openConversations: 2 });
   });
 
@@ -27,7 +30,11 @@ describe('deriveSignals', () => {
 
   it('takes the latest activity and purchase', () => {
     const signals = deriveSignals(
-      { events: [event('Order Completed', 50), event('Page Viewed', 3)], conversations: [conversation('CH1', 40, 'closed', 1)], traits: { last_purchase_at: hoursAgo(100) } },
+      {
+        events: [event('Order Completed', 50), event('Page Viewed', 3)],
+        conversations: [conversation('CH1', 40, 'closed', 1)],
+        traits: { last_purchase_at: hoursAgo(100) },
+      },
       now,
     );
     expect(signals.lastSeenAt).toBe(hoursAgo(1));

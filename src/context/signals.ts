@@ -19,7 +19,10 @@ export interface Signals {
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PURCHASE_EVENTS = new Set(['Order Completed', 'Purchase Completed', 'Checkout Completed']);
 
-export function deriveSignals(input: { events: ProfileEvent[]; conversations: ConversationSummary[]; traits: Traits; insights?: Insight[] }, now = Date.now()): Signals {
+export function deriveSignals(
+  input: { events: ProfileEvent[]; conversations: ConversationSummary[]; traits: Traits; insights?: Insight[] },
+  now = Date.now(),
+): Signals {
   const contacts24h = input.conversations.filter((c) => now - Date.parse(c.createdAt) <= DAY_MS).length;
   const openConversations = input.conversations.filter((c) => c.state !== 'closed').length;
   const latest = (dates: Array<string | null | undefined>) =>
@@ -51,7 +54,12 @@ export function mergeJourney(events: ProfileEvent[], conversations: Conversation
   const items: JourneyItem[] = [
     ...insights.map((insight) => ({ kind: 'intelligence' as const, at: insight.at, event: null, conversation: null, insight })),
     ...events.map((event) => ({ kind: 'event' as const, at: event.occurredAt, event, conversation: null })),
-    ...conversations.map((conversation) => ({ kind: 'conversation' as const, at: conversation.updatedAt ?? conversation.createdAt, event: null, conversation })),
+    ...conversations.map((conversation) => ({
+      kind: 'conversation' as const,
+      at: conversation.updatedAt ?? conversation.createdAt,
+      event: null,
+      conversation,
+    })),
   ];
   return items.sort((a, b) => Date.parse(b.at) - Date.parse(a.at)).slice(0, limit);
 }

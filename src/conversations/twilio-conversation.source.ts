@@ -50,7 +50,13 @@ export class TwilioConversationSource extends ConversationSource {
           .conversations(conversationSid)
           .messages.list({ order: 'desc', pageSize: Math.min(last, 100), limit: last });
         return items
-          .map((m) => ({ sid: m.sid, index: m.index, author: m.author ?? null, body: m.body ?? null, createdAt: toIso(m.dateCreated) ?? new Date(0).toISOString() }))
+          .map((m) => ({
+            sid: m.sid,
+            index: m.index,
+            author: m.author ?? null,
+            body: m.body ?? null,
+            createdAt: toIso(m.dateCreated) ?? new Date(0).toISOString(),
+          }))
           .reverse();
       },
       { 404: [] },
@@ -61,7 +67,9 @@ export class TwilioConversationSource extends ConversationSource {
     return this.call(
       'participants',
       async () => {
-        const participants = await this.twilio.client.conversations.v1.conversations(conversationSid).participants.list({ pageSize: PAGE_SIZE, limit: PAGE_SIZE });
+        const participants = await this.twilio.client.conversations.v1
+          .conversations(conversationSid)
+          .participants.list({ pageSize: PAGE_SIZE, limit: PAGE_SIZE });
         for (const participant of participants) {
           const binding = (participant.messagingBinding ?? {}) as { address?: string };
           if (binding.address) return binding.address;

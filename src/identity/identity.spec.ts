@@ -24,7 +24,13 @@ describe('identity', () => {
       { address: 'whatsapp:+14158675309', anonymousId: 'anon-1', phone: '+1 212 555 0100', email: ' A@B.com ', userId: 'u1' },
       options,
     );
-    expect(candidates.map((c) => `${c.type}:${c.id}`)).toEqual(['user_id:u1', 'email:a@b.com', 'phone:+12125550100', 'anonymous_id:anon-1', 'phone:+14158675309']);
+    expect(candidates.map((c) => `${c.type}:${c.id}`)).toEqual([
+      'user_id:u1',
+      'email:a@b.com',
+      'phone:+12125550100',
+      'anonymous_id:anon-1',
+      'phone:+14158675309',
+    ]);
     expect(addresses).toEqual(['+12125550100', 'whatsapp:+14158675309', 'a@b.com']);
   });
 
@@ -37,7 +43,7 @@ describe('identity', () => {
     expect(addressesFor({ phones: ['+14158675309'], emails: ['a@b.com'] })).toEqual(['+14158675309', 'whatsapp:+14158675309', 'a@b.com']);
   });
 
-  it('tells a message the customer wrote from an agent\'s, and names the identifier it shows', () => {
+  it("tells a message the customer wrote from an agent's, and names the identifier it shows", () => {
     expect(messageAuthor('whatsapp:+12015550100', 'whatsapp:+12015550100', 'US')).toEqual({ fromCustomer: true, authorType: 'phone' });
     // A phone is always the customer's: agents write as their Flex identity.
     expect(messageAuthor('+12015550100', null, 'US')).toEqual({ fromCustomer: true, authorType: 'phone' });
@@ -60,6 +66,12 @@ describe('identity', () => {
     });
     // Not a conversation sid: nothing is built from it.
     expect(lookupFromTaskAttributes({ conversationSid: 'CH1', conversation_sid: 'x'.repeat(10_000) }).conversationSid).toBeNull();
-    expect(lookupFromTaskAttributes({ customers: 'garbage', from: 42 })).toEqual({ address: null, phone: null, email: null, userId: null, conversationSid: null });
+    expect(lookupFromTaskAttributes({ customers: 'garbage', from: 42 })).toEqual({
+      address: null,
+      phone: null,
+      email: null,
+      userId: null,
+      conversationSid: null,
+    });
   });
 });

@@ -89,7 +89,8 @@ export function messageAuthor(author: string | null, customerAddress: string | n
   if (parsed?.phone) return { fromCustomer: true, authorType: 'phone' };
   // The customer's address is parsed only when it may be the same email written differently.
   const email = parsed?.email ?? null;
-  const fromCustomer = author === customerAddress || (email !== null && customerAddress?.includes('@') === true && parseAddress(customerAddress, region)?.email === email);
+  const fromCustomer =
+    author === customerAddress || (email !== null && customerAddress?.includes('@') === true && parseAddress(customerAddress, region)?.email === email);
   return { fromCustomer, authorType: fromCustomer && email ? 'email' : null };
 }
 
@@ -105,7 +106,8 @@ export function lookupInputProblem(input: LookupInput): string | null {
     const value = input[field];
     if (typeof value === 'string' && value.length > max) return `lookup.${field} is longer than ${max} characters`;
   }
-  if (input.taskSid != null && input.taskSid !== '' && !isSid('task', input.taskSid)) return 'lookup.taskSid must be a TaskRouter task SID (WT and 32 hex digits)';
+  if (input.taskSid != null && input.taskSid !== '' && !isSid('task', input.taskSid))
+    return 'lookup.taskSid must be a TaskRouter task SID (WT and 32 hex digits)';
   if (input.conversationSid != null && input.conversationSid !== '' && !isSid('conversation', input.conversationSid)) {
     return 'lookup.conversationSid must be a Conversations SID (CH and 32 hex digits)';
   }

@@ -75,7 +75,9 @@ export class ConversationsIngestService {
     if (author && parseAddress(author, region)?.phone) return author;
     const sid = event.conversationSid;
     try {
-      const cached = await this.cache.getOrSet(cacheKeys.conversationCustomer(sid), this.config.cache.externalIds, () => this.conversations.customerAddress(sid));
+      const cached = await this.cache.getOrSet(cacheKeys.conversationCustomer(sid), this.config.cache.externalIds, () =>
+        this.conversations.customerAddress(sid),
+      );
       return cached.value;
     } catch {
       return null;

@@ -26,7 +26,10 @@ describe('hasValidSegmentSignature', () => {
   });
 
   it('says a batch signed over its raw bytes is signed whole', () => {
-    const raw = JSON.stringify([{ type: 'track', event: 'A', userId: 'u1', messageId: 'm1' }, { type: 'track', event: 'B', userId: 'u1', messageId: 'm2' }]);
+    const raw = JSON.stringify([
+      { type: 'track', event: 'A', userId: 'u1', messageId: 'm1' },
+      { type: 'track', event: 'B', userId: 'u1', messageId: 'm2' },
+    ]);
     const signature = createHmac('sha1', 'shh').update(raw).digest('hex');
     expect(segmentSignatureCovers('shh', signature, Buffer.from(raw), JSON.parse(raw))).toBe('body');
   });

@@ -14,7 +14,12 @@ export type SegmentSignatureScope = 'body' | 'first';
  * on its own: then only that element is authenticated, since anyone holding one signed delivery
  * could append elements to it. Null when nothing is signed; without a secret nothing is.
  */
-export function segmentSignatureCovers(secret: string | undefined, signature: string | undefined, rawBody: Buffer | undefined, parsed: unknown): SegmentSignatureScope | null {
+export function segmentSignatureCovers(
+  secret: string | undefined,
+  signature: string | undefined,
+  rawBody: Buffer | undefined,
+  parsed: unknown,
+): SegmentSignatureScope | null {
   if (!secret || !signature || !rawBody || !/^[0-9a-f]{40}$/i.test(signature)) return null;
   const given = Buffer.from(signature.toLowerCase(), 'hex');
   const matches = (bytes: Buffer | string) => timingSafeEqual(createHmac('sha1', secret).update(bytes).digest(), given);

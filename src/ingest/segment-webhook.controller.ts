@@ -45,7 +45,8 @@ export class SegmentWebhookController {
     const outcomes: Record<IngestOutcome | 'unsigned', number> = { applied: 0, duplicate: 0, unknown_customer: 0, ignored: 0, erased: 0, unsigned };
     // In order: a batch's identify and track about one customer apply as sent.
     for (const message of messages) outcomes[await this.ingest.apply(message)] += 1;
-    if (unsigned > 0) this.logger.warn({ unsigned }, 'segment webhook: batch elements outside the signature refused (sign the whole body, or turn batching off)');
+    if (unsigned > 0)
+      this.logger.warn({ unsigned }, 'segment webhook: batch elements outside the signature refused (sign the whole body, or turn batching off)');
     this.logger.log({ outcomes }, 'segment webhook');
     for (const [outcome, count] of Object.entries(outcomes)) this.metrics.count('segment', outcome, count);
     return { received: items.length, outcomes };

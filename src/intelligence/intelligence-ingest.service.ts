@@ -36,7 +36,8 @@ export class IntelligenceIngestService {
     if (!transcript) return 'unknown_transcript';
     const parsed = transcript.customerAddress ? parseAddress(transcript.customerAddress, this.config.identity.defaultPhoneRegion) : null;
     // Resolved as any lookup is: from the cache, else through the budgeted Profile API.
-    const root = parsed && (parsed.phone || parsed.email) ? await this.contexts.resolve(parsed.phone ? { phone: parsed.phone } : { email: parsed.email }) : null;
+    const root =
+      parsed && (parsed.phone || parsed.email) ? await this.contexts.resolve(parsed.phone ? { phone: parsed.phone } : { email: parsed.email }) : null;
     if (!root?.profileKey) return 'unknown_customer';
     const profile: ResolvedProfile = { profileId: root.profileKey, externalIds: root.externalIds };
     const insights = toInsights(await this.intelligence.operatorResults(transcriptSid), transcript.sid, transcript.at);

@@ -22,8 +22,14 @@ import { IntelligenceIngestService } from './intelligence-ingest.service';
  * like every other Twilio webhook. Unknown fields are ignored, the sids must be well formed.
  */
 const payload = z.object({
-  account_sid: z.string().regex(/^AC[0-9a-fA-F]{32}$/).optional(),
-  service_sid: z.string().regex(/^GA[0-9a-fA-F]{32}$/).optional(),
+  account_sid: z
+    .string()
+    .regex(/^AC[0-9a-fA-F]{32}$/)
+    .optional(),
+  service_sid: z
+    .string()
+    .regex(/^GA[0-9a-fA-F]{32}$/)
+    .optional(),
   transcript_sid: z.string().regex(/^GT[0-9a-fA-F]{32}$/),
   customer_key: z.string().max(256).nullable().optional(),
   event_type: z.string().max(128).optional(),

@@ -41,7 +41,7 @@ function labelOf(kind: InsightKind, r: OperatorResultWire): string | null {
 function textOf(r: OperatorResultWire): string | null {
   const t = r.text_generation_results;
   if (typeof t === 'string') return t.slice(0, 4000);
-  if (t && typeof t === 'object' && typeof (t as { result?: unknown }).result === 'string') return ((t as { result: string }).result).slice(0, 4000);
+  if (t && typeof t === 'object' && typeof (t as { result?: unknown }).result === 'string') return (t as { result: string }).result.slice(0, 4000);
   return null;
 }
 

@@ -7,7 +7,9 @@ export class CustomerContextChange {
   @Field(() => ID)
   profileId!: string;
 
-  @Field(() => [String], { description: 'traits, events, identity, conversations, messages, consent, intelligence; erased: the customer was erased (query again: null)' })
+  @Field(() => [String], {
+    description: 'traits, events, identity, conversations, messages, consent, intelligence; erased: the customer was erased (query again: null)',
+  })
   parts!: string[];
 
   @Field({ description: 'segment, conversations, intelligence or erasure' })
@@ -28,6 +30,6 @@ export class CustomerContextChange {
   @Field(() => Message, { nullable: true, description: 'The new message (onMessageAdded).' })
   message!: Message | null;
 
-  @Field(() => [Insight], { nullable: true, description: 'A transcript\'s new Conversational Intelligence results.' })
+  @Field(() => [Insight], { nullable: true, description: "A transcript's new Conversational Intelligence results." })
   insights?: Insight[] | null;
 }

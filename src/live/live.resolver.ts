@@ -48,7 +48,9 @@ export class LiveResolver implements OnModuleInit {
         traits: change.traits ? consent.filter('traits', change.traits) : null,
         event: change.event ? { ...consentedEvent(consent, change.event), occurredAt: new Date(change.event.occurredAt) } : null,
         conversationSid: change.conversationSid ?? null,
-        message: change.message ? { ...change.message, fromCustomer: change.message.fromCustomer ?? false, createdAt: new Date(change.message.createdAt) } : null,
+        message: change.message
+          ? { ...change.message, fromCustomer: change.message.fromCustomer ?? false, createdAt: new Date(change.message.createdAt) }
+          : null,
         insights: change.insights?.map((i) => ({ ...i, at: new Date(i.at) })) ?? null,
       };
     },

@@ -152,7 +152,8 @@ export class SubscriptionPipeline {
         if (typeof id !== 'string' || id.length === 0 || id.length > 128 || !payload || typeof payload !== 'object') {
           return this.close(connection, CLOSE.badMessage, 'Invalid message received');
         }
-        if (connection.active.has(id) || connection.variables.has(id)) return this.close(connection, CLOSE.duplicate, `Subscriber for ${id.slice(0, 32)} already exists`);
+        if (connection.active.has(id) || connection.variables.has(id))
+          return this.close(connection, CLOSE.duplicate, `Subscriber for ${id.slice(0, 32)} already exists`);
         const now = Date.now();
         if (now - connection.windowStartedAt >= MINUTE_MS) {
           connection.windowStartedAt = now;
@@ -160,7 +161,10 @@ export class SubscriptionPipeline {
         }
         if (++connection.subscribesInWindow > MAX_SUBSCRIBES_PER_MINUTE) return this.close(connection, CLOSE.tooMany, 'Too many subscribe messages');
         const variables = (payload as { variables?: unknown }).variables;
-        connection.variables.set(id, variables && typeof variables === 'object' && !Array.isArray(variables) ? (variables as Record<string, unknown>) : undefined);
+        connection.variables.set(
+          id,
+          variables && typeof variables === 'object' && !Array.isArray(variables) ? (variables as Record<string, unknown>) : undefined,
+        );
         return;
       }
       case 'complete':
@@ -191,7 +195,10 @@ export class SubscriptionPipeline {
       connection.expiry.unref();
       return { principal, policyView: this.policy.viewFor(principal), connection };
     } catch (error) {
-      this.logger.debug({ reason: error instanceof DomainError ? error.code : 'INTERNAL', token: token ? hash(token).slice(0, 8) : null }, 'WebSocket connection refused');
+      this.logger.debug(
+        { reason: error instanceof DomainError ? error.code : 'INTERNAL', token: token ? hash(token).slice(0, 8) : null },
+        'WebSocket connection refused',
+      );
       this.close(connection, error instanceof DomainError && error.code === ErrorCode.RATE_LIMITED ? CLOSE.tooMany : CLOSE.forbidden, 'Forbidden');
       return { principal: null, connection };
     }

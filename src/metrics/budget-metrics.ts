@@ -17,6 +17,10 @@ export class BudgetMetrics {
         },
       });
     fromStats('cc_profile_api_budget_waits_total', 'Times a Profile API call had to wait for the shared budget (SEGMENT_MAX_RPS)', () => budget.stats().waits);
-    fromStats('cc_profile_api_budget_exhausted_total', 'Profile API calls given up (BUDGET_EXHAUSTED): no budget within SEGMENT_BUDGET_WAIT_MS', () => budget.stats().exhausted);
+    fromStats(
+      'cc_profile_api_budget_exhausted_total',
+      'Profile API calls given up (BUDGET_EXHAUSTED): no budget within SEGMENT_BUDGET_WAIT_MS',
+      () => budget.stats().exhausted,
+    );
   }
 }

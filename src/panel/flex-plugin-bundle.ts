@@ -28,7 +28,8 @@ export class FlexPluginBundle {
       const body = readFileSync(path);
       files.set(name, { ...file(type, body), etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
     }
-    if (!files.has(PLUGIN_FILE)) new Logger(FlexPluginBundle.name).warn(`the Flex plugin is not built (${join(dir, PLUGIN_FILE)} is missing): run npm run build:flex-plugin`);
+    if (!files.has(PLUGIN_FILE))
+      new Logger(FlexPluginBundle.name).warn(`the Flex plugin is not built (${join(dir, PLUGIN_FILE)} is missing): run npm run build:flex-plugin`);
     return new FlexPluginBundle(files);
   }
 

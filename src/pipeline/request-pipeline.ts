@@ -139,7 +139,9 @@ export class RequestPipeline implements OnModuleInit, OnApplicationBootstrap {
     // graphql-ws: each socket is screened before Mercurius reads its first message.
     (fastify as unknown as { websocketServer?: WebSocketServer }).websocketServer?.on('connection', (socket: WebSocket) => this.live.accept(socket));
     graphql.addHook('preSubscriptionParsing', (schema, source, context) => this.live.beforeParsing(schema, source, context as LiveContext));
-    graphql.addHook('preSubscriptionExecution', (schema, document, context, id) => this.live.beforeExecution(schema, document, context as LiveContext, String(id)));
+    graphql.addHook('preSubscriptionExecution', (schema, document, context, id) =>
+      this.live.beforeExecution(schema, document, context as LiveContext, String(id)),
+    );
     graphql.addHook('onSubscriptionResolution', (execution, context) => this.live.beforePush(execution, context as LiveContext));
     graphql.addHook('onSubscriptionEnd', (context, id) => this.live.ended(context as LiveContext, String(id)));
   }
@@ -215,7 +217,10 @@ export class RequestPipeline implements OnModuleInit, OnApplicationBootstrap {
     }
     const viewer = viewerOf(request);
     for (const read of state.reads) {
-      this.audit.customerRead({ principal: state.principal, field: read.field, parts: read.parts, ...read.target, result: read.result, error: read.error }, request.log);
+      this.audit.customerRead(
+        { principal: state.principal, field: read.field, parts: read.parts, ...read.target, result: read.result, error: read.error },
+        request.log,
+      );
       if (read.error || !VIEWS.has(read.field) || !(read.result instanceof CustomerRoot)) continue;
       const customer = read.result;
       const freshness = read.freshness ?? freshnessOf(customer);

@@ -14,7 +14,10 @@ export class CustomerConsent {
   @Field(() => [ConsentCategory], { description: 'The categories the consent rules name, then any other the customer sent.' })
   categories!: ConsentCategory[];
 
-  @Field(() => Date, { nullable: true, description: 'When it was last set (the newest event carrying consent); null: never, as far as the last 14 days of events and recent webhooks tell.' })
+  @Field(() => Date, {
+    nullable: true,
+    description: 'When it was last set (the newest event carrying consent); null: never, as far as the last 14 days of events and recent webhooks tell.',
+  })
   setAt!: Date | null;
 
   @Field({ description: "False when the customer's events could not be read: every category then reads never_collected (freshness says why)." })

@@ -16,7 +16,10 @@ export class ConsentResolver {
     private readonly policy: AccessPolicy,
   ) {}
 
-  @ResolveField('consent', () => CustomerConsent, { nullable: true, description: "The customer's consent per category; null for roles the access policy's consent.visibleTo leaves out." })
+  @ResolveField('consent', () => CustomerConsent, {
+    nullable: true,
+    description: "The customer's consent per category; null for roles the access policy's consent.visibleTo leaves out.",
+  })
   async consentState(@Parent() root: CustomerRoot, @Context() context: CallerContext): Promise<CustomerConsent | null> {
     if (!this.policy.unrestricted && !this.consent.rules.visibleTo(principalOf(context)?.roles ?? [])) return null;
     const state = await this.consent.state(root, () => this.contexts.events(root));
@@ -25,7 +28,9 @@ export class ConsentResolver {
     return { categories, setAt: state.setAt ? new Date(state.setAt) : null, known: state.known };
   }
 
-  @ResolveField(() => [WithheldField], { description: 'What the answer leaves out or masks because the customer did not consent, and which consent covers it.' })
+  @ResolveField(() => [WithheldField], {
+    description: 'What the answer leaves out or masks because the customer did not consent, and which consent covers it.',
+  })
   async withheld(@Parent() root: CustomerRoot): Promise<WithheldField[]> {
     if (!this.consent.rules.active) return [];
     const view = await this.consent.view(root, () => this.contexts.events(root));

@@ -82,7 +82,14 @@ rules:
     set: { tier: '"ads"' }
 `);
     const view = RULES.view(foldConsent([{ preferences: { Advertising: true }, at: '2026-12-01T00:00:00Z' }]));
-    const outcome = evaluate(ruleSet, { traits: view.filter('traits', traits), audiences: [], signals: {}, task: {}, consent: view.categories(), refuse: (p) => view.refusal(p) });
+    const outcome = evaluate(ruleSet, {
+      traits: view.filter('traits', traits),
+      audiences: [],
+      signals: {},
+      task: {},
+      consent: view.categories(),
+      refuse: (p) => view.refusal(p),
+    });
     expect(outcome.attributes).toEqual({ green: false, tier: 'ads' });
     expect(outcome.explanations[0]).toEqual({
       rule: 'green_fans',

@@ -124,7 +124,10 @@ export class ConsentRules {
     }
     const rules: Rule[] = [];
     for (const [category, lists] of Object.entries(parsed.data.categories)) {
-      for (const [action, paths] of [['hidden', lists.hide], ['masked', lists.mask]] as const) {
+      for (const [action, paths] of [
+        ['hidden', lists.hide],
+        ['masked', lists.mask],
+      ] as const) {
         for (const full of paths) {
           const dot = full.indexOf('.');
           const glob = full.slice(dot + 1);

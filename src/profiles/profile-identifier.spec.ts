@@ -7,7 +7,7 @@ describe('profileIdentifier', () => {
     { type: 'user_id', id: 'u1' },
   ];
 
-  it("names the profile by its user_id when it has one, whatever the lookup resolved by", () => {
+  it('names the profile by its user_id when it has one, whatever the lookup resolved by', () => {
     expect(profileIdentifier({ type: 'email', id: 'jane+vip@example.com' }, ids)).toEqual({ type: 'user_id', id: 'u1' });
   });
 
@@ -31,6 +31,6 @@ describe('identifierPath', () => {
   });
 
   it('escapes every character outside the unreserved set, the colon and slash of a value included', () => {
-    expect(identifierPath({ type: 'user_id', id: "a:b/c d!'()*~._-" })).toBe("user_id:a%3Ab%2Fc%20d%21%27%28%29%2A~._-");
+    expect(identifierPath({ type: 'user_id', id: "a:b/c d!'()*~._-" })).toBe('user_id:a%3Ab%2Fc%20d%21%27%28%29%2A~._-');
   });
 });

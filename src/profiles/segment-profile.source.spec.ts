@@ -34,9 +34,14 @@ describe(SegmentProfileSource.name, () => {
   it('reads traits, audiences and events by type:value, paging with the cursor', async () => {
     const id = { type: 'email', id: vip.email as string };
     expect(await profiles.traits(id)).toEqual({ ...vip.traits, ...vip.audiences });
-    expect((await profiles.audiences(id)).sort()).toEqual(Object.keys(vip.audiences).filter((k) => vip.audiences[k]).sort());
+    expect((await profiles.audiences(id)).sort()).toEqual(
+      Object.keys(vip.audiences)
+        .filter((k) => vip.audiences[k])
+        .sort(),
+    );
     expect((await profiles.events(id, 200)).map((e) => e.id)).toEqual(vip.events.slice(0, 200).map((e) => e.message_id));
-    for (const call of sandbox.calls.log()) expect(call).toMatchObject({ status: 200, path: expect.stringContaining(`/profiles/email:${encodeURIComponent(vip.email as string)}/`) });
+    for (const call of sandbox.calls.log())
+      expect(call).toMatchObject({ status: 200, path: expect.stringContaining(`/profiles/email:${encodeURIComponent(vip.email as string)}/`) });
 
     // 150 traits and 250 events: more than one page of 100 each.
     const long = sandbox.data.byArchetype('long_history');

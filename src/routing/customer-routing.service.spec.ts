@@ -18,7 +18,17 @@ rules:
     when: 'has(task.lang) && task.lang == "es"'
     set: { language: '"es"' }
 `);
-const SIGNALS: Signals = { repeatContact24h: false, contacts24h: 0, openConversations: 0, lastSeenAt: null, lastPurchaseAt: null, lastSentiment: null, lastSentimentAt: null, escalationRequested24h: false, doNotContact: false };
+const SIGNALS: Signals = {
+  repeatContact24h: false,
+  contacts24h: 0,
+  openConversations: 0,
+  lastSeenAt: null,
+  lastPurchaseAt: null,
+  lastSentiment: null,
+  lastSentimentAt: null,
+  escalationRequested24h: false,
+  doNotContact: false,
+};
 
 function routingWith(resolve: () => Promise<CustomerRoot | null>, sourceError?: string) {
   const contexts = {
@@ -36,7 +46,8 @@ function routingWith(resolve: () => Promise<CustomerRoot | null>, sourceError?: 
   const consent = { view: async () => ConsentRules.NONE.view({ categories: {}, setAt: null, known: true }) } as unknown as ConsentService;
   return { routing: new CustomerRouting(contexts, router, consent), contexts };
 }
-const customer = () => new CustomerRoot('use_1', null, [], [], { sid: 'WT1', attributes: { lang: 'es' }, etag: '0', assignmentStatus: 'pending', taskChannel: null });
+const customer = () =>
+  new CustomerRoot('use_1', null, [], [], { sid: 'WT1', attributes: { lang: 'es' }, etag: '0', assignmentStatus: 'pending', taskChannel: null });
 
 describe(CustomerRouting.name, () => {
   it('decides on the customer when the data arrives in time', async () => {

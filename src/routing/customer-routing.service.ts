@@ -60,7 +60,10 @@ export class CustomerRouting {
   }
 
   private decideOn(facts: CustomerFacts, task: Record<string, unknown>): Decision {
-    return this.router.decide({ traits: facts.traits, audiences: facts.audiences, signals: facts.signals, task, consent: facts.consent }, incompleteDataReason(facts.failures));
+    return this.router.decide(
+      { traits: facts.traits, audiences: facts.audiences, signals: facts.signals, task, consent: facts.consent },
+      incompleteDataReason(facts.failures),
+    );
   }
 
   private async factsOf(root: CustomerRoot | null): Promise<CustomerFacts> {

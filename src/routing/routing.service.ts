@@ -3,7 +3,16 @@ import { join } from 'node:path';
 import { AppConfig } from '../config/config';
 import type { Signals } from '../context/signals';
 import type { ConsentView } from '../privacy/consent';
-import { applyToTaskAttributes, evaluate, loadRulesFile, watchRulesFile, type RoutingOutcome, type RuleExplanation, type RuleSet, type RulesWatcher } from './rules';
+import {
+  applyToTaskAttributes,
+  evaluate,
+  loadRulesFile,
+  watchRulesFile,
+  type RoutingOutcome,
+  type RuleExplanation,
+  type RuleSet,
+  type RulesWatcher,
+} from './rules';
 
 export interface DecisionInput {
   traits: Record<string, unknown>;
@@ -84,13 +93,15 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
       rules,
       consent ? { ...input, traits: consent.filter('traits', input.traits), consent: consent.categories(), refuse: (path) => consent.refusal(path) } : input,
     );
-    let outcome = degradedReason
-      ? { ...evaluated, attributes: { ...evaluated.attributes, degraded: true, degraded_reason: degradedReason } }
-      : evaluated;
+    let outcome = degradedReason ? { ...evaluated, attributes: { ...evaluated.attributes, degraded: true, degraded_reason: degradedReason } } : evaluated;
     if (consent?.restricts) {
       // Routing paths the consent hides leave the outcome itself, so the task stamp lacks them too.
       const shown = consent.filter('routing', applyToTaskAttributes({}, rules.namespace, outcome));
-      outcome = { ...outcome, attributes: (shown[rules.namespace] ?? {}) as Record<string, unknown>, insights: outcome.insights ? ((shown.customers ?? {}) as Record<string, string>) : null };
+      outcome = {
+        ...outcome,
+        attributes: (shown[rules.namespace] ?? {}) as Record<string, unknown>,
+        insights: outcome.insights ? ((shown.customers ?? {}) as Record<string, string>) : null,
+      };
     }
     return {
       namespace: rules.namespace,

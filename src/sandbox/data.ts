@@ -37,7 +37,16 @@ export interface SandboxTaskState {
 /** TaskRouter's reservation statuses (worker_reservation_enum_status). */
 export type ReservationStatus = 'pending' | 'accepted' | 'rejected' | 'timeout' | 'canceled' | 'rescinded' | 'wrapping' | 'completed';
 
-export const RESERVATION_STATUSES: readonly ReservationStatus[] = ['pending', 'accepted', 'rejected', 'timeout', 'canceled', 'rescinded', 'wrapping', 'completed'];
+export const RESERVATION_STATUSES: readonly ReservationStatus[] = [
+  'pending',
+  'accepted',
+  'rejected',
+  'timeout',
+  'canceled',
+  'rescinded',
+  'wrapping',
+  'completed',
+];
 
 /** A task offered to (pending), held by (accepted, wrapping) or done by (completed) one worker. */
 export interface SandboxReservation {
@@ -329,7 +338,12 @@ export class SandboxStore implements SandboxData {
 
   reservations(filter: { workerSid?: string; taskSid?: string; status?: ReservationStatus } = {}): SandboxReservation[] {
     return this.reservationList
-      .filter((r) => (filter.workerSid === undefined || r.workerSid === filter.workerSid) && (filter.taskSid === undefined || r.taskSid === filter.taskSid) && (filter.status === undefined || r.status === filter.status))
+      .filter(
+        (r) =>
+          (filter.workerSid === undefined || r.workerSid === filter.workerSid) &&
+          (filter.taskSid === undefined || r.taskSid === filter.taskSid) &&
+          (filter.status === undefined || r.status === filter.status),
+      )
       .map((r) => ({ ...r }));
   }
 
@@ -343,7 +357,8 @@ export class SandboxStore implements SandboxData {
 }
 
 function assertReservationStatus(status: string): asserts status is ReservationStatus {
-  if (!RESERVATION_STATUSES.includes(status as ReservationStatus)) throw new Error(`Unknown reservation status ${status}; one of ${RESERVATION_STATUSES.join(', ')}`);
+  if (!RESERVATION_STATUSES.includes(status as ReservationStatus))
+    throw new Error(`Unknown reservation status ${status}; one of ${RESERVATION_STATUSES.join(', ')}`);
 }
 
 function listFor<T>(map: Map<string, T[]>, key: string): T[] {
@@ -354,5 +369,8 @@ function listFor<T>(map: Map<string, T[]>, key: string): T[] {
 
 /** Clients send ETags back quoted, weak or bare; compare the version number alone. */
 function normalizeEtag(value: string): string {
-  return value.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  return value
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
 }

@@ -19,7 +19,14 @@ describe(Faults.name, () => {
 });
 
 describe(CallLog.name, () => {
-  const call = (at: number, service: CallRecord['service'] = 'segment', route: CallRecord['route'] = 'traits'): CallRecord => ({ service, route, method: 'GET', path: '/', status: 200, at });
+  const call = (at: number, service: CallRecord['service'] = 'segment', route: CallRecord['route'] = 'traits'): CallRecord => ({
+    service,
+    route,
+    method: 'GET',
+    path: '/',
+    status: 200,
+    at,
+  });
 
   it('counts with filters and finds the busiest calendar second', () => {
     const log = new CallLog();
@@ -43,7 +50,8 @@ describe('sandbox faults and call log', () => {
 
   const segmentAuth = (): string => 'Basic ' + Buffer.from(`${sandbox.credentials.accessToken}:`).toString('base64');
   const twilioAuth = (): string => 'Basic ' + Buffer.from(`${sandbox.credentials.accountSid}:${sandbox.credentials.authToken}`).toString('base64');
-  const traitsUrl = (): string => `${sandbox.segmentUrl}/v1/spaces/${sandbox.credentials.spaceId}/collections/users/profiles/phone:${encodeURIComponent(vip.phone as string)}/traits`;
+  const traitsUrl = (): string =>
+    `${sandbox.segmentUrl}/v1/spaces/${sandbox.credentials.spaceId}/collections/users/profiles/phone:${encodeURIComponent(vip.phone as string)}/traits`;
   const eventsUrl = (): string => traitsUrl().replace(/traits$/, 'events');
   const taskUrl = (): string => `${sandbox.twilioUrl}/v1/Workspaces/${sandbox.credentials.workspaceSid}/Tasks/${vip.tasks[0].sid}`;
   const segment = (url: string, init: RequestInit = {}): Promise<Response> => fetch(url, { ...init, headers: { authorization: segmentAuth() } });
@@ -78,7 +86,7 @@ describe('sandbox faults and call log', () => {
     ]);
   });
 
-  it('fails every route of a service until cleared, in that service\'s error shape', async () => {
+  it("fails every route of a service until cleared, in that service's error shape", async () => {
     sandbox.faults.add({ service: 'twilio', status: 503 });
     sandbox.faults.add({ service: 'tracking', status: 500 });
     sandbox.faults.add({ service: 'segment', status: 502 });
@@ -123,13 +131,23 @@ describe('sandbox faults and call log', () => {
     await segment(eventsUrl());
     await twilioGet(taskUrl());
     await twilioGet(`${sandbox.twilioUrl}/v1/Unknown`);
-    await fetch(`${sandbox.twilioUrl}/v1/Workspaces/${sandbox.credentials.workspaceSid}/Tasks/${vip.tasks[0].sid}`, { method: 'POST', headers: { authorization: twilioAuth() } });
+    await fetch(`${sandbox.twilioUrl}/v1/Workspaces/${sandbox.credentials.workspaceSid}/Tasks/${vip.tasks[0].sid}`, {
+      method: 'POST',
+      headers: { authorization: twilioAuth() },
+    });
     expect(sandbox.calls.count()).toBe(5);
     expect(sandbox.calls.count({ service: 'segment' })).toBe(2);
     expect(sandbox.calls.count({ service: 'twilio', route: 'unknown' })).toBe(1);
     expect(sandbox.calls.count({ method: 'POST' })).toBe(1);
     const [first] = sandbox.calls.log();
-    expect(first).toEqual({ service: 'segment', route: 'traits', method: 'GET', path: expect.stringContaining('/profiles/phone:%2B'), status: 200, at: expect.any(Number) });
+    expect(first).toEqual({
+      service: 'segment',
+      route: 'traits',
+      method: 'GET',
+      path: expect.stringContaining('/profiles/phone:%2B'),
+      status: 200,
+      at: expect.any(Number),
+    });
     expect(Math.abs(first.at - Date.now())).toBeLessThan(5_000);
   });
 
@@ -156,8 +174,18 @@ describe('sandbox faults and call log', () => {
     });
 
     it('refuses a malformed rule', async () => {
-      for (const rule of [{ route: 'traits' }, { service: 'segment', route: 'nope' }, { service: 'segment', status: 200 }, { service: 'segment', status: 500, extra: 1 }, { service: 'segment', times: 1 }]) {
-        const response = await fetch(`${sandbox.segmentUrl}/__sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) });
+      for (const rule of [
+        { route: 'traits' },
+        { service: 'segment', route: 'nope' },
+        { service: 'segment', status: 200 },
+        { service: 'segment', status: 500, extra: 1 },
+        { service: 'segment', times: 1 },
+      ]) {
+        const response = await fetch(`${sandbox.segmentUrl}/__sandbox/faults`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(rule),
+        });
         expect(response.status).toBe(400);
       }
       expect((await segment(traitsUrl())).status).toBe(200);
@@ -181,7 +209,9 @@ describe('sandbox close with a held request', () => {
     sandbox.faults.add({ service: 'segment', timeout: true });
     sandbox.faults.add({ service: 'twilio', latencyMs: 60_000 });
     const auth = 'Basic ' + Buffer.from(`${sandbox.credentials.accessToken}:`).toString('base64');
-    const held = fetch(`${sandbox.segmentUrl}/v1/spaces/${sandbox.credentials.spaceId}/collections/users/profiles/user_id:x/traits`, { headers: { authorization: auth } });
+    const held = fetch(`${sandbox.segmentUrl}/v1/spaces/${sandbox.credentials.spaceId}/collections/users/profiles/user_id:x/traits`, {
+      headers: { authorization: auth },
+    });
     const delayed = fetch(`${sandbox.twilioUrl}/v1/Conversations/CH${'0'.repeat(32)}`);
     const outcome = Promise.allSettled([held, delayed]);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,19 +1,46 @@
 export type SandboxService = 'segment' | 'twilio' | 'tracking';
 
 export type SandboxRoute =
-  | 'traits' | 'events' | 'external_ids' | 'metadata' | 'links' // segment profile API
+  | 'traits'
+  | 'events'
+  | 'external_ids'
+  | 'metadata'
+  | 'links' // segment profile API
   | 'batch' // segment tracking (also /v1/track and /v1/identify)
-  | 'participant_conversations' | 'conversation' | 'messages' | 'participants' // twilio conversations
-  | 'task' | 'task_update' | 'tasks_list' | 'task_create' | 'worker_reservations' // twilio taskrouter
+  | 'participant_conversations'
+  | 'conversation'
+  | 'messages'
+  | 'participants' // twilio conversations
+  | 'task'
+  | 'task_update'
+  | 'tasks_list'
+  | 'task_create'
+  | 'worker_reservations' // twilio taskrouter
   | 'token_validate' // twilio iam
-  | 'transcript' | 'operator_results' // twilio conversational intelligence
+  | 'transcript'
+  | 'operator_results' // twilio conversational intelligence
   | 'flex_plugin_service'; // twilio flex plugins api
 
 export const SANDBOX_ROUTES: readonly SandboxRoute[] = [
-  'traits', 'events', 'external_ids', 'metadata', 'links', 'batch',
-  'participant_conversations', 'conversation', 'messages', 'participants',
-  'task', 'task_update', 'tasks_list', 'task_create', 'worker_reservations', 'token_validate',
-  'flex_plugin_service', 'transcript', 'operator_results',
+  'traits',
+  'events',
+  'external_ids',
+  'metadata',
+  'links',
+  'batch',
+  'participant_conversations',
+  'conversation',
+  'messages',
+  'participants',
+  'task',
+  'task_update',
+  'tasks_list',
+  'task_create',
+  'worker_reservations',
+  'token_validate',
+  'flex_plugin_service',
+  'transcript',
+  'operator_results',
 ];
 
 export interface FaultRule {

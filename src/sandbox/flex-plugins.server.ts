@@ -146,7 +146,8 @@ export class FlexPluginService {
       const pluginUrl = one(form, 'PluginUrl');
       if (!version) return badRequest(reply, 'Missing required parameter Version in the post body');
       if (!pluginUrl || !URL.canParse(pluginUrl)) return badRequest(reply, 'Missing or invalid required parameter PluginUrl in the post body');
-      if (this.versions.some((v) => v.plugin_sid === plugin.sid && v.version === version)) return conflict(reply, `Version ${version} of ${plugin.unique_name} already exists`);
+      if (this.versions.some((v) => v.plugin_sid === plugin.sid && v.version === version))
+        return conflict(reply, `Version ${version} of ${plugin.unique_name} already exists`);
       const versionSid = sid('FV');
       const created: PluginVersion = {
         sid: versionSid,
@@ -187,7 +188,8 @@ export class FlexPluginService {
         }
         const version = this.versions.find((v) => v.sid === parsed.plugin_version);
         if (!version) return badRequest(reply, `Unknown plugin version ${String(parsed.plugin_version)}`);
-        if (entries.some((e) => this.versions.find((v) => v.sid === e.versionSid)?.plugin_sid === version.plugin_sid)) return badRequest(reply, 'A configuration holds one version of each plugin');
+        if (entries.some((e) => this.versions.find((v) => v.sid === e.versionSid)?.plugin_sid === version.plugin_sid))
+          return badRequest(reply, 'A configuration holds one version of each plugin');
         entries.push({ versionSid: version.sid, phase: typeof parsed.phase === 'number' ? parsed.phase : 3 });
       }
       const configurationSid = sid('FJ');
@@ -244,7 +246,13 @@ export class FlexPluginService {
       const configuration = this.configurations.find((c) => c.sid === configurationId);
       if (!configuration) return badRequest(reply, `Unknown configuration ${configurationId}`);
       const releaseSid = sid('FK');
-      const release: Release = { sid: releaseSid, account_sid: this.accountSid, configuration_sid: configuration.sid, date_created: now(), url: `${BASE}/Releases/${releaseSid}` };
+      const release: Release = {
+        sid: releaseSid,
+        account_sid: this.accountSid,
+        configuration_sid: configuration.sid,
+        date_created: now(),
+        url: `${BASE}/Releases/${releaseSid}`,
+      };
       this.releases.unshift(release);
       return reply.code(201).send(release);
     });

@@ -27,7 +27,8 @@ const hex32 = (seed: string) => createHash('sha256').update(seed).digest('hex').
 
 /** The customer the demo transcript is about: the first with a profile, a user id and a phone. */
 export function intelligenceDemo(data: Pick<SandboxData, 'customers'>, world: Pick<SandboxWorld, 'accountSid'>, nowMs: number): SandboxTranscript | null {
-  const customer = data.customers.find((c) => c.profileId && c.userId && c.phone && c.archetype === 'regular') ?? data.customers.find((c) => c.profileId && c.phone);
+  const customer =
+    data.customers.find((c) => c.profileId && c.userId && c.phone && c.archetype === 'regular') ?? data.customers.find((c) => c.profileId && c.phone);
   if (!customer) return null;
   const sid = `GT${hex32(`${world.accountSid}:transcript:${customer.index}`)}`;
   const result = (name: string, type: string, fields: Record<string, unknown>) => ({
@@ -56,9 +57,19 @@ export function intelligenceDemo(data: Pick<SandboxData, 'customers'>, world: Pi
     // A call that ended a quarter of an hour before the sandbox started.
     dateCreated: twilioDate(nowMs - 15 * 60_000),
     results: [
-      result('Sentiment Analysis', 'conversation-classify', { predicted_label: 'negative', predicted_probability: 0.91, label_probabilities: { negative: 0.91, neutral: 0.07, positive: 0.02 } }),
-      result('Escalation Request', 'utterance-classify', { utterance_match: true, match_probability: 0.88, utterance_results: [{ utterance_index: 4, label: 'escalation', probability: 0.88 }] }),
-      result('Conversation Summary', 'text-generation', { text_generation_results: { format: 'text', result: 'The customer called about a late delivery and asked to speak with a manager.' } }),
+      result('Sentiment Analysis', 'conversation-classify', {
+        predicted_label: 'negative',
+        predicted_probability: 0.91,
+        label_probabilities: { negative: 0.91, neutral: 0.07, positive: 0.02 },
+      }),
+      result('Escalation Request', 'utterance-classify', {
+        utterance_match: true,
+        match_probability: 0.88,
+        utterance_results: [{ utterance_index: 4, label: 'escalation', probability: 0.88 }],
+      }),
+      result('Conversation Summary', 'text-generation', {
+        text_generation_results: { format: 'text', result: 'The customer called about a late delivery and asked to speak with a manager.' },
+      }),
     ],
   };
 }
@@ -94,7 +105,13 @@ export function registerIntelligence(app: FastifyInstance, transcripts: () => Sa
       url,
       redaction: true,
       encryption_credential_sid: null,
-      links: { sentences: `${url}/Sentences`, media: `${url}/Media`, operator_results: `${url}/OperatorResults`, encrypted_sentences: `${url}/Sentences/Encrypted`, encrypted_operator_results: `${url}/OperatorResults/Encrypted` },
+      links: {
+        sentences: `${url}/Sentences`,
+        media: `${url}/Media`,
+        operator_results: `${url}/OperatorResults`,
+        encrypted_sentences: `${url}/Sentences/Encrypted`,
+        encrypted_operator_results: `${url}/OperatorResults/Encrypted`,
+      },
     };
   });
 
@@ -109,5 +126,3 @@ export function registerIntelligence(app: FastifyInstance, transcripts: () => Sa
     };
   });
 }
-
-

@@ -29,7 +29,12 @@ describe('startSandbox', () => {
       expect(new Set(urls).size).toBe(3);
       for (const url of urls) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const world = seedWorld(7);
-      expect(sandbox.credentials).toMatchObject({ spaceId: world.spaceId, accountSid: world.accountSid, workspaceSid: world.workspaceSid, writeKey: world.writeKey });
+      expect(sandbox.credentials).toMatchObject({
+        spaceId: world.spaceId,
+        accountSid: world.accountSid,
+        workspaceSid: world.workspaceSid,
+        writeKey: world.writeKey,
+      });
     } finally {
       await sandbox.close();
     }
@@ -78,7 +83,9 @@ describe('sandbox CLI (src/sandbox/main.ts)', () => {
       expect(printed.credentials.agentToken).toEqual(expect.any(String));
 
       const auth = 'Basic ' + Buffer.from(`${printed.credentials.accountSid}:${printed.credentials.authToken}`).toString('base64');
-      expect((await fetch(`${printed.twilioUrl}/v1/Workspaces/${printed.credentials.workspaceSid}/Tasks`, { headers: { authorization: auth } })).status).toBe(200);
+      expect((await fetch(`${printed.twilioUrl}/v1/Workspaces/${printed.credentials.workspaceSid}/Tasks`, { headers: { authorization: auth } })).status).toBe(
+        200,
+      );
       const { log } = (await (await fetch(`${printed.segmentUrl}/__sandbox/calls`)).json()) as { log: CallRecord[] };
       expect(log.map((c) => c.route)).toEqual(['tasks_list']);
 

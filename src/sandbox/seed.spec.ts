@@ -37,7 +37,15 @@ describe('seed', () => {
   });
 
   it('places the fixed archetypes at indexes 0..5, regular customers after', () => {
-    expect(store.customers.slice(0, 7).map((c) => c.archetype)).toEqual(['vip', 'new', 'anonymous_only', 'whatsapp_only', 'no_profile', 'long_history', 'regular']);
+    expect(store.customers.slice(0, 7).map((c) => c.archetype)).toEqual([
+      'vip',
+      'new',
+      'anonymous_only',
+      'whatsapp_only',
+      'no_profile',
+      'long_history',
+      'regular',
+    ]);
     expect(store.byArchetype('long_history').index).toBe(5);
     expect(() => seed(3).byArchetype('vip')).not.toThrow();
     expect(() => seed(3).byArchetype('long_history')).toThrow(/no 'long_history' customer/);
@@ -150,7 +158,12 @@ describe('seed', () => {
       const [task] = customer.tasks;
       expect(task.assignmentStatus).toBe('pending');
       const attributes = JSON.parse(task.attributes) as Record<string, unknown>;
-      expect(attributes).toMatchObject({ from: expect.any(String), customerAddress: attributes.from, direction: 'inbound', customers: { phone: customer.phone } });
+      expect(attributes).toMatchObject({
+        from: expect.any(String),
+        customerAddress: attributes.from,
+        direction: 'inbound',
+        customers: { phone: customer.phone },
+      });
       expect(['sms', 'whatsapp']).toContain(attributes.channelType);
       if (customer.conversations.length) expect(customer.conversations.map((c) => c.sid)).toContain(attributes.conversationSid);
     }

@@ -154,9 +154,64 @@ export const COMPUTED_TRAITS: ReadonlySet<string> = new Set([
 ]);
 
 const AUDIENCES = ['vip', 'high_value', 'churn_risk_high', 'newsletter_subscribers', 'cart_abandoners', 'recent_buyers'];
-const FIRST_NAMES = ['Ava', 'Liam', 'Olivia', 'Noah', 'Emma', 'Mateo', 'Sofia', 'Lucas', 'Mia', 'Ethan', 'Isabella', 'Leo', 'Amara', 'Kenji', 'Priya', 'Omar', 'Chloe', 'Diego', 'Hana', 'Samuel', 'Zoe', 'Ibrahim', 'Nora', 'Felix'];
-const LAST_NAMES = ['Thompson', 'Garcia', 'Nguyen', 'Okafor', 'Schmidt', 'Rossi', 'Kowalski', 'Tanaka', 'Silva', 'Haddad', 'Patel', 'Johansson', 'Murphy', 'Dubois', 'Kim', 'Fernandez', 'Novak', 'Adeyemi', 'Larsen', 'Moreau'];
-const CITIES: ReadonlyArray<[string, string]> = [['Chicago', 'US'], ['Austin', 'US'], ['Seattle', 'US'], ['Denver', 'US'], ['Boston', 'US'], ['Atlanta', 'US'], ['Portland', 'US'], ['Miami', 'US']];
+const FIRST_NAMES = [
+  'Ava',
+  'Liam',
+  'Olivia',
+  'Noah',
+  'Emma',
+  'Mateo',
+  'Sofia',
+  'Lucas',
+  'Mia',
+  'Ethan',
+  'Isabella',
+  'Leo',
+  'Amara',
+  'Kenji',
+  'Priya',
+  'Omar',
+  'Chloe',
+  'Diego',
+  'Hana',
+  'Samuel',
+  'Zoe',
+  'Ibrahim',
+  'Nora',
+  'Felix',
+];
+const LAST_NAMES = [
+  'Thompson',
+  'Garcia',
+  'Nguyen',
+  'Okafor',
+  'Schmidt',
+  'Rossi',
+  'Kowalski',
+  'Tanaka',
+  'Silva',
+  'Haddad',
+  'Patel',
+  'Johansson',
+  'Murphy',
+  'Dubois',
+  'Kim',
+  'Fernandez',
+  'Novak',
+  'Adeyemi',
+  'Larsen',
+  'Moreau',
+];
+const CITIES: ReadonlyArray<[string, string]> = [
+  ['Chicago', 'US'],
+  ['Austin', 'US'],
+  ['Seattle', 'US'],
+  ['Denver', 'US'],
+  ['Boston', 'US'],
+  ['Atlanta', 'US'],
+  ['Portland', 'US'],
+  ['Miami', 'US'],
+];
 const LANGUAGES = ['en', 'en', 'en', 'en', 'es', 'fr', 'de'];
 const PLANS = ['free', 'basic', 'pro', 'enterprise'];
 const PRODUCTS: ReadonlyArray<{ product_id: string; name: string; price: number; category: string }> = [
@@ -167,9 +222,32 @@ const PRODUCTS: ReadonlyArray<{ product_id: string; name: string; price: number;
   { product_id: 'sku-1005', name: 'Insulated Bottle', price: 35, category: 'Accessories' },
   { product_id: 'sku-1006', name: 'Camp Stove', price: 149, category: 'Gear' },
 ];
-const PAGES: ReadonlyArray<[string, string]> = [['Home', '/'], ['Pricing', '/pricing'], ['Shoes', '/c/footwear'], ['Jackets', '/c/outerwear'], ['Help Center', '/help'], ['Order Status', '/orders']];
-const CUSTOMER_LINES = ['Hi, where is my order?', 'I need to change my delivery address.', 'Can I return the jacket I bought?', 'The discount code does not work.', 'Thanks, that helps!', 'Is this item back in stock?', 'Hola, necesito ayuda con mi pedido.', 'Could you resend the receipt?'];
-const AGENT_LINES = ['Happy to help! Let me check that for you.', 'I have updated that for you.', 'Could you confirm the order number?', 'Your refund is on its way.', 'Anything else I can help with?', 'Thanks for your patience.'];
+const PAGES: ReadonlyArray<[string, string]> = [
+  ['Home', '/'],
+  ['Pricing', '/pricing'],
+  ['Shoes', '/c/footwear'],
+  ['Jackets', '/c/outerwear'],
+  ['Help Center', '/help'],
+  ['Order Status', '/orders'],
+];
+const CUSTOMER_LINES = [
+  'Hi, where is my order?',
+  'I need to change my delivery address.',
+  'Can I return the jacket I bought?',
+  'The discount code does not work.',
+  'Thanks, that helps!',
+  'Is this item back in stock?',
+  'Hola, necesito ayuda con mi pedido.',
+  'Could you resend the receipt?',
+];
+const AGENT_LINES = [
+  'Happy to help! Let me check that for you.',
+  'I have updated that for you.',
+  'Could you confirm the order number?',
+  'Your refund is on its way.',
+  'Anything else I can help with?',
+  'Thanks for your patience.',
+];
 // Real US area codes; 555-0100..0199 is reserved as fictional in every one of them.
 const AREA_CODES = (
   '201 202 203 205 206 207 208 209 210 212 213 214 215 216 217 218 219 224 225 228 229 231 234 239 240 248 251 252 253 254 256 260 262 267 269 270 ' +
@@ -390,7 +468,8 @@ class CustomerGenerator {
         this.identify(first, last, { userId: true, email: true, phone: true, anonymousIds: 12 });
         this.baseTraits(first, last, 'en', 'enterprise', createdAtMs);
         this.computedTraits({ lifetimeValue: 9_120.4, churnRisk: 0.34, ordersCount: 77 });
-        for (let i = 1; Object.keys(c.traits).length < 150; i++) c.traits[`custom_attribute_${String(i).padStart(3, '0')}`] = rng.chance(0.5) ? rng.int(0, 1000) : rng.pick(PLANS);
+        for (let i = 1; Object.keys(c.traits).length < 150; i++)
+          c.traits[`custom_attribute_${String(i).padStart(3, '0')}`] = rng.chance(0.5) ? rng.int(0, 1000) : rng.pick(PLANS);
         c.audiences = { high_value: true, newsletter_subscribers: true, churn_risk_high: false };
         this.lazyEvents((w) => w.random(250, true));
         for (let i = 0; i < 60; i++) {
@@ -419,7 +498,11 @@ class CustomerGenerator {
     if (c.name) this.baseTraits(first, last, rng.pick(LANGUAGES), rng.pick(PLANS), createdAtMs);
     else c.traits = { language: rng.pick(LANGUAGES) };
     if (rng.chance(0.7)) {
-      this.computedTraits({ lifetimeValue: Math.round(rng.next() * 500_000) / 100, churnRisk: Math.round(rng.next() * 100) / 100, ordersCount: rng.int(0, 30) });
+      this.computedTraits({
+        lifetimeValue: Math.round(rng.next() * 500_000) / 100,
+        churnRisk: Math.round(rng.next() * 100) / 100,
+        ordersCount: rng.int(0, 30),
+      });
     }
     for (const audience of AUDIENCES) if (rng.chance(0.25)) c.audiences[audience] = rng.chance(0.6);
     const eventCount = rng.int(0, 40);
@@ -430,7 +513,12 @@ class CustomerGenerator {
       for (let i = 0; i < count; i++) {
         const createdAt = this.now - rng.int(30, 90 * 24 * 60) * MINUTE;
         const recent = this.now - createdAt < 2 * DAY;
-        this.conversation(channel, createdAt, recent && rng.chance(0.5) ? 'active' : rng.pick<ConversationState>(['closed', 'closed', 'inactive']), rng.int(5, 9));
+        this.conversation(
+          channel,
+          createdAt,
+          recent && rng.chance(0.5) ? 'active' : rng.pick<ConversationState>(['closed', 'closed', 'inactive']),
+          rng.int(5, 9),
+        );
       }
       this.messagingTask();
     }
@@ -491,8 +579,20 @@ class CustomerGenerator {
     const sid = rng.sid('CH');
     const created = twilioDate(createdAt);
     const step = Math.max(1_000, Math.min(rng.int(1, 8) * MINUTE, Math.floor((this.now - createdAt) / (messageCount + 1))));
-    const customer: SandboxParticipant = { sid: rng.sid('MB'), identity: null, userSid: null, messagingBinding: { type: channel, address, proxy_address: proxy }, dateCreated: created };
-    const agentParticipant: SandboxParticipant = { sid: rng.sid('MB'), identity: agent.identity, userSid: agent.userSid, messagingBinding: null, dateCreated: twilioDate(createdAt + step) };
+    const customer: SandboxParticipant = {
+      sid: rng.sid('MB'),
+      identity: null,
+      userSid: null,
+      messagingBinding: { type: channel, address, proxy_address: proxy },
+      dateCreated: created,
+    };
+    const agentParticipant: SandboxParticipant = {
+      sid: rng.sid('MB'),
+      identity: agent.identity,
+      userSid: agent.userSid,
+      messagingBinding: null,
+      dateCreated: twilioDate(createdAt + step),
+    };
     const conversation: SandboxConversation = {
       sid,
       customerIndex: c.index,
@@ -580,7 +680,17 @@ class EventWriter {
 
   /** `count` events of the usual mix within Segment's 14-day window. */
   random(count: number, identified: boolean): void {
-    const names = ['Page Viewed', 'Page Viewed', 'Product Viewed', 'Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed', 'Email Opened', 'Signed In'];
+    const names = [
+      'Page Viewed',
+      'Page Viewed',
+      'Product Viewed',
+      'Product Viewed',
+      'Product Added',
+      'Checkout Started',
+      'Order Completed',
+      'Email Opened',
+      'Signed In',
+    ];
     for (let i = 0; i < count; i++) {
       const at = this.now - this.rng.int(60_000, EVENT_WINDOW - 60_000);
       this.add(this.rng.pick(names), at, identified && this.rng.chance(0.8));
@@ -628,11 +738,14 @@ class EventWriter {
       timestamp: isoDate(at),
       properties,
       context: web
-        ? { library: { name: 'analytics.js', version: 'next-1.72.0' }, page: { path: properties.path ?? '/', url: properties.url ?? 'https://shop.example.com/' }, ip: `203.0.113.${rng.int(1, 254)}` }
+        ? {
+            library: { name: 'analytics.js', version: 'next-1.72.0' },
+            page: { path: properties.path ?? '/', url: properties.url ?? 'https://shop.example.com/' },
+            ip: `203.0.113.${rng.int(1, 254)}`,
+          }
         : { library: { name: '@segment/analytics-node', version: '3.1.0' } },
       external_ids: externalIds,
       related: { users: c.profileId ?? '' },
     });
   }
-
 }

@@ -106,7 +106,7 @@ describe('Segment Profile API', () => {
       expect((await get(`email:${vip.email}/traits`)).status).toBe(404);
     });
 
-    it('answers 404 not_found for the profile\'s bare use_ id on every route: only type:value is documented', async () => {
+    it("answers 404 not_found for the profile's bare use_ id on every route: only type:value is documented", async () => {
       for (const resource of ['traits', 'events', 'external_ids', 'metadata', 'links']) {
         const { status, body } = await get(`${vip.profileId}/${resource}`);
         expect({ resource, status, body }).toEqual({ resource, status: 404, body: { error: { code: 'not_found', message: 'Profile was not found.' } } });
@@ -177,7 +177,16 @@ describe('Segment Profile API', () => {
     it('returns only computed traits with class=computed_trait', async () => {
       const { body } = await get<TraitsBody>(`${phoneId(vip)}/traits?class=computed_trait&limit=50`);
       expect(Object.keys(body.traits).sort()).toEqual(
-        ['lifetime_value', 'churn_risk', 'last_purchase_at', 'orders_count', 'avg_order_value', 'emails_opened_last_30_days', 'days_since_last_seen', 'preferred_channel'].sort(),
+        [
+          'lifetime_value',
+          'churn_risk',
+          'last_purchase_at',
+          'orders_count',
+          'avg_order_value',
+          'emails_opened_last_30_days',
+          'days_since_last_seen',
+          'preferred_channel',
+        ].sort(),
       );
     });
 
@@ -229,7 +238,10 @@ describe('Segment Profile API', () => {
         external_ids: expect.arrayContaining([{ collection: 'users', type: 'user_id', id: vip.userId, encoding: 'none' }]),
         related: { users: vip.profileId },
       });
-      expect(body.cursor).toMatchObject({ url: `/v1/spaces/${sandbox.credentials.spaceId}/collections/users/profiles/${vip.profileId}/events`, has_more: true });
+      expect(body.cursor).toMatchObject({
+        url: `/v1/spaces/${sandbox.credentials.spaceId}/collections/users/profiles/${vip.profileId}/events`,
+        has_more: true,
+      });
     });
 
     it('pages 250 events at limit 100 in 3 pages, newest first, none twice', async () => {
@@ -241,7 +253,12 @@ describe('Segment Profile API', () => {
 
     it('sorts ascending with sort=asc', async () => {
       const { body } = await get<ListBody<EventBody>>(`${phoneId(vip)}/events?sort=asc&limit=5`);
-      expect(body.data.map((e) => e.message_id)).toEqual([...vip.events].reverse().slice(0, 5).map((e) => e.message_id));
+      expect(body.data.map((e) => e.message_id)).toEqual(
+        [...vip.events]
+          .reverse()
+          .slice(0, 5)
+          .map((e) => e.message_id),
+      );
     });
 
     it('filters by start/end and by include/exclude', async () => {

@@ -59,8 +59,9 @@ const ERROR_MESSAGES: Record<number, [SegmentErrorCode, string]> = {
 };
 
 export function segmentError(status: number, message?: string): { error: { code: SegmentErrorCode; message: string } } {
-  const [code, fallback] = ERROR_MESSAGES[status] ?? (status >= 500 ? ['internal_error', 'Internal server error.'] : ['invalid_request_error', 'The request was invalid.']);
-  return { error: { code, message: status === 404 || status === 401 || status >= 500 ? fallback : message ?? fallback } };
+  const [code, fallback] =
+    ERROR_MESSAGES[status] ?? (status >= 500 ? ['internal_error', 'Internal server error.'] : ['invalid_request_error', 'The request was invalid.']);
+  return { error: { code, message: status === 404 || status === 401 || status >= 500 ? fallback : (message ?? fallback) } };
 }
 
 export function createSegmentProfilesServer(store: SandboxStore, context: SandboxContext): FastifyInstance {
@@ -160,7 +161,13 @@ export function createSegmentProfilesServer(store: SandboxStore, context: Sandbo
       }
       if (!found) throw new BadRequest('invalid_request_error', 'The next cursor is invalid.');
       const page = cursor(cursorUrl(customer, 'events'), hasMore, () => encodeCursor(`events:${data[data.length - 1].message_id}`));
-      return reply.type(JSON_TYPE).send(listBody('data', data.map((e) => eventJson.json(e, '', identity)), { cursor: page }));
+      return reply.type(JSON_TYPE).send(
+        listBody(
+          'data',
+          data.map((e) => eventJson.json(e, '', identity)),
+          { cursor: page },
+        ),
+      );
     }),
   );
 
@@ -245,7 +252,13 @@ class ProfileViews {
     const computedAt = new Date(this.store.clock()).toISOString();
     entries = Object.entries(customer.traits).map(([key, value]) => {
       const computed = COMPUTED_TRAITS.has(key);
-      return { key, value, kind: computed ? 'computed_trait' : 'trait', sourceId: computed ? sources.personas : sources.web, updatedAt: computed ? computedAt : customer.createdAt };
+      return {
+        key,
+        value,
+        kind: computed ? 'computed_trait' : 'trait',
+        sourceId: computed ? sources.personas : sources.web,
+        updatedAt: computed ? computedAt : customer.createdAt,
+      };
     });
     for (const [key, value] of Object.entries(customer.audiences)) {
       entries.push({ key, value, kind: 'audience', sourceId: sources.personas, updatedAt: computedAt });
@@ -315,7 +328,12 @@ function isoParam(raw: string | undefined, name: string): string | null {
 
 function listParam(raw: string | undefined): Set<string> | null {
   if (!raw) return null;
-  return new Set(raw.split(',').map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 /** A UUID that depends only on its input, for ids Segment would have stored. */

@@ -5,7 +5,11 @@ describe('Segment tracking API', () => {
   let sandbox: Sandbox;
 
   const basic = (user: string): string => 'Basic ' + Buffer.from(`${user}:`).toString('base64');
-  async function post(path: string, body: string, authorization: string | null = basic(sandbox.credentials.writeKey)): Promise<{ status: number; body: unknown }> {
+  async function post(
+    path: string,
+    body: string,
+    authorization: string | null = basic(sandbox.credentials.writeKey),
+  ): Promise<{ status: number; body: unknown }> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (authorization) headers.authorization = authorization;
     const response = await fetch(`${sandbox.trackingUrl}${path}`, { method: 'POST', headers, body });
@@ -27,7 +31,13 @@ describe('Segment tracking API', () => {
     const batches = sandbox.tracking.batches().slice(batchesBefore);
     expect(batches).toEqual([{ batch: expect.any(Array), writeKey: sandbox.credentials.writeKey, sentAt: expect.any(String) }]);
     expect(sandbox.tracking.events().slice(-2)).toEqual([
-      expect.objectContaining({ type: 'track', event: 'Customer Context Viewed', userId: 'u1', properties: { source: 'panel' }, messageId: expect.any(String) }),
+      expect.objectContaining({
+        type: 'track',
+        event: 'Customer Context Viewed',
+        userId: 'u1',
+        properties: { source: 'panel' },
+        messageId: expect.any(String),
+      }),
       expect.objectContaining({ type: 'identify', userId: 'u1', traits: { plan: 'pro' } }),
     ]);
     expect(sandbox.calls.count({ service: 'tracking', route: 'batch' })).toBeGreaterThanOrEqual(1);

@@ -19,7 +19,11 @@ describe('Twilio', () => {
   let taskrouter: ReturnType<typeof openApi>;
 
   const auth = (): string => 'Basic ' + Buffer.from(`${sandbox.credentials.accountSid}:${sandbox.credentials.authToken}`).toString('base64');
-  async function call<T = Json>(method: string, path: string, options: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string>; authorization?: string } = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  async function call<T = Json>(
+    method: string,
+    path: string,
+    options: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string>; authorization?: string } = {},
+  ): Promise<{ status: number; body: T; headers: Headers }> {
     const headers: Record<string, string> = { authorization: options.authorization ?? auth(), ...options.headers };
     let body: string | undefined;
     if (options.form) {
@@ -32,7 +36,11 @@ describe('Twilio', () => {
     const response = await fetch(`${sandbox.twilioUrl}${path}`, { method, headers, body });
     return { status: response.status, body: (await response.json()) as T, headers: response.headers };
   }
-  const smsSids = (c: SandboxCustomer): string[] => c.conversations.filter((conv) => conv.address === c.phone).map((conv) => conv.sid).sort();
+  const smsSids = (c: SandboxCustomer): string[] =>
+    c.conversations
+      .filter((conv) => conv.address === c.phone)
+      .map((conv) => conv.sid)
+      .sort();
   /** The path of an absolute Twilio URL, as the service's httpClient would rewrite it. */
   const pathOf = (url: string): string => url.replace(/^https:\/\/[a-z]+\.twilio\.com/, '');
   function expectValid(validate: ValidateFunction, body: unknown): void {
@@ -63,7 +71,9 @@ describe('Twilio', () => {
   });
 
   it('answers 401 with the Twilio error body for wrong credentials', async () => {
-    const { status, body } = await call('GET', `/v1/Conversations/${vip.conversations[0].sid}`, { authorization: 'Basic ' + Buffer.from(`${sandbox.credentials.accountSid}:nope`).toString('base64') });
+    const { status, body } = await call('GET', `/v1/Conversations/${vip.conversations[0].sid}`, {
+      authorization: 'Basic ' + Buffer.from(`${sandbox.credentials.accountSid}:nope`).toString('base64'),
+    });
     expect(status).toBe(401);
     expect(body).toEqual({ code: 20003, message: expect.any(String), more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 });
   });
@@ -80,18 +90,28 @@ describe('Twilio', () => {
     ];
     for (const path of paths) {
       const { status, body } = await call('GET', path);
-      expect({ path, status, body }).toEqual({ path, status: 404, body: { code: 20404, message: expect.any(String), more_info: 'https://www.twilio.com/docs/errors/20404', status: 404 } });
+      expect({ path, status, body }).toEqual({
+        path,
+        status: 404,
+        body: { code: 20404, message: expect.any(String), more_info: 'https://www.twilio.com/docs/errors/20404', status: 404 },
+      });
     }
   });
 
   describe('Conversations', () => {
     it('lists the conversations of an address, sorted by sid, valid against the OpenAPI document', async () => {
       const validate = conversations.response('/v1/ParticipantConversations', 'get', 200);
-      const { status, body } = await call<{ conversations: Json[]; meta: Json }>('GET', `/v1/ParticipantConversations?Address=${encodeURIComponent(vip.phone as string)}`);
+      const { status, body } = await call<{ conversations: Json[]; meta: Json }>(
+        'GET',
+        `/v1/ParticipantConversations?Address=${encodeURIComponent(vip.phone as string)}`,
+      );
       expect(status).toBe(200);
       expectValid(validate, body);
       expect(body.conversations.map((c) => c.conversation_sid)).toEqual(vip.conversations.map((c) => c.sid).sort());
-      expect(body.conversations[0]).toMatchObject({ participant_messaging_binding: { type: 'sms', address: vip.phone, proxy_address: expect.stringMatching(/^\+1/) }, participant_identity: null });
+      expect(body.conversations[0]).toMatchObject({
+        participant_messaging_binding: { type: 'sms', address: vip.phone, proxy_address: expect.stringMatching(/^\+1/) },
+        participant_identity: null,
+      });
       expect(body.meta).toEqual({
         page: 0,
         page_size: 50,
@@ -105,11 +125,19 @@ describe('Twilio', () => {
 
     it('pages the 54 SMS conversations of long_history in 2 pages with next_page_url and previous_page_url', async () => {
       const validate = conversations.response('/v1/ParticipantConversations', 'get', 200);
-      const first = await call<{ conversations: Json[]; meta: { next_page_url: string; previous_page_url: string | null } }>('GET', `/v1/ParticipantConversations?Address=${encodeURIComponent(long.phone as string)}`);
+      const first = await call<{ conversations: Json[]; meta: { next_page_url: string; previous_page_url: string | null } }>(
+        'GET',
+        `/v1/ParticipantConversations?Address=${encodeURIComponent(long.phone as string)}`,
+      );
       expectValid(validate, first.body);
       expect(first.body.conversations).toHaveLength(50);
-      expect(first.body.meta.next_page_url).toMatch(/^https:\/\/conversations\.twilio\.com\/v1\/ParticipantConversations\?Address=%2B\d+&PageSize=50&Page=1&PageToken=PT/);
-      const second = await call<{ conversations: Json[]; meta: { next_page_url: string | null; previous_page_url: string } }>('GET', pathOf(first.body.meta.next_page_url));
+      expect(first.body.meta.next_page_url).toMatch(
+        /^https:\/\/conversations\.twilio\.com\/v1\/ParticipantConversations\?Address=%2B\d+&PageSize=50&Page=1&PageToken=PT/,
+      );
+      const second = await call<{ conversations: Json[]; meta: { next_page_url: string | null; previous_page_url: string } }>(
+        'GET',
+        pathOf(first.body.meta.next_page_url),
+      );
       expectValid(validate, second.body);
       expect(second.body.conversations).toHaveLength(4);
       expect(second.body.meta.next_page_url).toBeNull();
@@ -119,25 +147,41 @@ describe('Twilio', () => {
       expect(back.body.conversations.map((c) => c.conversation_sid)).toEqual(sids.slice(0, 50));
     });
 
-    it('lists WhatsApp conversations by their whatsapp: address and an agent\'s by Identity', async () => {
+    it("lists WhatsApp conversations by their whatsapp: address and an agent's by Identity", async () => {
       const validate = conversations.response('/v1/ParticipantConversations', 'get', 200);
       const whatsapp = sandbox.data.byArchetype('whatsapp_only');
-      const byAddress = await call<{ conversations: Json[] }>('GET', `/v1/ParticipantConversations?Address=${encodeURIComponent(`whatsapp:${whatsapp.phone}`)}`);
+      const byAddress = await call<{ conversations: Json[] }>(
+        'GET',
+        `/v1/ParticipantConversations?Address=${encodeURIComponent(`whatsapp:${whatsapp.phone}`)}`,
+      );
       expectValid(validate, byAddress.body);
       expect(byAddress.body.conversations).toHaveLength(whatsapp.conversations.length);
       expect(byAddress.body.conversations[0].participant_messaging_binding).toMatchObject({ type: 'whatsapp', address: `whatsapp:${whatsapp.phone}` });
       // the plain number has no SMS conversations
-      expect((await call<{ conversations: Json[] }>('GET', `/v1/ParticipantConversations?Address=${encodeURIComponent(whatsapp.phone as string)}`)).body.conversations).toEqual([]);
+      expect(
+        (await call<{ conversations: Json[] }>('GET', `/v1/ParticipantConversations?Address=${encodeURIComponent(whatsapp.phone as string)}`)).body
+          .conversations,
+      ).toEqual([]);
 
       const agent = vip.conversations[0].agent;
-      const byIdentity = await call<{ conversations: Json[] }>('GET', `/v1/ParticipantConversations?Identity=${encodeURIComponent(agent.identity as string)}&PageSize=5`);
+      const byIdentity = await call<{ conversations: Json[] }>(
+        'GET',
+        `/v1/ParticipantConversations?Identity=${encodeURIComponent(agent.identity as string)}&PageSize=5`,
+      );
       expectValid(validate, byIdentity.body);
       expect(byIdentity.body.conversations).toHaveLength(5);
-      expect(byIdentity.body.conversations[0]).toMatchObject({ participant_identity: agent.identity, participant_user_sid: expect.stringMatching(/^US/), participant_messaging_binding: null });
+      expect(byIdentity.body.conversations[0]).toMatchObject({
+        participant_identity: agent.identity,
+        participant_user_sid: expect.stringMatching(/^US/),
+        participant_messaging_binding: null,
+      });
     });
 
     it('returns an empty page for an unknown address, and 400 without Address or Identity', async () => {
-      const empty = await call<{ conversations: Json[]; meta: Json }>('GET', `/v1/ParticipantConversations?Address=${encodeURIComponent(sandbox.data.unknownPhone())}`);
+      const empty = await call<{ conversations: Json[]; meta: Json }>(
+        'GET',
+        `/v1/ParticipantConversations?Address=${encodeURIComponent(sandbox.data.unknownPhone())}`,
+      );
       expectValid(conversations.response('/v1/ParticipantConversations', 'get', 200), empty.body);
       expect(empty.body.conversations).toEqual([]);
       const missing = await call('GET', '/v1/ParticipantConversations');
@@ -145,7 +189,10 @@ describe('Twilio', () => {
     });
 
     it('clamps PageSize to 50 and rejects a bad page token', async () => {
-      const { body } = await call<{ conversations: Json[]; meta: Json }>('GET', `/v1/ParticipantConversations?Address=${encodeURIComponent(long.phone as string)}&PageSize=500`);
+      const { body } = await call<{ conversations: Json[]; meta: Json }>(
+        'GET',
+        `/v1/ParticipantConversations?Address=${encodeURIComponent(long.phone as string)}&PageSize=500`,
+      );
       expect(body.conversations).toHaveLength(50);
       expect(body.meta.page_size).toBe(50);
       expect((await call('GET', `/v1/ParticipantConversations?Address=${encodeURIComponent(long.phone as string)}&PageToken=PTbogus`)).status).toBe(400);
@@ -156,7 +203,12 @@ describe('Twilio', () => {
       const { status, body } = await call('GET', `/v1/Conversations/${conversation.sid}`);
       expect(status).toBe(200);
       expectValid(conversations.response('/v1/Conversations/{Sid}', 'get', 200), body);
-      expect(body).toMatchObject({ sid: conversation.sid, state: conversation.state, date_created: conversation.dateCreated, url: `https://conversations.twilio.com/v1/Conversations/${conversation.sid}` });
+      expect(body).toMatchObject({
+        sid: conversation.sid,
+        state: conversation.state,
+        date_created: conversation.dateCreated,
+        url: `https://conversations.twilio.com/v1/Conversations/${conversation.sid}`,
+      });
       expect(body.date_created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     });
 
@@ -169,7 +221,10 @@ describe('Twilio', () => {
       expect(asc.body.messages[0]).toMatchObject({ author: vip.phone, participant_sid: conversation.customer.sid, body: conversation.messages[0].body });
       expect(asc.body.messages[1]).toMatchObject({ author: conversation.agent.identity, participant_sid: conversation.agent.sid });
 
-      const desc = await call<{ messages: Json[]; meta: { next_page_url: string } }>('GET', `/v1/Conversations/${conversation.sid}/Messages?Order=desc&PageSize=2`);
+      const desc = await call<{ messages: Json[]; meta: { next_page_url: string } }>(
+        'GET',
+        `/v1/Conversations/${conversation.sid}/Messages?Order=desc&PageSize=2`,
+      );
       expectValid(validate, desc.body);
       const newestFirst = [...conversation.messages].reverse().map((m) => m.sid);
       expect(desc.body.messages.map((m) => m.sid)).toEqual(newestFirst.slice(0, 2));
@@ -191,7 +246,11 @@ describe('Twilio', () => {
       const { body } = await call<{ participants: Json[] }>('GET', `/v1/Conversations/${conversation.sid}/Participants`);
       expectValid(conversations.response('/v1/Conversations/{ConversationSid}/Participants', 'get', 200), body);
       expect(body.participants).toEqual([
-        expect.objectContaining({ sid: conversation.customer.sid, identity: null, messaging_binding: { type: 'sms', address: vip.phone, proxy_address: expect.any(String) } }),
+        expect.objectContaining({
+          sid: conversation.customer.sid,
+          identity: null,
+          messaging_binding: { type: 'sms', address: vip.phone, proxy_address: expect.any(String) },
+        }),
         expect.objectContaining({ sid: conversation.agent.sid, identity: conversation.agent.identity, messaging_binding: null }),
       ]);
     });
@@ -225,7 +284,9 @@ describe('Twilio', () => {
       expect(stale).toMatchObject({ status: 412, body: { code: 20001, status: 412, more_info: expect.any(String) } });
 
       // quoted ETags, and updates without If-Match, apply too
-      expect((await call('POST', `${tasksPath()}/${task.sid}`, { form: { Priority: '5' }, headers: { 'If-Match': `"${Number(etag) + 1}"` } })).status).toBe(200);
+      expect((await call('POST', `${tasksPath()}/${task.sid}`, { form: { Priority: '5' }, headers: { 'If-Match': `"${Number(etag) + 1}"` } })).status).toBe(
+        200,
+      );
       expect((await call('POST', `${tasksPath()}/${task.sid}`, { form: { AssignmentStatus: 'canceled', Reason: 'test' } })).status).toBe(200);
 
       const state = sandbox.data.task(task.sid)!;
@@ -248,7 +309,9 @@ describe('Twilio', () => {
     });
 
     it('creates a task and lists tasks with a status filter', async () => {
-      const created = await call('POST', tasksPath(), { form: { Attributes: JSON.stringify({ from: '+14155550123' }), TaskChannel: 'chat', WorkflowSid: 'WW' + '0'.repeat(32) } });
+      const created = await call('POST', tasksPath(), {
+        form: { Attributes: JSON.stringify({ from: '+14155550123' }), TaskChannel: 'chat', WorkflowSid: 'WW' + '0'.repeat(32) },
+      });
       expect(created.status).toBe(400); // not the workspace's workflow
       const ok = await call('POST', tasksPath(), { form: { Attributes: JSON.stringify({ from: '+14155550123' }), TaskChannel: 'chat' } });
       expect(ok.status).toBe(201);
@@ -261,7 +324,9 @@ describe('Twilio', () => {
       expectValid(validate, page.body);
       expect(page.body.tasks).toHaveLength(10);
       expect(page.body.tasks.every((t) => t.assignment_status === 'pending')).toBe(true);
-      expect(page.body.meta.next_page_url).toMatch(/^https:\/\/taskrouter\.twilio\.com\/v1\/Workspaces\/WS[0-9a-f]{32}\/Tasks\?AssignmentStatus=pending&PageSize=10&Page=1&PageToken=/);
+      expect(page.body.meta.next_page_url).toMatch(
+        /^https:\/\/taskrouter\.twilio\.com\/v1\/Workspaces\/WS[0-9a-f]{32}\/Tasks\?AssignmentStatus=pending&PageSize=10&Page=1&PageToken=/,
+      );
       const rest = await call<{ tasks: Json[] }>('GET', pathOf(page.body.meta.next_page_url));
       expect(rest.body.tasks.length).toBeGreaterThan(0);
     });
@@ -274,7 +339,10 @@ describe('Twilio', () => {
       const reservationsPath = (workerSid: string): string => `/v1/Workspaces/${sandbox.credentials.workspaceSid}/Workers/${workerSid}/Reservations`;
       /** Seeded tasks no other test here touches (the first two regular customers' are updated above). */
       const openTasks = (n: number, from: number): string[] => {
-        const sids = sandbox.data.customers.filter((c) => c.archetype === 'regular' && c.tasks.length).slice(from, from + n).map((c) => c.tasks[0].sid);
+        const sids = sandbox.data.customers
+          .filter((c) => c.archetype === 'regular' && c.tasks.length)
+          .slice(from, from + n)
+          .map((c) => c.tasks[0].sid);
         if (sids.length < n) throw new Error(`the sandbox has fewer than ${from + n} regular customers with a task`);
         return sids;
       };
@@ -287,7 +355,10 @@ describe('Twilio', () => {
         const pending = sandbox.data.reserve(tasks[3], worker.workerSid, 'pending');
         sandbox.data.reserve(tasks[4], other.workerSid, 'accepted');
 
-        const first = await call<{ reservations: Json[]; meta: { next_page_url: string; previous_page_url: string | null } }>('GET', `${reservationsPath(worker.workerSid)}?ReservationStatus=accepted&PageSize=2`);
+        const first = await call<{ reservations: Json[]; meta: { next_page_url: string; previous_page_url: string | null } }>(
+          'GET',
+          `${reservationsPath(worker.workerSid)}?ReservationStatus=accepted&PageSize=2`,
+        );
         expect(first.status).toBe(200);
         expectValid(validate, first.body);
         expect(first.body.reservations).toEqual(
@@ -314,18 +385,28 @@ describe('Twilio', () => {
         expect(first.body.meta.next_page_url).toMatch(
           new RegExp(`^https://taskrouter\\.twilio\\.com${reservationsPath(worker.workerSid)}\\?ReservationStatus=accepted&PageSize=2&Page=1&PageToken=PT`),
         );
-        const second = await call<{ reservations: Json[]; meta: { next_page_url: string | null; previous_page_url: string } }>('GET', pathOf(first.body.meta.next_page_url));
+        const second = await call<{ reservations: Json[]; meta: { next_page_url: string | null; previous_page_url: string } }>(
+          'GET',
+          pathOf(first.body.meta.next_page_url),
+        );
         expectValid(validate, second.body);
         expect(second.body.reservations.map((r) => r.sid)).toEqual([accepted[2].sid]);
         expect(second.body.meta.next_page_url).toBeNull();
-        expect((await call<{ reservations: Json[] }>('GET', pathOf(second.body.meta.previous_page_url))).body.reservations.map((r) => r.sid)).toEqual(accepted.slice(0, 2).map((r) => r.sid));
+        expect((await call<{ reservations: Json[] }>('GET', pathOf(second.body.meta.previous_page_url))).body.reservations.map((r) => r.sid)).toEqual(
+          accepted.slice(0, 2).map((r) => r.sid),
+        );
 
         const pendingOnly = await call<{ reservations: Json[] }>('GET', `${reservationsPath(worker.workerSid)}?ReservationStatus=pending`);
         expect(pendingOnly.body.reservations.map((r) => r.sid)).toEqual([pending.sid]);
         const every = await call<{ reservations: Json[]; meta: Json }>('GET', reservationsPath(worker.workerSid));
         expectValid(validate, every.body);
         expect(every.body.reservations.map((r) => r.task_sid)).toEqual(tasks.slice(0, 4));
-        expect(every.body.meta).toMatchObject({ page: 0, page_size: 50, key: 'reservations', url: `https://taskrouter.twilio.com${reservationsPath(worker.workerSid)}?PageSize=50&Page=0` });
+        expect(every.body.meta).toMatchObject({
+          page: 0,
+          page_size: 50,
+          key: 'reservations',
+          url: `https://taskrouter.twilio.com${reservationsPath(worker.workerSid)}?PageSize=50&Page=0`,
+        });
         const none = await call<{ reservations: Json[] }>('GET', `${reservationsPath(worker.workerSid)}?ReservationStatus=wrapping`);
         expectValid(validate, none.body);
         expect(none.body.reservations).toEqual([]);
@@ -335,7 +416,10 @@ describe('Twilio', () => {
         const worker = sandbox.data.agents[2];
         const [taskSid] = openTasks(1, 10);
         const taskStatus = async (): Promise<unknown> => (await call('GET', `${tasksPath()}/${taskSid}`)).body.assignment_status;
-        const listed = async (status: string): Promise<unknown[]> => (await call<{ reservations: Json[] }>('GET', `${reservationsPath(worker.workerSid)}?ReservationStatus=${status}`)).body.reservations.map((r) => r.task_sid);
+        const listed = async (status: string): Promise<unknown[]> =>
+          (await call<{ reservations: Json[] }>('GET', `${reservationsPath(worker.workerSid)}?ReservationStatus=${status}`)).body.reservations.map(
+            (r) => r.task_sid,
+          );
 
         const reservation = sandbox.data.reserve(taskSid, worker.workerSid, 'pending');
         expect(await taskStatus()).toBe('reserved');
@@ -364,11 +448,18 @@ describe('Twilio', () => {
       it("is logged and failed as the 'worker_reservations' route, through the control API too", async () => {
         const path = `${reservationsPath(sandbox.data.agents[2].workerSid)}?ReservationStatus=accepted`;
         sandbox.calls.reset();
-        const added = await fetch(`${sandbox.twilioUrl}/__sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'twilio', route: 'worker_reservations', status: 503, times: 1 }) });
+        const added = await fetch(`${sandbox.twilioUrl}/__sandbox/faults`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ service: 'twilio', route: 'worker_reservations', status: 503, times: 1 }),
+        });
         expect(added.status).toBe(204);
         expect(await call('GET', path)).toMatchObject({ status: 503, body: { code: 20500, status: 503 } });
         expect((await call('GET', path)).status).toBe(200);
-        expect(sandbox.calls.log().map((c) => [c.route, c.status])).toEqual([['worker_reservations', 503], ['worker_reservations', 200]]);
+        expect(sandbox.calls.log().map((c) => [c.route, c.status])).toEqual([
+          ['worker_reservations', 503],
+          ['worker_reservations', 200],
+        ]);
       });
 
       it('refuses unknown tasks, workers and statuses', async () => {
@@ -377,7 +468,10 @@ describe('Twilio', () => {
         expect(() => sandbox.data.reserve(vip.tasks[0].sid, `WK${'0'.repeat(32)}`)).toThrow(/Unknown worker/);
         expect(() => sandbox.data.reserve(vip.tasks[0].sid, worker.workerSid, 'done' as never)).toThrow(/Unknown reservation status/);
         expect(() => sandbox.data.setReservationStatus(`WR${'0'.repeat(32)}`, 'completed')).toThrow(/Unknown reservation/);
-        expect(await call('GET', `${reservationsPath(worker.workerSid)}?ReservationStatus=done`)).toMatchObject({ status: 400, body: { code: 20001, status: 400 } });
+        expect(await call('GET', `${reservationsPath(worker.workerSid)}?ReservationStatus=done`)).toMatchObject({
+          status: 400,
+          body: { code: 20001, status: 400 },
+        });
         expect((await call('GET', `${reservationsPath(worker.workerSid)}?PageToken=PTbogus`)).status).toBe(400);
       });
     });
@@ -408,14 +502,22 @@ describe('Twilio', () => {
 
     it('says valid: false for unknown and expired tokens', async () => {
       const unknown = await call('POST', validatePath(), { json: { token: 'eyJhbGciOiJIUzI1NiJ9.e30.x' } });
-      expect(unknown).toMatchObject({ status: 200, body: { valid: false, code: 20151, message: 'Token is invalid', identity: null, roles: null, worker_sid: null } });
+      expect(unknown).toMatchObject({
+        status: 200,
+        body: { valid: false, code: 20151, message: 'Token is invalid', identity: null, roles: null, worker_sid: null },
+      });
       const expired = sandbox.issueToken({ identity: 'late@example.com', roles: ['agent'], expiresInSeconds: -1 });
       expect((await call('POST', validatePath(), { json: { token: expired } })).body).toMatchObject({ valid: false, code: 20151 });
     });
 
     it('validates issued tokens until they expire', async () => {
       const token = sandbox.issueToken({ identity: 'admin@example.com', roles: ['admin'], workerSid: null, expiresInSeconds: 60 });
-      expect((await call('POST', validatePath(), { json: { token } })).body).toMatchObject({ valid: true, identity: 'admin@example.com', roles: ['admin'], worker_sid: null });
+      expect((await call('POST', validatePath(), { json: { token } })).body).toMatchObject({
+        valid: true,
+        identity: 'admin@example.com',
+        roles: ['admin'],
+        worker_sid: null,
+      });
     });
 
     it('refuses another account in the path, wrong credentials and a missing token', async () => {
@@ -445,7 +547,12 @@ describe('Twilio', () => {
     it('reads messages newest first', async () => {
       const conversation = vip.conversations[2];
       const messages = await client().conversations.v1.conversations(conversation.sid).messages.list({ order: 'desc', limit: 3 });
-      expect(messages.map((m) => m.index)).toEqual([...conversation.messages].reverse().slice(0, 3).map((m) => m.index));
+      expect(messages.map((m) => m.index)).toEqual(
+        [...conversation.messages]
+          .reverse()
+          .slice(0, 3)
+          .map((m) => m.index),
+      );
     });
 
     it('updates a task with the ETag from fetchWithHttpInfo and gets a 412 for a stale one', async () => {
@@ -462,7 +569,10 @@ describe('Twilio', () => {
 
     it("lists only that worker's reservations in that status, as the service's strict access does", async () => {
       const [worker, other] = [sandbox.data.agents[4], sandbox.data.agents[5]];
-      const tasks = sandbox.data.customers.filter((c) => c.archetype === 'regular' && c.tasks.length).slice(14, 18).map((c) => c.tasks[0].sid);
+      const tasks = sandbox.data.customers
+        .filter((c) => c.archetype === 'regular' && c.tasks.length)
+        .slice(14, 18)
+        .map((c) => c.tasks[0].sid);
       const mine = [sandbox.data.reserve(tasks[0], worker.workerSid, 'accepted'), sandbox.data.reserve(tasks[1], worker.workerSid, 'accepted')];
       sandbox.data.reserve(tasks[2], worker.workerSid, 'pending');
       sandbox.data.setReservationStatus(sandbox.data.reserve(tasks[3], worker.workerSid, 'accepted').sid, 'completed');
@@ -470,13 +580,15 @@ describe('Twilio', () => {
 
       const reservations = client().taskrouter.v1.workspaces(sandbox.credentials.workspaceSid).workers(worker.workerSid).reservations;
       const accepted = await reservations.list({ reservationStatus: 'accepted' });
-      expect(accepted.map((r) => [r.sid, r.taskSid, r.workerSid, r.reservationStatus])).toEqual(mine.map((r) => [r.sid, r.taskSid, worker.workerSid, 'accepted']));
+      expect(accepted.map((r) => [r.sid, r.taskSid, r.workerSid, r.reservationStatus])).toEqual(
+        mine.map((r) => [r.sid, r.taskSid, worker.workerSid, 'accepted']),
+      );
       expect(accepted[0].dateCreated).toBeInstanceOf(Date);
       expect(accepted[0].workerName).toBe(worker.identity);
       // Paged one by one through next_page_url, as with limit below the total
       expect((await reservations.list({ reservationStatus: 'accepted', pageSize: 1 })).map((r) => r.sid)).toEqual(mine.map((r) => r.sid));
       expect((await reservations.list({ reservationStatus: 'pending', limit: 50 })).map((r) => r.taskSid)).toEqual([tasks[2]]);
-      expect((await reservations.list({ reservationStatus: 'wrapping' }))).toEqual([]);
+      expect(await reservations.list({ reservationStatus: 'wrapping' })).toEqual([]);
     });
   });
 });

@@ -65,11 +65,18 @@ export function createTwilioServer(store: SandboxStore, tokens: FlexTokens, cont
     const by = address !== undefined ? 'address' : 'identity';
     const value = (address ?? identity) as string;
     const all = store.conversationsOf(by, value);
-    const page = twilioPage(all, (c) => c.sid, { url: `${CONVERSATIONS_HOST}/v1/ParticipantConversations`, filters: [[by === 'address' ? 'Address' : 'Identity', value]], key: 'conversations' }, pageRequest(request.query, 50));
+    const page = twilioPage(
+      all,
+      (c) => c.sid,
+      { url: `${CONVERSATIONS_HOST}/v1/ParticipantConversations`, filters: [[by === 'address' ? 'Address' : 'Identity', value]], key: 'conversations' },
+      pageRequest(request.query, 50),
+    );
     if (!page) throw badRequest('Invalid PageToken');
     const items = page.items.map((c) => {
       const participant = by === 'address' ? c.customer : c.agent;
-      return participantConversationJson.json(participant, `${c.dateUpdated}|${c.state}|${c.friendlyName}|${c.attributes}`, () => participantConversationWire(c, participant, world));
+      return participantConversationJson.json(participant, `${c.dateUpdated}|${c.state}|${c.friendlyName}|${c.attributes}`, () =>
+        participantConversationWire(c, participant, world),
+      );
     });
     return reply.type(JSON_TYPE).send(listBody('conversations', items, { meta: page.meta }));
   });
@@ -86,7 +93,12 @@ export function createTwilioServer(store: SandboxStore, tokens: FlexTokens, cont
     if (order !== 'asc' && order !== 'desc') throw badRequest('Order must be asc or desc');
     const ordered = order === 'asc' ? conversation.messages : [...conversation.messages].reverse();
     const filters: Array<[string, string]> = order === 'desc' ? [['Order', 'desc']] : [];
-    const page = twilioPage(ordered, (m) => m.sid, { url: `${CONVERSATIONS_HOST}/v1/Conversations/${conversation.sid}/Messages`, filters, key: 'messages' }, pageRequest(request.query, 100));
+    const page = twilioPage(
+      ordered,
+      (m) => m.sid,
+      { url: `${CONVERSATIONS_HOST}/v1/Conversations/${conversation.sid}/Messages`, filters, key: 'messages' },
+      pageRequest(request.query, 100),
+    );
     if (!page) throw badRequest('Invalid PageToken');
     const items = page.items.map((m) => messageJson.json(m, '', () => messageWire(conversation, m, world)));
     return reply.type(JSON_TYPE).send(listBody('messages', items, { meta: page.meta }));
@@ -95,7 +107,12 @@ export function createTwilioServer(store: SandboxStore, tokens: FlexTokens, cont
   app.get<{ Params: { sid: string } }>('/v1/Conversations/:sid/Participants', routeConfig('participants'), async (request, reply) => {
     const conversation = store.conversation(request.params.sid);
     if (!conversation) return notFound(reply, `/Conversations/${request.params.sid}/Participants`);
-    const page = twilioPage([conversation.customer, conversation.agent], (p) => p.sid, { url: `${CONVERSATIONS_HOST}/v1/Conversations/${conversation.sid}/Participants`, filters: [], key: 'participants' }, pageRequest(request.query, 100));
+    const page = twilioPage(
+      [conversation.customer, conversation.agent],
+      (p) => p.sid,
+      { url: `${CONVERSATIONS_HOST}/v1/Conversations/${conversation.sid}/Participants`, filters: [], key: 'participants' },
+      pageRequest(request.query, 100),
+    );
     if (!page) throw badRequest('Invalid PageToken');
     return { participants: page.items.map((p) => participantWire(conversation, p, world)), meta: page.meta };
   });
@@ -104,7 +121,10 @@ export function createTwilioServer(store: SandboxStore, tokens: FlexTokens, cont
 
   type TaskParams = { Params: { workspaceSid: string; sid: string } };
   const sendTask = (reply: FastifyReply, task: SandboxTask, status = 200): FastifyReply =>
-    reply.code(status).header('ETag', String(task.version)).send(taskWire(task, world, store.clock()));
+    reply
+      .code(status)
+      .header('ETag', String(task.version))
+      .send(taskWire(task, world, store.clock()));
 
   app.get<TaskParams>('/v1/Workspaces/:workspaceSid/Tasks/:sid', routeConfig('task'), async (request, reply) => {
     const task = request.params.workspaceSid === world.workspaceSid ? store.rawTask(request.params.sid) : undefined;
@@ -126,7 +146,12 @@ export function createTwilioServer(store: SandboxStore, tokens: FlexTokens, cont
     const statuses = queryValues(request.query, 'AssignmentStatus').flatMap((s) => s.split(','));
     const all = statuses.length ? store.allTasks().filter((t) => statuses.includes(t.assignmentStatus)) : store.allTasks();
     const filters = statuses.map((s): [string, string] => ['AssignmentStatus', s]);
-    const page = twilioPage(all, (t) => t.sid, { url: `${TASKROUTER_HOST}/v1/Workspaces/${world.workspaceSid}/Tasks`, filters, key: 'tasks' }, pageRequest(request.query, 1000));
+    const page = twilioPage(
+      all,
+      (t) => t.sid,
+      { url: `${TASKROUTER_HOST}/v1/Workspaces/${world.workspaceSid}/Tasks`, filters, key: 'tasks' },
+      pageRequest(request.query, 1000),
+    );
     if (!page) throw badRequest('Invalid PageToken');
     const now = store.clock();
     return { tasks: page.items.map((t) => taskWire(t, world, now)), meta: page.meta };
@@ -155,7 +180,12 @@ export function createTwilioServer(store: SandboxStore, tokens: FlexTokens, cont
     if (status !== undefined && !RESERVATION_STATUSES.includes(status as ReservationStatus)) throw badRequest(`Invalid ReservationStatus ${status}`);
     const all = store.reservations({ workerSid, status: status as ReservationStatus | undefined });
     const filters: Array<[string, string]> = status === undefined ? [] : [['ReservationStatus', status]];
-    const page = twilioPage(all, (r) => r.sid, { url: `${TASKROUTER_HOST}/v1/Workspaces/${world.workspaceSid}/Workers/${workerSid}/Reservations`, filters, key: 'reservations' }, pageRequest(request.query, 1000));
+    const page = twilioPage(
+      all,
+      (r) => r.sid,
+      { url: `${TASKROUTER_HOST}/v1/Workspaces/${world.workspaceSid}/Workers/${workerSid}/Reservations`, filters, key: 'reservations' },
+      pageRequest(request.query, 1000),
+    );
     if (!page) throw badRequest('Invalid PageToken');
     return { reservations: page.items.map((r) => workerReservationWire(r, worker, world)), meta: page.meta };
   });

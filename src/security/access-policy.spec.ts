@@ -102,7 +102,7 @@ describe(AccessPolicy.name, () => {
     expect(policy.viewFor(who('wfo.viewer')).eventProperties(properties)).toEqual({});
   });
 
-  it('takes a role\'s own events rules instead when it has them', () => {
+  it("takes a role's own events rules instead when it has them", () => {
     const own = AccessPolicy.parse(`
 roles:
   agent:

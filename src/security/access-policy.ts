@@ -18,9 +18,7 @@ import { maskValue } from './masking';
  */
 
 const pattern = z.string().trim().min(1).max(200);
-const rulesSchema = z
-  .object({ allow: z.array(pattern).default([]), deny: z.array(pattern).default([]), mask: z.array(pattern).default([]) })
-  .strict();
+const rulesSchema = z.object({ allow: z.array(pattern).default([]), deny: z.array(pattern).default([]), mask: z.array(pattern).default([]) }).strict();
 const roleSchema = z
   .object({
     traits: rulesSchema.default({ allow: [], deny: [], mask: [] }),
@@ -54,7 +52,10 @@ const RANK: Record<Visibility, number> = { hide: 0, mask: 1, descend: 2, show: 3
 
 /** `*` is any run of characters (dots included), `?` one character; case-insensitive. */
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -192,7 +193,10 @@ export class PolicyView {
 /** One string value at `path`: shown, masked or hidden (null), the most any role allows. */
 function leaf(rules: Rules[] | null, path: string, value: string): string | null {
   if (rules === null || rules.some((r) => r.open)) return value;
-  const visibility = combine(rules.map((r) => visibilityOf(r, path, 'descend')), false);
+  const visibility = combine(
+    rules.map((r) => visibilityOf(r, path, 'descend')),
+    false,
+  );
   return visibility === 'show' ? value : visibility === 'mask' ? String(maskValue(value)) : null;
 }
 
@@ -200,10 +204,24 @@ function filter(rules: Rules[] | null, value: Record<string, unknown>): Record<s
   if (rules === null || rules.some((r) => r.open)) return value;
   // A shown or masked object still has to be opened when a deny or mask rule may match inside it.
   const innerRules = rules.some((r) => r.deny.length > 0 || r.mask.length > 0);
-  return walk(rules, innerRules, value, '', rules.map(() => 'descend')) ?? {};
+  return (
+    walk(
+      rules,
+      innerRules,
+      value,
+      '',
+      rules.map(() => 'descend'),
+    ) ?? {}
+  );
 }
 
-function walk(rules: Rules[], innerRules: boolean, object: Record<string, unknown>, prefix: string, parents: Visibility[]): Record<string, unknown> | undefined {
+function walk(
+  rules: Rules[],
+  innerRules: boolean,
+  object: Record<string, unknown>,
+  prefix: string,
+  parents: Visibility[],
+): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
   let kept = 0;
   for (const [key, value] of Object.entries(object)) {

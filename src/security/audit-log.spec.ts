@@ -17,7 +17,13 @@ describe(AuditLog.name, () => {
   });
 
   it('says who read whose data and which parts', () => {
-    new AuditLog(sink, digest).customerRead({ principal, field: 'customerContext', parts: ['traits', 'events'], lookup: { phone: '+12015550100' }, result: new CustomerRoot('use_1', null, [], ['+12015550100'], null) });
+    new AuditLog(sink, digest).customerRead({
+      principal,
+      field: 'customerContext',
+      parts: ['traits', 'events'],
+      lookup: { phone: '+12015550100' },
+      result: new CustomerRoot('use_1', null, [], ['+12015550100'], null),
+    });
     expect(lines).toEqual([
       {
         audit: 'customer.read',
@@ -32,7 +38,12 @@ describe(AuditLog.name, () => {
   });
 
   it('hashes identifiers with the keyed digest: a plain hash of a phone is reversed by hashing every phone', () => {
-    new AuditLog(sink, digest).customerRead({ principal, field: 'customerContext', parts: [], result: new CustomerRoot(null, null, [], ['+34600000000'], null) });
+    new AuditLog(sink, digest).customerRead({
+      principal,
+      field: 'customerContext',
+      parts: [],
+      result: new CustomerRoot(null, null, [], ['+34600000000'], null),
+    });
     const [line] = lines as Array<{ whose: { addresses: string[] } }>;
     expect(line.whose.addresses).toEqual([digest.of('+34600000000', 16)]);
     expect(line.whose.addresses[0]).not.toBe(createHash('sha256').update('+34600000000').digest('base64url').slice(0, 16));

@@ -51,7 +51,8 @@ function schemaWith(resolvers: { customer: () => unknown; change: () => unknown 
   return schema;
 }
 
-const QUERY = '{ customer { traits externalIds { type id } resolvedBy { type id } routing { attributes } events { properties } conversations { friendlyName messages { author body fromCustomer } } } change { traits } }';
+const QUERY =
+  '{ customer { traits externalIds { type id } resolvedBy { type id } routing { attributes } events { properties } conversations { friendlyName messages { author body fromCustomer } } } change { traits } }';
 
 describe('applyAccessPolicy', () => {
   const schema = applyAccessPolicy(

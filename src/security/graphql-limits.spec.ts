@@ -29,7 +29,9 @@ describe('complexityOf', () => {
   });
 
   it('refuses page sizes outside 0..100 before anything runs', () => {
-    expect(() => cost('{ customer { events(first: 101) { id } } }')).toThrow(expect.objectContaining({ code: ErrorCode.BAD_REQUEST, message: 'first must be between 0 and 100' }));
+    expect(() => cost('{ customer { events(first: 101) { id } } }')).toThrow(
+      expect.objectContaining({ code: ErrorCode.BAD_REQUEST, message: 'first must be between 0 and 100' }),
+    );
     expect(() => cost('query($n: Int) { customer { conversations { messages(last: $n) { sid } } } }', { n: -1 })).toThrow('last must be between 0 and 100');
   });
 });

@@ -64,7 +64,9 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
         : [400, 'Bad Request', 'Malformed HTTP request'];
   const body = JSON.stringify({ error: { code: ErrorCode.BAD_REQUEST, message } });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }

@@ -15,12 +15,24 @@ describe('security configuration', () => {
   it('is closed by default: Flex only for CORS, no introspection or IDE, limits on', () => {
     const config = loadConfig({});
     expect(config.http).toMatchObject({ corsOrigins: ['https://flex.twilio.com'], trustProxy: false, rateLimit: { workerMax: 600, ipMax: 6_000 } });
-    expect(config.graphql).toMatchObject({ introspection: false, ide: false, maxDepth: 10, maxComplexity: 5_000, maxQueryBytes: 16_384, persistedQueries: { only: false } });
+    expect(config.graphql).toMatchObject({
+      introspection: false,
+      ide: false,
+      maxDepth: 10,
+      maxComplexity: 5_000,
+      maxQueryBytes: 16_384,
+      persistedQueries: { only: false },
+    });
     expect(config.access).toEqual({ policyFile: undefined, strict: false, strictCacheMs: 10_000 });
   });
 
   it('reads origins, proxies and flags', () => {
-    const config = loadConfig({ CORS_ORIGINS: 'https://flex.twilio.com, https://crm.example.com', TRUST_PROXY: '10.0.0.0/8,127.0.0.1', ACCESS_STRICT: '1', GRAPHQL_IDE: 'true' });
+    const config = loadConfig({
+      CORS_ORIGINS: 'https://flex.twilio.com, https://crm.example.com',
+      TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
+      ACCESS_STRICT: '1',
+      GRAPHQL_IDE: 'true',
+    });
     expect(config.http.corsOrigins).toEqual(['https://flex.twilio.com', 'https://crm.example.com']);
     expect(config.http.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1']);
     expect(config.access.strict).toBe(true);

@@ -19,7 +19,9 @@ describe(TwilioTaskSource.name, () => {
   afterAll(() => sandbox.close());
 
   const newTask = async (attributes: Record<string, unknown>) => {
-    const created = await createTwilioClient(config).client.taskrouter.v1.workspaces(config.twilio.workspaceSid).tasks.create({ attributes: JSON.stringify(attributes) });
+    const created = await createTwilioClient(config)
+      .client.taskrouter.v1.workspaces(config.twilio.workspaceSid)
+      .tasks.create({ attributes: JSON.stringify(attributes) });
     return created.sid;
   };
 

@@ -47,8 +47,16 @@ export class TwilioTaskSource extends TaskSource {
     return this.metrics.observe('twilio', 'tasks_list', () =>
       this.policy.execute(() =>
         twilioCall(async () => {
-          const tasks = await this.twilio.client.taskrouter.v1.workspaces(this.config.twilio.workspaceSid).tasks.list({ assignmentStatus: [...OPEN], pageSize: Math.min(limit, 1000), limit });
-          return tasks.map((task) => ({ sid: task.sid, attributes: parseAttributes(task.attributes), etag: null, assignmentStatus: task.assignmentStatus, taskChannel: task.taskChannelUniqueName ?? null }));
+          const tasks = await this.twilio.client.taskrouter.v1
+            .workspaces(this.config.twilio.workspaceSid)
+            .tasks.list({ assignmentStatus: [...OPEN], pageSize: Math.min(limit, 1000), limit });
+          return tasks.map((task) => ({
+            sid: task.sid,
+            attributes: parseAttributes(task.attributes),
+            etag: null,
+            assignmentStatus: task.assignmentStatus,
+            taskChannel: task.taskChannelUniqueName ?? null,
+          }));
         }),
       ),
     );

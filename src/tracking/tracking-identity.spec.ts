@@ -1,17 +1,29 @@
 import { segmentIdentity, type TrackedCustomer } from './tracking-identity';
 
-const customer = (overrides: Partial<TrackedCustomer>): TrackedCustomer => ({ profileKey: null, resolvedBy: null, externalIds: [], addresses: [], ...overrides });
+const customer = (overrides: Partial<TrackedCustomer>): TrackedCustomer => ({
+  profileKey: null,
+  resolvedBy: null,
+  externalIds: [],
+  addresses: [],
+  ...overrides,
+});
 const KEY = 'write-key';
 
 describe(segmentIdentity.name, () => {
   it("uses the customer's user_id, from their external ids or the identifier that found them", () => {
-    const ids = [{ type: 'anonymous_id', id: 'a1' }, { type: 'user_id', id: 'u1' }];
+    const ids = [
+      { type: 'anonymous_id', id: 'a1' },
+      { type: 'user_id', id: 'u1' },
+    ];
     expect(segmentIdentity(customer({ profileKey: 'use_1', externalIds: ids }), KEY)).toEqual({ userId: 'u1' });
     expect(segmentIdentity(customer({ resolvedBy: { type: 'user_id', id: 'u2' } }), KEY)).toEqual({ userId: 'u2' });
   });
 
   it('falls back to an anonymous_id, preferring the one the lookup used', () => {
-    const ids = [{ type: 'anonymous_id', id: 'a1' }, { type: 'anonymous_id', id: 'a2' }];
+    const ids = [
+      { type: 'anonymous_id', id: 'a1' },
+      { type: 'anonymous_id', id: 'a2' },
+    ];
     expect(segmentIdentity(customer({ profileKey: 'use_1', externalIds: ids }), KEY)).toEqual({ anonymousId: 'a1' });
     expect(segmentIdentity(customer({ profileKey: 'use_1', externalIds: ids, resolvedBy: ids[1] }), KEY)).toEqual({ anonymousId: 'a2' });
   });

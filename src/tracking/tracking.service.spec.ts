@@ -11,7 +11,10 @@ import { TrackingService, type ContextView } from './tracking.service';
 const known: TrackedCustomer = {
   profileKey: 'use_known',
   resolvedBy: { type: 'phone', id: '+12015550100' },
-  externalIds: [{ type: 'user_id', id: 'usr_1' }, { type: 'phone', id: '+12015550100' }],
+  externalIds: [
+    { type: 'user_id', id: 'usr_1' },
+    { type: 'phone', id: '+12015550100' },
+  ],
   addresses: ['+12015550100'],
 };
 const anonymous: TrackedCustomer = { profileKey: 'use_anon', resolvedBy: null, externalIds: [{ type: 'anonymous_id', id: 'anon-1' }], addresses: [] };
@@ -53,7 +56,13 @@ describe(TrackingService.name, () => {
     selected: new Set(['traits', 'profileId', 'freshness', '__typename']),
     refresh: false,
     startedAt: performance.now() - 12,
-    settled: async () => ({ stale: true, sources: [{ source: 'segment.traits', error: null }, { source: 'segment.events', error: 'UPSTREAM_UNAVAILABLE' }] }),
+    settled: async () => ({
+      stale: true,
+      sources: [
+        { source: 'segment.traits', error: null },
+        { source: 'segment.events', error: 'UPSTREAM_UNAVAILABLE' },
+      ],
+    }),
     ...overrides,
   });
 
@@ -114,7 +123,9 @@ describe(TrackingService.name, () => {
 
   it('sends Customer Context Changed about a Twilio-only customer under a pseudonym', async () => {
     const { service } = build();
-    const [event] = await delivered(service, () => service.contextChanged({ customer: twilioOnly, parts: ['messages', 'conversations', 'messages'], source: 'conversations_webhook' }));
+    const [event] = await delivered(service, () =>
+      service.contextChanged({ customer: twilioOnly, parts: ['messages', 'conversations', 'messages'], source: 'conversations_webhook' }),
+    );
     expect(event).toMatchObject({ event: 'Customer Context Changed', anonymousId: expect.stringMatching(/^cc_[0-9a-f]{32}$/) });
     expect(event.properties).toEqual({ parts: ['conversations', 'messages'], source: 'conversations_webhook' });
     expect(JSON.stringify(event)).not.toContain('2015550199');
@@ -148,12 +159,23 @@ describe(TrackingService.name, () => {
 
   it('counts and logs an event the collector refuses, without its payload and without throwing', async () => {
     const { service, metrics } = build({}, { writeKey: 'not-the-write-key' });
-    const events = await delivered(service, () => 
-      service.taskEnriched({ customer: known, taskSid: 'WT9', channel: 'voice', attributes: { customers: { email: 'secret@example.com' } }, matchedRules: [], degradedReasons: [], latencyMs: 5 }),
+    const events = await delivered(service, () =>
+      service.taskEnriched({
+        customer: known,
+        taskSid: 'WT9',
+        channel: 'voice',
+        attributes: { customers: { email: 'secret@example.com' } },
+        matchedRules: [],
+        degradedReasons: [],
+        latencyMs: 5,
+      }),
     );
     expect(events).toEqual([]);
     expect(await failures(metrics, 'delivery')).toBe(1);
-    expect(warn).toHaveBeenCalledWith(expect.objectContaining({ event: 'Task Enriched', code: 'delivery_failure', reason: expect.stringContaining('401') }), 'tracking event not delivered');
+    expect(warn).toHaveBeenCalledWith(
+      expect.objectContaining({ event: 'Task Enriched', code: 'delivery_failure', reason: expect.stringContaining('401') }),
+      'tracking event not delivered',
+    );
     expect(JSON.stringify(warn.mock.calls)).not.toMatch(/secret|example\.com|usr_1/);
   });
 

@@ -114,7 +114,10 @@ export class TrackingService implements OnApplicationShutdown {
           resolved_by: view.customer.resolvedBy?.type ?? null,
           has_profile: view.customer.profileKey !== null,
           stale: freshness.stale,
-          failed_sources: freshness.sources.filter((s) => s.error).map((s) => s.source).sort(),
+          failed_sources: freshness.sources
+            .filter((s) => s.error)
+            .map((s) => s.source)
+            .sort(),
           latency_ms: Math.round(performance.now() - view.startedAt),
           sample_rate: sampleRate,
         }),
@@ -172,6 +175,8 @@ export class TrackingService implements OnApplicationShutdown {
 /** Dotted paths of the leaves (`customer_context.vip`); arrays are leaves. */
 function attributeKeys(value: Record<string, unknown>, prefix = ''): string[] {
   return Object.entries(value).flatMap(([key, child]) =>
-    child !== null && typeof child === 'object' && !Array.isArray(child) ? attributeKeys(child as Record<string, unknown>, `${prefix}${key}.`) : [`${prefix}${key}`],
+    child !== null && typeof child === 'object' && !Array.isArray(child)
+      ? attributeKeys(child as Record<string, unknown>, `${prefix}${key}.`)
+      : [`${prefix}${key}`],
   );
 }

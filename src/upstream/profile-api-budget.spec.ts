@@ -16,7 +16,22 @@ const budgetOf = (env: Record<string, string>) => new ProfileApiBudget(loadConfi
 const clock = {
   freeze: () =>
     jest.useFakeTimers({
-      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'requestAnimationFrame',
+        'cancelAnimationFrame',
+        'requestIdleCallback',
+        'cancelIdleCallback',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
     }),
   advance: (ms: number) => jest.setSystemTime(Date.now() + ms),
 };
@@ -24,7 +39,14 @@ const clock = {
 /** Tokens granted at once (SEGMENT_BUDGET_WAIT_MS 0: a caller that would have to wait is refused). */
 const immediate = async (budget: ProfileApiBudget, most = 20) => {
   let granted = 0;
-  while (granted < most && (await budget.acquire('foreground').then(() => true, () => false))) granted++;
+  while (
+    granted < most &&
+    (await budget.acquire('foreground').then(
+      () => true,
+      () => false,
+    ))
+  )
+    granted++;
   return granted;
 };
 

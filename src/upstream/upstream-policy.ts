@@ -1,11 +1,4 @@
-import {
-  ExponentialBackoff,
-  handleWhen,
-  retry,
-  timeout,
-  TimeoutStrategy,
-  TaskCancelledError,
-} from 'cockatiel';
+import { ExponentialBackoff, handleWhen, retry, timeout, TimeoutStrategy, TaskCancelledError } from 'cockatiel';
 import { ErrorCode, UpstreamError } from '../common/errors';
 
 export interface UpstreamPolicyOptions {

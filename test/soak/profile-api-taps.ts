@@ -25,7 +25,14 @@ export class ProfileApiTaps {
     const server = http.createServer((request, response) => {
       this.calls.push({ instance, at: Date.now() });
       const forward = http.request(
-        { host: upstream.hostname, port: upstream.port, method: request.method, path: `${base}${request.url ?? '/'}`, headers: request.headers, agent: this.agent },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: request.method,
+          path: `${base}${request.url ?? '/'}`,
+          headers: request.headers,
+          agent: this.agent,
+        },
         (answer) => {
           response.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(response);
@@ -65,7 +72,10 @@ export class ProfileApiTaps {
 
   /** The most calls (all instances) inside any `windowMs` window within [from, to). */
   densestWindow(from: number, to: number, windowMs: number): number {
-    const times = this.calls.filter((c) => c.at >= from && c.at < to).map((c) => c.at).sort((a, b) => a - b);
+    const times = this.calls
+      .filter((c) => c.at >= from && c.at < to)
+      .map((c) => c.at)
+      .sort((a, b) => a - b);
     let most = 0;
     for (let i = 0, j = 0; j < times.length; j++) {
       while (times[j] - times[i] >= windowMs) i++;

@@ -217,9 +217,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       tasks.push({ sid: task.sid, marker });
       counts.tasks_created += 1;
       const sid = task.sid;
-      const params = { EventType: 'task.created', Sid: `EV${randomUUID().replace(/-/g, '')}`, TaskSid: sid, TaskAttributes: attributes, ResourceType: 'task', ResourceSid: sid };
+      const params = {
+        EventType: 'task.created',
+        Sid: `EV${randomUUID().replace(/-/g, '')}`,
+        TaskSid: sid,
+        TaskAttributes: attributes,
+        ResourceType: 'task',
+        ResourceSid: sid,
+      };
       const signature = getExpectedTwilioSignature(sandbox.credentials.authToken, `${PUBLIC_BASE_URL}/webhooks/taskrouter`, params);
-      await deliver('/webhooks/taskrouter', { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, new URLSearchParams(params).toString());
+      await deliver(
+        '/webhooks/taskrouter',
+        { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+        new URLSearchParams(params).toString(),
+      );
     };
 
     const segmentWebhook = async () => {
@@ -248,7 +259,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (!customer) return;
       const conversation = customer.conversations[Math.floor(Math.random() * customer.conversations.length)];
       const message = sandbox.data.addMessage(conversation.sid, { author: customer.phone!, body: `soak ${randomUUID()}` });
-      const params = { EventType: 'onMessageAdded', ConversationSid: conversation.sid, MessageSid: message.sid, Body: message.body ?? '', Author: customer.phone!, DateCreated: new Date().toISOString(), AccountSid: sandbox.credentials.accountSid };
+      const params = {
+        EventType: 'onMessageAdded',
+        ConversationSid: conversation.sid,
+        MessageSid: message.sid,
+        Body: message.body ?? '',
+        Author: customer.phone!,
+        DateCreated: new Date().toISOString(),
+        AccountSid: sandbox.credentials.accountSid,
+      };
       const signature = getExpectedTwilioSignature(sandbox.credentials.authToken, `${PUBLIC_BASE_URL}/webhooks/conversations`, params);
       counts.conversations_webhooks += 1;
       const delivered = await deliver(
@@ -265,7 +284,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     };
 
     const subscribe = (instance: Instance, profileId: string) => {
-      const subscriber: Subscriber = { instance: instance.index, profileId, client: undefined as unknown as Client, connectedAt: 0, closedAt: null, received: new Set() };
+      const subscriber: Subscriber = {
+        instance: instance.index,
+        profileId,
+        client: undefined as unknown as Client,
+        connectedAt: 0,
+        closedAt: null,
+        received: new Set(),
+      };
       subscriber.client = createClient({
         url: `${instance.url.replace('http', 'ws')}/graphql`,
         webSocketImpl: WebSocket,
@@ -368,7 +394,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // The baseline latency the tenfold step multiplies.
     sandbox.faults.add({ service: 'segment', latencyMs: 5 });
     sandbox.faults.add({ service: 'twilio', latencyMs: 5 });
-    const load = Promise.all([queryWorkers(), loop(options.tasksPerSecond, createTask), loop(options.webhooksPerSecond, segmentWebhook), loop(options.conversationsPerSecond ?? 1, conversationsWebhook)]);
+    const load = Promise.all([
+      queryWorkers(),
+      loop(options.tasksPerSecond, createTask),
+      loop(options.webhooksPerSecond, segmentWebhook),
+      loop(options.conversationsPerSecond ?? 1, conversationsWebhook),
+    ]);
     await schedule();
     sandbox.faults.clear();
     await sleep(Math.max(0, durationMs - (Date.now() - started)));
@@ -455,7 +486,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       });
     }
     const unhandled = instances
-      .map((instance) => readFileSync(instance.proc.logFile, 'utf8').split('\n').filter((line) => /unhandled (rejection|error)|uncaught/i.test(line)).length)
+      .map(
+        (instance) =>
+          readFileSync(instance.proc.logFile, 'utf8')
+            .split('\n')
+            .filter((line) => /unhandled (rejection|error)|uncaught/i.test(line)).length,
+      )
       .reduce((a, b) => a + b, 0);
     invariants.push({ name: 'no unhandled exception in the service logs', value: `${unhandled} lines`, ok: unhandled === 0 });
     return { options, load: counts, faults, invariants, ok: invariants.every((i) => i.ok), logDir };
@@ -473,7 +509,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 export function formatReport(report: SoakReport): string {
   const rows = report.invariants.map((i) => `| ${i.ok ? 'PASS' : 'FAIL'} | ${i.name} | ${i.value} |`);
   return [
-    `load: ${Object.entries(report.load).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+    `load: ${Object.entries(report.load)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
     `faults: ${report.faults.join('; ')}`,
     '',
     '| | invariant | value |',

@@ -57,7 +57,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     url,
     sandbox,
     config,
-    async gql<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = { authorization: `Bearer ${sandbox.credentials.agentToken}` }) {
+    async gql<T>(
+      query: string,
+      variables?: Record<string, unknown>,
+      headers: Record<string, string> = { authorization: `Bearer ${sandbox.credentials.agentToken}` },
+    ) {
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },

@@ -5,7 +5,15 @@ import type { AddressInfo } from 'node:net';
 
 /** Debian's Chromium: playwright-core never downloads a browser. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** The width of Flex's CRM container that the panel is framed at. */
 export const PANEL_WIDTH = 480;
@@ -52,7 +60,9 @@ export interface FlexStandIn {
 export async function startFlexStandIn(panelBase: () => string, siblingOrigin?: () => string): Promise<FlexStandIn> {
   const server = createServer((request, response) => {
     const url = request.url ?? '';
-    const html = url.startsWith('/sibling') ? '<!doctype html><title>sibling</title>' : flexPage(`${panelBase()}${url.slice('/flex'.length)}`, siblingOrigin?.());
+    const html = url.startsWith('/sibling')
+      ? '<!doctype html><title>sibling</title>'
+      : flexPage(`${panelBase()}${url.slice('/flex'.length)}`, siblingOrigin?.());
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

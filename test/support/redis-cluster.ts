@@ -23,7 +23,24 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
     children = ports.map((port, i) =>
       spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--dir', dirs[i]],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          '2000',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          dirs[i],
+        ],
         { stdio: 'ignore' },
       ),
     );
@@ -31,7 +48,12 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
   const kill = async () => {
     await Promise.all(
       children.map((child) =>
-        child.exitCode === null ? new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) : Promise.resolve(),
+        child.exitCode === null
+          ? new Promise<void>((resolve) => {
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            })
+          : Promise.resolve(),
       ),
     );
   };
@@ -40,7 +62,10 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
     while (Date.now() < deadline) {
       const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' });
       if (info.stdout?.includes('cluster_state:ok')) {
-        const client = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), { enableOfflineQueue: true });
+        const client = new Cluster(
+          ports.map((port) => ({ host: '127.0.0.1', port })),
+          { enableOfflineQueue: true },
+        );
         client.on('error', () => undefined);
         try {
           await client.set('cc:cluster-probe', '1');
@@ -57,7 +82,9 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
   };
   launch();
   await new Promise((r) => setTimeout(r, 300));
-  const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+  const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+    encoding: 'utf8',
+  });
   if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
   await waitReady();
   return {

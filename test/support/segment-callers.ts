@@ -9,7 +9,14 @@ export function postSegment(h: Pick<Harness, 'url' | 'config'>, body: unknown, s
   const raw = JSON.stringify(body);
   return fetch(`${h.url}/webhooks/segment`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-signature': signature ?? createHmac('sha1', h.config.segment.webhookSecret ?? '').update(raw).digest('hex') },
+    headers: {
+      'content-type': 'application/json',
+      'x-signature':
+        signature ??
+        createHmac('sha1', h.config.segment.webhookSecret ?? '')
+          .update(raw)
+          .digest('hex'),
+    },
     body: raw,
   });
 }

@@ -34,7 +34,10 @@ export function tighten(node: unknown, refBase?: string): unknown {
 
 /** Validators for an OAI document's operations: `response(path, method, status)`. */
 export function openApi(ajv: Ajv, file: string, id: string): { response(path: string, method: string, status: number): ValidateFunction } {
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as { components: { schemas: Json }; paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: SchemaNode }> }> }>> };
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as {
+    components: { schemas: Json };
+    paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: SchemaNode }> }> }>>;
+  };
   ajv.addSchema({ $id: id, components: { schemas: tighten(doc.components.schemas) } });
   return {
     response(path, method, status) {

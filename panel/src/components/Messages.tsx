@@ -37,7 +37,11 @@ function Thread({ conversation, changes, now, open }: ThreadProps) {
           {conversation.messages.map((message) => {
             const { fromCustomer } = message;
             return (
-              <li key={message.sid} class={fromCustomer ? 'message message-in' : 'message message-out'} data-fresh={changes?.keys.has(messageKey(message.sid)) ? '' : undefined}>
+              <li
+                key={message.sid}
+                class={fromCustomer ? 'message message-in' : 'message message-out'}
+                data-fresh={changes?.keys.has(messageKey(message.sid)) ? '' : undefined}
+              >
                 <span class="message-meta small">
                   {fromCustomer ? 'Customer' : agentName(message.author)} · <When iso={message.createdAt} now={now} />
                 </span>

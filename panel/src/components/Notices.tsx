@@ -21,8 +21,8 @@ export function Notices({ freshness, refreshFailed, onRetry }: Props) {
       {failed.length > 0 && (
         <div class="notice notice-error" data-state="partial">
           <p>
-            <strong>Partial:</strong> {failed.map((s) => `${sourceLabel(s.source)} (${s.error})`).join(', ')}{' '}
-            {failed.length === 1 ? 'is' : 'are'} missing. The rest is shown.
+            <strong>Partial:</strong> {failed.map((s) => `${sourceLabel(s.source)} (${s.error})`).join(', ')} {failed.length === 1 ? 'is' : 'are'} missing. The
+            rest is shown.
           </p>
           <button type="button" onClick={onRetry}>
             Try again

@@ -54,7 +54,11 @@ export function NoLookup() {
 export function SignIn({ embedded, fragmentToken }: { embedded: boolean; fragmentToken: boolean }) {
   return (
     <StateMessage state="signin" title="Sign-in needed">
-      <p>{embedded ? 'Flex has not passed your session to this panel yet. Reloading Flex usually fixes it.' : 'Open this panel from Flex: it passes your session to the panel.'}</p>
+      <p>
+        {embedded
+          ? 'Flex has not passed your session to this panel yet. Reloading Flex usually fixes it.'
+          : 'Open this panel from Flex: it passes your session to the panel.'}
+      </p>
       {fragmentToken && (
         <p class="muted small">
           Development mode: add <code>#token=</code> and a sandbox agent token to the address.

@@ -42,7 +42,9 @@ export class EnrichmentMetrics {
     gauge('cc_enrichment_jobs_waiting', 'Enrichment jobs no worker has taken yet', (d) => d.waiting);
     gauge('cc_enrichment_jobs_pending', 'Enrichment jobs taken and not finished: in flight, or failed and waiting for a retry', (d) => d.pending);
     gauge('cc_enrichment_dead_letters', 'Enrichment jobs that failed every attempt (kept: the newest 1,000; see the deadLetters query)', (d) => d.deadLetters);
-    gauge('cc_enrichment_oldest_job_age_seconds', 'Age of the oldest enrichment job still queued; 0 when none is', (d) => (d.oldestEnqueuedAt === null ? 0 : Math.max(0, (Date.now() - d.oldestEnqueuedAt) / 1000)));
+    gauge('cc_enrichment_oldest_job_age_seconds', 'Age of the oldest enrichment job still queued; 0 when none is', (d) =>
+      d.oldestEnqueuedAt === null ? 0 : Math.max(0, (Date.now() - d.oldestEnqueuedAt) / 1000),
+    );
     this.outcomes = new Counter({
       name: 'cc_enrichment_attempts_total',
       help: 'Enrichment attempts by outcome: stamped, already_stamped, task_not_found, failed (retried later, or dead-lettered after the last attempt)',

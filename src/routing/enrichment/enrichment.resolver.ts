@@ -43,7 +43,14 @@ export class EnrichmentResolver {
     return {
       totalCount: page.total,
       durable: this.queue.durable,
-      items: page.items.map((d) => ({ id: d.id, taskSid: d.job.taskSid, eventSid: d.job.eventSid, attempts: d.attempts, error: d.error, failedAt: new Date(d.failedAt) })),
+      items: page.items.map((d) => ({
+        id: d.id,
+        taskSid: d.job.taskSid,
+        eventSid: d.job.eventSid,
+        attempts: d.attempts,
+        error: d.error,
+        failedAt: new Date(d.failedAt),
+      })),
     };
   }
 }

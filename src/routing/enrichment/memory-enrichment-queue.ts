@@ -1,5 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { EnrichmentQueue, type DeadLetter, type DeadLetterPage, type Delivery, type EnrichmentJob, type QueueDepth, type QueueSettings } from './enrichment-queue';
+import {
+  EnrichmentQueue,
+  type DeadLetter,
+  type DeadLetterPage,
+  type Delivery,
+  type EnrichmentJob,
+  type QueueDepth,
+  type QueueSettings,
+} from './enrichment-queue';
 
 /** When a job was enqueued, ms since the epoch (now, for a job whose stamp does not parse). */
 const enqueuedAt = (job: EnrichmentJob) => Date.parse(job.enqueuedAt) || Date.now();
@@ -91,7 +99,12 @@ export class MemoryEnrichmentQueue extends EnrichmentQueue {
 
   async depth(): Promise<QueueDepth> {
     const enqueued = [...this.taken.values(), ...this.waiting.map((w) => enqueuedAt(w.job))];
-    return { waiting: this.waiting.length, pending: this.taken.size, deadLetters: this.dead.length, oldestEnqueuedAt: enqueued.length > 0 ? Math.min(...enqueued) : null };
+    return {
+      waiting: this.waiting.length,
+      pending: this.taken.size,
+      deadLetters: this.dead.length,
+      oldestEnqueuedAt: enqueued.length > 0 ? Math.min(...enqueued) : null,
+    };
   }
 
   private push(waiting: Waiting): void {

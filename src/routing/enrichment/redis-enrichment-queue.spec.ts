@@ -17,7 +17,15 @@ describe(RedisEnrichmentQueue.name, () => {
     return redis;
   };
   const queue = (consumer: string, overrides: Partial<{ maxAttempts: number; claimIdleMs: number; dedupeTtlMs: number }> = {}) =>
-    new RedisEnrichmentQueue(client(), client(), { maxAttempts: 2, claimIdleMs: 100, dedupeTtlMs: 60_000, keyPrefix: prefix, consumer, blockMs: 50, ...overrides });
+    new RedisEnrichmentQueue(client(), client(), {
+      maxAttempts: 2,
+      claimIdleMs: 100,
+      dedupeTtlMs: 60_000,
+      keyPrefix: prefix,
+      consumer,
+      blockMs: 50,
+      ...overrides,
+    });
   /** Takes until something comes (the claim sweep runs on its own schedule). */
   const takeSome = async (q: RedisEnrichmentQueue, max = 10) => {
     for (let i = 0; i < 100; i++) {

@@ -1,6 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
-import { EnrichmentQueue, parseJob, type DeadLetter, type DeadLetterPage, type Delivery, type EnrichmentJob, type QueueDepth, type QueueSettings } from './enrichment-queue';
+import {
+  EnrichmentQueue,
+  parseJob,
+  type DeadLetter,
+  type DeadLetterPage,
+  type Delivery,
+  type EnrichmentJob,
+  type QueueDepth,
+  type QueueSettings,
+} from './enrichment-queue';
 import { CONSUMER_GROUP, queueKeys } from './queue-keys';
 
 type Client = Redis | Cluster;
@@ -216,7 +225,23 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
     await exec(
       this.commands
         .multi()
-        .xadd(this.keys.dead, 'MAXLEN', '~', DEAD_LETTERS_KEPT, '*', 'id', id, 'job', JSON.stringify(job), 'attempts', attempts, 'error', error, 'failedAt', failedAt)
+        .xadd(
+          this.keys.dead,
+          'MAXLEN',
+          '~',
+          DEAD_LETTERS_KEPT,
+          '*',
+          'id',
+          id,
+          'job',
+          JSON.stringify(job),
+          'attempts',
+          attempts,
+          'error',
+          error,
+          'failedAt',
+          failedAt,
+        )
         .xack(this.keys.jobs, CONSUMER_GROUP, id)
         .xdel(this.keys.jobs, id),
     );

@@ -80,7 +80,6 @@ describe(TaskEnricher.name, () => {
     expect(tracked[0].properties).toMatchObject({ taskSid: SID, matchedRules: ['vip'], degradedReasons: [] });
   });
 
-
   it('writes our namespace and customers.* with If-Match, keeping every other attribute', async () => {
     const tasks = new FakeTasks({ from: '+15555550100', foreign: { deep: [1] }, customers: { external_id: 'x' } });
     const { enricher } = enricherWith(tasks, { audiences: ['vip'], traits: { name: 'Ada' } });

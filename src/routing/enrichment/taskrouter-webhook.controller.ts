@@ -50,7 +50,8 @@ export class TaskRouterWebhookController {
   @UseGuards(TwilioSignatureGuard)
   async event(@Body() body: unknown): Promise<void> {
     const parsed = taskRouterEvent.safeParse(body);
-    if (!parsed.success) throw new DomainError(ErrorCode.BAD_REQUEST, `Not a TaskRouter event: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new DomainError(ErrorCode.BAD_REQUEST, `Not a TaskRouter event: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
     const event = parsed.data;
     if (event.EventType !== 'task.created') {
       this.metrics.count('taskrouter', 'ignored');
@@ -58,7 +59,10 @@ export class TaskRouterWebhookController {
     }
     if (!event.TaskSid) throw new DomainError(ErrorCode.BAD_REQUEST, 'task.created without a TaskSid');
     try {
-      const added = await this.queue.enqueue({ taskSid: event.TaskSid, eventSid: event.Sid ?? null, enqueuedAt: new Date().toISOString() }, `task:${event.TaskSid}`);
+      const added = await this.queue.enqueue(
+        { taskSid: event.TaskSid, eventSid: event.Sid ?? null, enqueuedAt: new Date().toISOString() },
+        `task:${event.TaskSid}`,
+      );
       this.metrics.count('taskrouter', added ? 'enqueued' : 'duplicate');
     } catch (error) {
       this.metrics.count('taskrouter', 'in_process');

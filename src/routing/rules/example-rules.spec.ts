@@ -86,15 +86,7 @@ describe('config/routing-rules.example.yaml', () => {
       recent_purchase: true,
       priority_boost: 60,
     });
-    expect(outcome.matchedRules).toEqual([
-      'known_customer',
-      'language',
-      'high_value',
-      'vip',
-      'contact_counts',
-      'recent_purchase',
-      'priority',
-    ]);
+    expect(outcome.matchedRules).toEqual(['known_customer', 'language', 'high_value', 'vip', 'contact_counts', 'recent_purchase', 'priority']);
     expect(outcome.insights).toEqual({
       name: 'Ada Lovelace',
       email: 'ada@example.com',

@@ -131,9 +131,7 @@ rules:
 
       expect(outcome.matchedRules).toEqual([]);
       expect(outcome.attributes).toEqual({});
-      expect(outcome.explanations).toEqual([
-        { rule: 'vip', matched: false, reason: 'when failed: not matched', error: 'no such key in `traits.plan`' },
-      ]);
+      expect(outcome.explanations).toEqual([{ rule: 'vip', matched: false, reason: 'when failed: not matched', error: 'no such key in `traits.plan`' }]);
     });
 
     it('keeps the previous value of an attribute whose set expression fails, and sets the others', () => {
@@ -187,7 +185,8 @@ insights:
           matched: true,
           reason: 'no when: always matches',
           set: {},
-          error: 'set.wait: invalid duration in `duration(traits.wait)`; set.big: an integer outside the range a JSON number holds exactly; set.size: division by zero in `traits.account.size() / size(audiences)`',
+          error:
+            'set.wait: invalid duration in `duration(traits.wait)`; set.big: an integer outside the range a JSON number holds exactly; set.size: division by zero in `traits.account.size() / size(audiences)`',
         },
         { rule: INSIGHTS_EXPLANATION, matched: true, reason: 'Flex Insights mapping', set: {}, error: 'name: yielded map, expected string' },
       ]);
@@ -196,14 +195,9 @@ insights:
     });
 
     it('does not match a when that yields something other than bool', () => {
-      const outcome = evaluate(
-        rules("rules:\n  - name: odd\n    when: 'traits.flag'\n    set: { odd: true }\n"),
-        input({ traits: { flag: 'yes' } }),
-      );
+      const outcome = evaluate(rules("rules:\n  - name: odd\n    when: 'traits.flag'\n    set: { odd: true }\n"), input({ traits: { flag: 'yes' } }));
 
-      expect(outcome.explanations).toEqual([
-        { rule: 'odd', matched: false, reason: 'when failed: not matched', error: 'when yielded string, expected bool' },
-      ]);
+      expect(outcome.explanations).toEqual([{ rule: 'odd', matched: false, reason: 'when failed: not matched', error: 'when yielded string, expected bool' }]);
     });
 
     it('rejects values JSON cannot hold exactly instead of rounding them', () => {

@@ -35,7 +35,11 @@ export function evaluate(ruleSet: RuleSet, input: RoutingInput): RoutingOutcome 
     const context: CelContext = { ...base, attributes };
     const refused = input.refuse ? refusal(rule, input.refuse) : null;
     if (refused) {
-      explanations.push({ rule: rule.name, matched: false, reason: `refused: reads traits.${refused.path}, hidden by the customer's consent (${refused.category})` });
+      explanations.push({
+        rule: rule.name,
+        matched: false,
+        reason: `refused: reads traits.${refused.path}, hidden by the customer's consent (${refused.category})`,
+      });
       continue;
     }
     const explanation = explainWhen(rule, context);
@@ -69,11 +73,7 @@ export function evaluate(ruleSet: RuleSet, input: RoutingInput): RoutingOutcome 
  * `customers`, every other attribute as it was. A `customers` that is there but not an object
  * belongs to someone else's scheme: it is kept, and the insights are left out.
  */
-export function applyToTaskAttributes(
-  task: Readonly<Record<string, unknown>>,
-  namespace: string,
-  outcome: RoutingOutcome,
-): Record<string, unknown> {
+export function applyToTaskAttributes(task: Readonly<Record<string, unknown>>, namespace: string, outcome: RoutingOutcome): Record<string, unknown> {
   const next: Record<string, unknown> = { ...task, [namespace]: outcome.attributes };
   if (outcome.insights && (task.customers === undefined || isJsonObject(task.customers))) {
     next.customers = { ...(task.customers ?? {}), ...outcome.insights };

@@ -6,14 +6,7 @@ import type { JsonObject, JsonValue } from './json-values';
 export const DEFAULT_NAMESPACE = 'customer_context';
 
 /** The Flex Insights `customers.*` attributes a rules file may fill, and nothing else. */
-export const INSIGHTS_KEYS = [
-  'name',
-  'email',
-  'phone',
-  'customer_label_1',
-  'customer_label_2',
-  'customer_label_3',
-] as const;
+export const INSIGHTS_KEYS = ['name', 'email', 'phone', 'customer_label_1', 'customer_label_2', 'customer_label_3'] as const;
 export type InsightsKey = (typeof INSIGHTS_KEYS)[number];
 
 export interface CompiledRule {

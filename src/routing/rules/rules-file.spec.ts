@@ -33,7 +33,7 @@ describe(parseRulesFile.name, () => {
         '    when: \'"vip" in audiences\'',
         '    set: { vip: true, tier: \'"gold"\', boost: 3, note: null }',
         '  - name: always',
-        '    set: { seen: \'true\' }',
+        "    set: { seen: 'true' }",
         'insights:',
         '  name: \'has(traits.name) ? traits.name : ""\'',
       ].join('\n'),
@@ -95,9 +95,7 @@ describe(parseRulesFile.name, () => {
     });
 
     it('unknown keys in a rule, such as a misspelt when', () => {
-      expect(problemsOf(oneRule("wen: 'true'\nset: { vip: true }"))).toEqual([
-        'rules[0] "vip": unknown key "wen" (known: name, description, when, set)',
-      ]);
+      expect(problemsOf(oneRule("wen: 'true'\nset: { vip: true }"))).toEqual(['rules[0] "vip": unknown key "wen" (known: name, description, when, set)']);
     });
 
     it('rules that is not a list, and a rule that is not a mapping', () => {
@@ -116,12 +114,10 @@ describe(parseRulesFile.name, () => {
     });
 
     it('a name that is not snake_case', () => {
-      expect(problemsOf("rules:\n  - name: VIP-customers\n    set: { vip: true }\n")).toEqual([
+      expect(problemsOf('rules:\n  - name: VIP-customers\n    set: { vip: true }\n')).toEqual([
         'rules[0] "VIP-customers": name "VIP-customers" is not snake_case (^[a-z][a-z0-9_]*$)',
       ]);
-      expect(problemsOf('rules:\n  - name: 7\n    set: { vip: true }\n')).toEqual([
-        'rules[0]: name 7 is not snake_case (^[a-z][a-z0-9_]*$)',
-      ]);
+      expect(problemsOf('rules:\n  - name: 7\n    set: { vip: true }\n')).toEqual(['rules[0]: name 7 is not snake_case (^[a-z][a-z0-9_]*$)']);
     });
 
     it('a missing or empty set', () => {
@@ -158,9 +154,7 @@ describe(parseRulesFile.name, () => {
     });
 
     it('a bare word where a string literal was meant', () => {
-      expect(problemsOf(oneRule('set: { tier: gold }'))).toEqual([
-        'rules[0] "vip": set.tier: CEL type error at column 1: Unknown variable: gold in `gold`',
-      ]);
+      expect(problemsOf(oneRule('set: { tier: gold }'))).toEqual(['rules[0] "vip": set.tier: CEL type error at column 1: Unknown variable: gold in `gold`']);
     });
 
     it('a when that cannot yield bool', () => {
@@ -180,17 +174,17 @@ describe(parseRulesFile.name, () => {
     });
 
     it('regular expressions that RE2 does not accept, or that are not literals', () => {
-      expect(problemsOf(oneRule("when: 'traits.email.matches(\"(a)\\\\1\")'\nset: { vip: true }"))).toEqual([
+      expect(problemsOf(oneRule('when: \'traits.email.matches("(a)\\\\1")\'\nset: { vip: true }'))).toEqual([
         expect.stringContaining('matches("(a)\\1"): not a valid RE2 regular expression'),
       ]);
-      expect(problemsOf(oneRule("when: 'traits.email.matches(\"^(?=a)\")'\nset: { vip: true }"))).toEqual([
+      expect(problemsOf(oneRule('when: \'traits.email.matches("^(?=a)")\'\nset: { vip: true }'))).toEqual([
         expect.stringContaining('not a valid RE2 regular expression'),
       ]);
       expect(problemsOf(oneRule("when: 'traits.email.matches(traits.pattern)'\nset: { vip: true }"))).toEqual([
         expect.stringContaining('matches() takes a string literal pattern here'),
       ]);
       // Nested quantifiers cost RE2 nothing extra: linear whatever the pattern.
-      expect(() => parseRulesFile(oneRule("when: 'traits.email.matches(\"^(a+)+$\")'\nset: { vip: true }"))).not.toThrow();
+      expect(() => parseRulesFile(oneRule('when: \'traits.email.matches("^(a+)+$")\'\nset: { vip: true }'))).not.toThrow();
     });
 
     it('unknown and mistyped insights keys', () => {
@@ -202,24 +196,14 @@ describe(parseRulesFile.name, () => {
     });
 
     it('a namespace that is not snake_case or collides with customers', () => {
-      expect(problemsOf('namespace: customer-context\n')).toEqual([
-        'namespace: "customer-context" is not snake_case (^[a-z][a-z0-9_]*$)',
-      ]);
-      expect(problemsOf('namespace: customers\n')).toEqual([
-        'namespace: "customers" is where the Flex Insights fields go; choose another key',
-      ]);
+      expect(problemsOf('namespace: customer-context\n')).toEqual(['namespace: "customer-context" is not snake_case (^[a-z][a-z0-9_]*$)']);
+      expect(problemsOf('namespace: customers\n')).toEqual(['namespace: "customers" is where the Flex Insights fields go; choose another key']);
     });
 
     it('every problem of the file in one error, one per line', () => {
-      const yaml = [
-        'extra: 1',
-        'rules:',
-        '  - name: Bad-Name',
-        '    set: { ok: true }',
-        '  - name: language',
-        "    when: 'has(traits.'",
-        '    set: {}',
-      ].join('\n');
+      const yaml = ['extra: 1', 'rules:', '  - name: Bad-Name', '    set: { ok: true }', '  - name: language', "    when: 'has(traits.'", '    set: {}'].join(
+        '\n',
+      );
 
       let error: RulesFileError | undefined;
       try {
