@@ -1,10 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, PANEL_WIDTH } from './support/panel-browser';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, PANEL_WIDTH } from './support/panel-browser';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
 import { eventually } from './support/twilio-callers';
@@ -80,7 +79,7 @@ async function startFlexStandIn(): Promise<{ origin: string; server: Server }> {
 describe('Flex plugin (browser e2e)', () => {
   let h: Harness;
   let browser: BrowserContext;
-  let profileDir: string;
+  let chromiumSession: { close(): Promise<void> } | undefined;
   let flex: { origin: string; server: Server };
   const pageErrors: string[] = [];
 
@@ -92,22 +91,16 @@ describe('Flex plugin (browser e2e)', () => {
       sandbox: { customers: 12 },
       env: { UPSTREAM_TIMEOUT_MS: '5000', SEGMENT_WEBHOOK_SECRET: SECRET, CORS_ORIGINS: `https://flex.twilio.com,${flex.origin}` },
     });
-    profileDir = mkdtempSync(join(tmpdir(), 'flex-plugin-chromium-'));
-    browser = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: PANEL_WIDTH, height: 960 },
-      args: CHROMIUM_ARGS,
-    });
-    browser.setDefaultTimeout(10_000);
+    const session = await launchChromium('flex-plugin', 960);
+    chromiumSession = session;
+    browser = session.context;
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await chromiumSession?.close();
     await h?.close();
     flex?.server.closeAllConnections();
     await new Promise((resolve) => flex?.server.close(resolve));
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
   afterEach(() => expect(pageErrors.splice(0)).toEqual([]));

@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type FrameLocator, type Page, type WebSocketRoute } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, PANEL_WIDTH, startFlexStandIn, USEFUL_MARK, type FlexStandIn } from './support/panel-browser';
+import { type BrowserContext, type FrameLocator, type Page, type WebSocketRoute } from 'playwright-core';
+import { launchChromium, startFlexStandIn, USEFUL_MARK, type FlexStandIn } from './support/panel-browser';
 import type { SandboxCustomer } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
@@ -50,7 +49,7 @@ async function within<T>(step: string, ms: number, work: Promise<T>): Promise<T>
 describe('agent panel (browser e2e)', () => {
   let h: Harness;
   let browser: BrowserContext;
-  let profileDir: string;
+  let chromiumSession: { close(): Promise<void> } | undefined;
   let panelBase = '';
   let flexOrigin: string;
   let siblingOrigin: string;
@@ -75,21 +74,15 @@ describe('agent panel (browser e2e)', () => {
       env: { SEGMENT_WEBHOOK_SECRET: SECRET, CORS_ORIGINS: `https://flex.twilio.com,${flexOrigin}` },
     });
     panelBase = `${h.url}/panel`;
-    profileDir = mkdtempSync(join(tmpdir(), 'panel-chromium-'));
-    browser = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: PANEL_WIDTH, height: 900 },
-      args: CHROMIUM_ARGS,
-    });
-    browser.setDefaultTimeout(10_000);
+    const session = await launchChromium('panel', 900);
+    chromiumSession = session;
+    browser = session.context;
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await chromiumSession?.close();
     await h?.close();
     await Promise.all(standIns.map((standIn) => standIn.close()));
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
   beforeEach(() => h.sandbox.faults.clear());

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
 
 /** What the panel's browser tests and its benchmark share: the browser, and a stand-in for Flex. */
 
@@ -17,6 +21,28 @@ export const CHROMIUM_ARGS = [
 
 /** The width of Flex's CRM container that the panel is framed at. */
 export const PANEL_WIDTH = 480;
+
+/**
+ * Debian's Chromium, headless, at the CRM container's width, with a profile of its own that
+ * `close` removes again.
+ */
+export async function launchChromium(name: string, height: number): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const profileDir = mkdtempSync(join(tmpdir(), `${name}-chromium-`));
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: PANEL_WIDTH, height },
+    args: CHROMIUM_ARGS,
+  });
+  context.setDefaultTimeout(10_000);
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profileDir, { recursive: true, force: true });
+    },
+  };
+}
 
 /** The performance mark the panel sets once the customer can be read (panel/src/App.tsx). */
 export const USEFUL_MARK = 'customer-context:useful';
