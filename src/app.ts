@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -34,10 +35,30 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   // The WebSocket server at the root (Mercurius uses it when it finds it, instead of its own
   // encapsulated one), so the request pipeline can screen each socket before Mercurius reads it.
-  await adapter.getInstance().register(websocket, { options: { maxPayload: BODY_LIMIT_BYTES } });
+  await adapter.getInstance().register(websocket, { options: { maxPayload: BODY_LIMIT_BYTES }, preClose: goingAway });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));
   await registerHttpSecurity(app, config);
   app.enableShutdownHooks();
   return app;
+}
+
+/** How long a socket has to answer the close frame at shutdown before it is dropped. */
+const CLOSE_GRACE_MS = 1_000;
+
+/**
+ * At shutdown every socket is told the server is going away (1001). One whose peer never answers
+ * the close frame (a tab gone, a network lost) would hold the HTTP server open for ws's own 30 s
+ * close timeout; it is dropped after CLOSE_GRACE_MS instead.
+ */
+function goingAway(this: FastifyInstance, done: () => void): void {
+  const server = this.websocketServer;
+  for (const client of server.clients) client.close(1001, 'server shutting down');
+  if (server.clients.size > 0) {
+    setTimeout(() => {
+      for (const client of server.clients) client.terminate();
+    }, CLOSE_GRACE_MS).unref();
+  }
+  server.close();
+  done();
 }
