@@ -11,10 +11,15 @@ import type { IdentifierDigest } from '../security/identifier-digest';
 export const cacheKeys = {
   /** identifier (type:value) → profile id, or a remembered "no profile". */
   resolution: (ids: IdentifierDigest, type: string, value: string) => `res:${ids.of(`${type}:${value}`)}`,
-  traits: (profileKey: string) => `p:{${profileKey}}:traits`,
+  /** Traits with each one's origin (a verbose read): a new key, since an older instance cached plain traits under `:traits`. */
+  traits: (profileKey: string) => `p:{${profileKey}}:traits_verbose`,
   audiences: (profileKey: string) => `p:{${profileKey}}:audiences`,
   events: (profileKey: string) => `p:{${profileKey}}:events`,
   externalIds: (profileKey: string) => `p:{${profileKey}}:external_ids`,
+  /** The accounts (`group_id`s) linked to a user (`/links`). */
+  accounts: (profileKey: string) => `p:{${profileKey}}:accounts`,
+  /** An account's traits, shared by every user linked to it; its group id under its digest, like any identifier. */
+  accountTraits: (ids: IdentifierDigest, groupId: string) => `acct:${ids.of(`group_id:${groupId}`)}:traits`,
   /** A channel address's conversations (Twilio ParticipantConversations). */
   conversations: (ids: IdentifierDigest, address: string) => `conv:${ids.of(address)}`,
   messages: (conversationSid: string) => `msg:${conversationSid}`,
@@ -32,6 +37,6 @@ export const cacheKeys = {
   insights: (profileKey: string) => `p:{${profileKey}}:insights`,
   /** Every key that holds one profile's Segment data: what a refresh drops. */
   profileKeys(profileKey: string): string[] {
-    return [this.traits(profileKey), this.audiences(profileKey), this.events(profileKey), this.externalIds(profileKey)];
+    return [this.traits(profileKey), this.audiences(profileKey), this.events(profileKey), this.externalIds(profileKey), this.accounts(profileKey)];
   },
 };

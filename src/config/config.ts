@@ -175,6 +175,13 @@ export const envSchema = z
     EVENTS_WINDOW: z.coerce.number().int().min(10).max(1000).default(200),
     CONVERSATIONS_WINDOW: z.coerce.number().int().min(10).max(1000).default(200),
     MESSAGES_WINDOW: z.coerce.number().int().min(1).max(100).default(50),
+    /** A trait Segment last set longer ago than this is shown (and marked) as stale. */
+    TRAIT_STALE_AFTER_MS: z.coerce
+      .number()
+      .int()
+      .min(60_000)
+      .max(10 * 365 * 86_400_000)
+      .default(90 * 86_400_000),
 
     CACHE_L1_MAX_ITEMS: z.coerce.number().int().min(100).default(50_000),
     CACHE_L1_MAX_SIZE_MB: z.coerce.number().int().min(1).default(256),
@@ -337,12 +344,15 @@ function build(env: Env) {
     upstream: { timeoutMs: env.UPSTREAM_TIMEOUT_MS, retries: env.UPSTREAM_RETRIES },
     identity: { defaultPhoneRegion: env.DEFAULT_PHONE_REGION, hashSecret: env.IDENTIFIER_HASH_SECRET },
     windows: { events: env.EVENTS_WINDOW, conversations: env.CONVERSATIONS_WINDOW, messages: env.MESSAGES_WINDOW },
+    traits: { staleAfterMs: env.TRAIT_STALE_AFTER_MS },
     cache: {
       l1MaxItems: env.CACHE_L1_MAX_ITEMS,
       l1MaxSizeMb: env.CACHE_L1_MAX_SIZE_MB,
       lockTimeoutMs: env.CACHE_LOCK_TIMEOUT_MS,
       traits: policy(env.CACHE_TTL_TRAITS_MS),
       audiences: policy(env.CACHE_TTL_TRAITS_MS),
+      /** A user's linked accounts and an account's traits change as rarely as traits. */
+      accounts: policy(env.CACHE_TTL_TRAITS_MS),
       events: policy(env.CACHE_TTL_EVENTS_MS),
       externalIds: policy(env.CACHE_TTL_EXTERNAL_IDS_MS),
       conversations: policy(env.CACHE_TTL_CONVERSATIONS_MS),

@@ -192,7 +192,7 @@ export class CustomerSignals {
 
 @ObjectType()
 export class SourceStatus {
-  @Field({ description: 'segment.traits, segment.audiences, segment.events, segment.external_ids, twilio.conversations, twilio.messages' })
+  @Field({ description: 'segment.traits, segment.audiences, segment.events, segment.external_ids, segment.accounts, segment.account_traits, twilio.conversations, twilio.messages' })
   source!: string;
 
   @Field(() => Date, { nullable: true, description: 'When the oldest copy shown was fetched; null when some of it could not be read at all (error says why).' })
@@ -214,6 +214,33 @@ export class Freshness {
   sources!: SourceStatus[];
 }
 
+@ObjectType({ description: 'A trait with where its current value came from (Segment /traits?verbose=true).' })
+export class TraitDetail {
+  @Field()
+  key!: string;
+
+  @Field(() => GraphQLJSON, { nullable: true, description: 'The value, as in traits (masked and filtered alike).' })
+  value!: unknown;
+
+  @Field(() => String, { nullable: true, description: "The Segment source that last set it (source_id); null when Segment did not say, or a webhook's news is newer." })
+  source!: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When it was last set (updated_at); null when unknown.' })
+  updatedAt!: Date | null;
+
+  @Field({ description: 'Set longer ago than TRAIT_STALE_AFTER_MS (default 90 days); false when updatedAt is unknown.' })
+  stale!: boolean;
+}
+
+@ObjectType({ description: "An account (Segment's accounts collection, from group calls) the customer is linked to." })
+export class Account {
+  @Field({ description: "The account's group_id." })
+  groupId!: string;
+
+  @Field(() => GraphQLJSON, { description: "The account's traits; the access policy's traits rules apply to them under account.<key>." })
+  traits!: Record<string, unknown>;
+}
+
 @ObjectType({ description: 'Everything known about one customer, joined from Segment and Twilio.' })
 export class CustomerContext {
   @Field(() => ID, { nullable: true, description: 'Segment profile id (use_...); null when Segment has no profile.' })
@@ -227,6 +254,15 @@ export class CustomerContext {
 
   @Field(() => GraphQLJSON)
   traits!: Record<string, unknown>;
+
+  @Field(() => [TraitDetail], { description: 'The traits with their source and last update; the same read as traits.' })
+  traitDetails!: TraitDetail[];
+
+  @Field(() => Account, { nullable: true, description: 'The first account the customer is linked to; null when none (a failed read shows in freshness).' })
+  account!: Account | null;
+
+  @Field(() => [Account], { description: 'Every linked account (at most 20), in Segment\'s order.' })
+  accounts!: Account[];
 
   @Field(() => [String])
   audiences!: string[];

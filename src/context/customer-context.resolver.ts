@@ -10,7 +10,9 @@ import { ConsentService } from '../privacy/consent.service';
 import { RoutingDecision } from '../routing/routing-decision.model';
 import { incompleteDataReason, RoutingService } from '../routing/routing.service';
 import { checkFirst, toConnection } from './connection';
+import { filterTraitDetails } from '../profiles/trait-details';
 import {
+  Account,
   Conversation,
   ConversationConnection,
   CustomerContext,
@@ -21,6 +23,7 @@ import {
   Freshness,
   JourneyEntry,
   Message,
+  TraitDetail,
 } from './customer-context.model';
 import { CustomerContextService, CustomerRoot, type CustomerPart } from './customer-context.service';
 import { CustomerLookupInput } from './dto/customer-lookup.input';
@@ -70,7 +73,7 @@ export class CustomerContextResolver {
     // Start every selected upstream read now so they run in parallel, not field by field. The view
     // is tracked after the answer, by the request pipeline.
     if (!root) return root;
-    const parts = partsFor(selectedFields(info));
+    const parts = partsFor(selectedFields(info), this.router.readsAccount());
     this.prefetch(root, parts);
     // A refresh reads the selected parts again (forceFresh) and drops the others' cached copies
     // everywhere: no instance answers a part from before the refresh.
@@ -97,6 +100,25 @@ export class CustomerContextResolver {
   async traits(@Parent() root: CustomerRoot): Promise<Record<string, unknown>> {
     const [traits, consent] = await Promise.all([this.contexts.traits(root), this.consentOf(root)]);
     return consent.filter('traits', traits);
+  }
+
+  @ResolveField(() => [TraitDetail])
+  async traitDetails(@Parent() root: CustomerRoot): Promise<TraitDetail[]> {
+    const [details, consent] = await Promise.all([this.contexts.traitDetails(root), this.consentOf(root)]);
+    return filterTraitDetails(details, (traits) => consent.filter('traits', traits)).map((d) => ({
+      ...d,
+      updatedAt: d.updatedAt ? new Date(d.updatedAt) : null,
+    }));
+  }
+
+  @ResolveField(() => Account, { nullable: true })
+  async account(@Parent() root: CustomerRoot): Promise<Account | null> {
+    return (await this.contexts.accounts(root))[0] ?? null;
+  }
+
+  @ResolveField(() => [Account])
+  accounts(@Parent() root: CustomerRoot): Promise<Account[]> {
+    return this.contexts.accounts(root);
   }
 
   @ResolveField(() => [String])
@@ -161,14 +183,19 @@ export class CustomerContextResolver {
 
   @ResolveField(() => RoutingDecision)
   async routing(@Parent() root: CustomerRoot): Promise<RoutingDecision> {
-    const [traits, audiences, signals, consent] = await Promise.all([
-      this.contexts.traits(root),
+    const [profile, audiences, signals, consent, accounts] = await Promise.all([
+      this.contexts.profileTraits(root),
       this.contexts.audiences(root),
       this.contexts.signals(root),
       this.consentOf(root),
+      // Accounts are read only when a rule names `account`.
+      this.router.readsAccount() ? this.contexts.accounts(root) : Promise.resolve([]),
     ]);
     // Decided on less than usual when a source failed: the decision says so, as a stamped task's does.
-    return this.router.decide({ traits, audiences, signals, task: root.task?.attributes ?? {}, consent }, incompleteDataReason(root.failures()));
+    return this.router.decide(
+      { traits: profile.traits, traitOrigins: profile.origins, account: accounts[0] ?? null, audiences, signals, task: root.task?.attributes ?? {}, consent },
+      incompleteDataReason(root.failures()),
+    );
   }
 
   @ResolveField(() => Freshness)
@@ -195,15 +222,17 @@ export class CustomerContextResolver {
     if (parts.has('audiences')) swallow(this.contexts.audiences(root));
     if (parts.has('events')) swallow(this.contexts.events(root));
     if (parts.has('conversations')) swallow(this.contexts.conversationsOf(root));
+    if (parts.has('accounts')) swallow(this.contexts.accounts(root));
   }
 }
 
-const ALL_PARTS: CustomerPart[] = ['traits', 'audiences', 'events', 'conversations'];
+const ALL_PARTS: CustomerPart[] = ['traits', 'audiences', 'events', 'conversations', 'accounts'];
 
-/** The parts the selected fields read. */
-function partsFor(fields: Set<string>): Set<CustomerPart> {
+/** The parts the selected fields read; accounts for routing only when a rule names `account`. */
+function partsFor(fields: Set<string>, rulesReadAccount: boolean): Set<CustomerPart> {
   const parts = new Set<CustomerPart>();
-  if (fields.has('traits') || fields.has('routing') || fields.has('signals')) parts.add('traits');
+  if (fields.has('traits') || fields.has('traitDetails') || fields.has('routing') || fields.has('signals')) parts.add('traits');
+  if (fields.has('account') || fields.has('accounts') || (fields.has('routing') && rulesReadAccount)) parts.add('accounts');
   if (fields.has('audiences') || fields.has('routing')) parts.add('audiences');
   if (fields.has('events') || fields.has('journey') || fields.has('signals') || fields.has('routing')) parts.add('events');
   if (fields.has('conversations') || fields.has('journey') || fields.has('signals') || fields.has('routing')) parts.add('conversations');

@@ -9,7 +9,8 @@ import { addressesFor, lookupFromTaskAttributes, normalizeLookup, unique, type L
 import { PendingChanges } from '../live/pending-changes';
 import { profileIdentifier } from '../profiles/profile-identifier';
 import { ProfileSource } from '../profiles/profile.source';
-import type { ExternalId, ProfileEvent, ResolvedProfile, Traits } from '../profiles/profile.types';
+import type { ExternalId, ProfileEvent, ProfileTraits, ResolvedProfile, Traits } from '../profiles/profile.types';
+import { traitDetailsOf, type TraitDetail } from '../profiles/trait-details';
 import { TaskSource, type TaskSnapshot } from '../tasks/task.source';
 import type { Insight } from '../intelligence/intelligence.types';
 import { deriveSignals, type Signals } from './signals';
@@ -40,7 +41,15 @@ export class ReadTrail {
  * source was for `freshness`.
  */
 /** The parts of a customer read apart from its resolution, each from its own cache key(s). */
-export type CustomerPart = 'traits' | 'audiences' | 'events' | 'conversations';
+export type CustomerPart = 'traits' | 'audiences' | 'events' | 'conversations' | 'accounts';
+
+/** An account (Segment's `accounts` collection) the customer is linked to, with its traits. */
+export interface CustomerAccount {
+  groupId: string;
+  traits: Traits;
+}
+
+const NO_TRAITS: ProfileTraits = { traits: {}, origins: {} };
 
 export class CustomerRoot {
   readonly memo = new Map<string, Promise<unknown>>();
@@ -197,13 +206,52 @@ export class CustomerContextService {
   }
 
   traits(root: CustomerRoot): Promise<Traits> {
+    return this.profileTraits(root).then((profile) => profile.traits);
+  }
+
+  /** The traits with where each came from: the same one read as `traits`, never a second call. */
+  async traitDetails(root: CustomerRoot): Promise<TraitDetail[]> {
+    return traitDetailsOf(await this.profileTraits(root), Date.now(), this.config.traits.staleAfterMs);
+  }
+
+  /** Traits and their origins (one verbose `/traits` read), with webhook news on top. */
+  profileTraits(root: CustomerRoot): Promise<ProfileTraits> {
     const key = root.profileKey;
-    if (!key) return Promise.resolve({});
+    if (!key) return Promise.resolve(NO_TRAITS);
     return root.once('traits', async () => {
       const { value, fetchedAt } = await this.readProfile(root, 'segment.traits', cacheKeys.traits(key), this.config.cache.traits, (id) =>
         this.profiles.traits(id),
       );
-      return this.pending.traits(key, value ?? {}, fetchedAt ?? 0);
+      return this.pending.traits(key, value ?? NO_TRAITS, fetchedAt ?? 0);
+    });
+  }
+
+  /**
+   * The accounts linked to the customer, each with its traits: one `/links` read, then one
+   * `/traits` read per account (each its own cache entry, shared by the account's users). A read
+   * that fails is its source's error in `freshness` (`segment.accounts`, `segment.account_traits`),
+   * never "no account": an account whose traits could not be read is listed with none.
+   */
+  accounts(root: CustomerRoot): Promise<CustomerAccount[]> {
+    const key = root.profileKey;
+    if (!key) return Promise.resolve([]);
+    return root.once('accounts', async () => {
+      const { value } = await this.readProfile(root, 'segment.accounts', cacheKeys.accounts(key), this.config.cache.accounts, (id) =>
+        this.profiles.accounts(id),
+      );
+      return Promise.all(
+        (value ?? []).map(async ({ groupId }) => ({
+          groupId,
+          traits: await this.readInto(
+            root,
+            'segment.account_traits',
+            cacheKeys.accountTraits(this.ids, groupId),
+            this.config.cache.accounts,
+            () => this.profiles.accountTraits(groupId),
+            {},
+          ),
+        })),
+      );
     });
   }
 
@@ -330,6 +378,7 @@ export class CustomerContextService {
       ...(key && parts.has('traits') ? [cacheKeys.traits(key)] : []),
       ...(key && parts.has('audiences') ? [cacheKeys.audiences(key)] : []),
       ...(key && parts.has('events') ? [cacheKeys.events(key)] : []),
+      ...(key && parts.has('accounts') ? [cacheKeys.accounts(key)] : []),
       ...(parts.has('conversations') ? root.addresses.map((address) => cacheKeys.conversations(this.ids, address)) : []),
     ];
     await this.cache.delete(keys).catch(() => undefined);

@@ -5,7 +5,7 @@ import { cacheKeys } from '../cache/cache-keys';
 import { RedisConnection } from '../cache/redis-connection';
 import { AppConfig } from '../config/config';
 import type { ConsentRecord } from '../privacy/consent';
-import type { ProfileEvent, Traits } from '../profiles/profile.types';
+import type { ProfileEvent, ProfileTraits, Traits } from '../profiles/profile.types';
 import { ChangeBus } from './change-bus';
 
 /** How long webhook news is layered over fetched data: longer than Segment takes to catch up. */
@@ -91,12 +91,21 @@ export class PendingChanges implements OnModuleInit {
     return merged.sort((a, b) => Date.parse(b.occurredAt) - Date.parse(a.occurredAt)).slice(0, window);
   }
 
-  /** Fetched traits with newer identify traits on top. */
-  async traits(profileKey: string, fetched: Traits, fetchedAt: number): Promise<Traits> {
+  /**
+   * Fetched traits with newer identify traits on top. Such a trait was set when its message says
+   * (its origin's `updatedAt`); the webhook does not say by which Segment source.
+   */
+  async traits(profileKey: string, fetched: ProfileTraits, fetchedAt: number): Promise<ProfileTraits> {
     const pending = await this.read(profileKey);
     const newer = Object.entries(pending.traits).filter(([, patch]) => patch.at > fetchedAt - PROFILE_API_LAG_MS);
     if (newer.length === 0) return fetched;
-    return { ...fetched, ...Object.fromEntries(newer.map(([name, patch]) => [name, patch.value])) };
+    return {
+      traits: { ...fetched.traits, ...Object.fromEntries(newer.map(([name, patch]) => [name, patch.value])) },
+      origins: {
+        ...fetched.origins,
+        ...Object.fromEntries(newer.map(([name, patch]) => [name, { sourceId: null, updatedAt: Number.isFinite(patch.at) ? new Date(patch.at).toISOString() : null }])),
+      },
+    };
   }
 
   private read(profileKey: string): Promise<Pending> {

@@ -15,6 +15,8 @@ describe('cacheResource', () => {
         cacheKeys.audiences(profile),
         cacheKeys.events(profile),
         cacheKeys.externalIds(profile),
+        cacheKeys.accounts(profile),
+        cacheKeys.accountTraits(ids, 'grp_1'),
         cacheKeys.pendingChanges(profile),
         cacheKeys.conversations(ids, 'whatsapp:+14155550100'),
         cacheKeys.messages('CH123'),
@@ -31,6 +33,8 @@ describe('cacheResource', () => {
       'audiences',
       'events',
       'external_ids',
+      'accounts',
+      'account_traits',
       'pending',
       'conversations',
       'messages',
@@ -45,6 +49,7 @@ describe('cacheResource', () => {
   it('puts keys of an unknown layout under other', () => {
     expect(cacheResource('something:new')).toBe('other');
     expect(cacheResource('p:{use_1}:unheard_of')).toBe('other');
+    expect(cacheResource('p:{use_1}:constructor')).toBe('other');
     expect(cacheResource('nocolon')).toBe('other');
   });
 });

@@ -11,15 +11,23 @@ const BY_PREFIX: Readonly<Record<string, string>> = {
   dlv: 'delivery',
   auth: 'auth_token',
   authz: 'worker_reservations',
+  acct: 'account_traits',
 };
 
-/** What follows a profile's hash tag: `p:{<profile>}:traits`. */
-const PROFILE_PARTS = new Set(['traits', 'audiences', 'events', 'external_ids', 'pending']);
+/** What follows a profile's hash tag (`p:{<profile>}:traits_verbose`), and its label. */
+const PROFILE_PARTS: Readonly<Record<string, string>> = {
+  traits_verbose: 'traits',
+  audiences: 'audiences',
+  events: 'events',
+  external_ids: 'external_ids',
+  pending: 'pending',
+  accounts: 'accounts',
+};
 
 export function cacheResource(key: string): string {
   if (key.startsWith('p:{')) {
     const part = key.slice(key.lastIndexOf('}:') + 2);
-    return PROFILE_PARTS.has(part) ? part : 'other';
+    return Object.hasOwn(PROFILE_PARTS, part) ? PROFILE_PARTS[part] : 'other';
   }
   return BY_PREFIX[key.slice(0, key.indexOf(':'))] ?? 'other';
 }

@@ -6,6 +6,25 @@ export interface ExternalId {
 
 export type Traits = Record<string, unknown>;
 
+/** Where a trait's current value came from, as `/traits?verbose=true` says: null when Segment did not say. */
+export interface TraitOrigin {
+  /** The Segment source that last set it (`source_id`). */
+  sourceId: string | null;
+  /** When it was last set (`updated_at`, ISO 8601). */
+  updatedAt: string | null;
+}
+
+/** A profile's traits as one verbose `/traits` read gives them: the plain values, and each one's origin. */
+export interface ProfileTraits {
+  traits: Traits;
+  origins: Record<string, TraitOrigin>;
+}
+
+/** A profile in another collection linked to the user (`/links`): for now only accounts (`group_id`). */
+export interface LinkedAccount {
+  groupId: string;
+}
+
 export interface ProfileEvent {
   id: string;
   /** track, page, screen, identify... */

@@ -33,7 +33,12 @@ describe(SegmentProfileSource.name, () => {
 
   it('reads traits, audiences and events by type:value, paging with the cursor', async () => {
     const id = { type: 'email', id: vip.email as string };
-    expect(await profiles.traits(id)).toEqual({ ...vip.traits, ...vip.audiences });
+    const read = await profiles.traits(id);
+    expect(read.traits).toEqual({ ...vip.traits, ...vip.audiences });
+    // One verbose read gives each trait's origin: Segment's source id and an ISO update time.
+    expect(read.origins.plan).toEqual({ sourceId: expect.stringMatching(/^[A-Za-z0-9]+$/), updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(Object.keys(read.origins).sort()).toEqual(Object.keys(read.traits).sort());
+    expect(sandbox.calls.log().filter((c) => c.route === 'traits')).toEqual([expect.objectContaining({ path: expect.stringContaining('verbose=true') })]);
     expect((await profiles.audiences(id)).sort()).toEqual(
       Object.keys(vip.audiences)
         .filter((k) => vip.audiences[k])
@@ -47,16 +52,30 @@ describe(SegmentProfileSource.name, () => {
     const long = sandbox.data.byArchetype('long_history');
     const byUser = { type: 'user_id', id: long.userId as string };
     sandbox.calls.reset();
-    expect(await profiles.traits(byUser)).toEqual({ ...long.traits, ...long.audiences });
+    expect((await profiles.traits(byUser)).traits).toEqual({ ...long.traits, ...long.audiences });
     expect((await profiles.events(byUser, 200)).map((e) => e.id)).toEqual(long.events.slice(0, 200).map((e) => e.message_id));
     expect(sandbox.calls.count({ route: 'traits' })).toBe(2);
     expect(sandbox.calls.count({ route: 'events' })).toBe(2);
   });
 
+  it("reads a customer's linked accounts with /links and each account's traits by group_id", async () => {
+    const long = sandbox.data.byArchetype('long_history');
+    const [northwind, contoso] = sandbox.data.accounts;
+    expect(await profiles.accounts({ type: 'user_id', id: long.userId as string })).toEqual([{ groupId: contoso.groupId }, { groupId: northwind.groupId }]);
+    expect(await profiles.accountTraits(northwind.groupId)).toEqual(northwind.traits);
+    expect(sandbox.calls.log().map((c) => [c.route, c.path.split('?')[0]])).toEqual([
+      ['links', expect.stringMatching(/\/collections\/users\/profiles\/user_id:[^/]+\/links$/)],
+      ['account_traits', expect.stringMatching(new RegExp(`/collections/accounts/profiles/group_id:${northwind.groupId}/traits$`))],
+    ]);
+    const regular = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.userId) as SandboxCustomer;
+    expect(await profiles.accounts({ type: 'user_id', id: regular.userId as string })).toEqual([]);
+    await expect(profiles.accountTraits('grp_nobody')).rejects.toEqual(expect.objectContaining({ code: ErrorCode.PROFILE_NOT_FOUND }));
+  });
+
   it('answers null when no profile has the identifier, and PROFILE_NOT_FOUND when a read finds none', async () => {
     const nobody = { type: 'user_id', id: 'nobody' };
     expect(await profiles.resolve(nobody)).toBeNull();
-    for (const read of [() => profiles.traits(nobody), () => profiles.audiences(nobody), () => profiles.events(nobody, 10)]) {
+    for (const read of [() => profiles.traits(nobody), () => profiles.audiences(nobody), () => profiles.events(nobody, 10), () => profiles.accounts(nobody)]) {
       await expect(read()).rejects.toEqual(expect.objectContaining({ code: ErrorCode.PROFILE_NOT_FOUND }));
       await expect(read()).rejects.toBeInstanceOf(DomainError);
     }

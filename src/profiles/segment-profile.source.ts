@@ -7,7 +7,7 @@ import { ProfileApiBudget } from '../upstream/profile-api-budget';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
 import { identifierPath } from './profile-identifier';
 import { ProfileSource } from './profile.source';
-import type { ExternalId, ProfileEvent, ResolvedProfile, Traits } from './profile.types';
+import type { ExternalId, LinkedAccount, ProfileEvent, ProfileTraits, ResolvedProfile, TraitOrigin, Traits } from './profile.types';
 
 interface Cursor {
   url?: string;
@@ -25,6 +25,12 @@ interface ListPage<T> {
 interface ExternalIdWire {
   type: string;
   id: string;
+  collection?: string;
+}
+/** One `/links` item: the linked profile's collection and its external ids. */
+interface LinkWire {
+  to_collection?: string;
+  external_ids?: ExternalIdWire[];
 }
 interface EventWire {
   type?: string;
@@ -39,6 +45,8 @@ interface EventWire {
 const PAGE_LIMIT = 100;
 /** A profile with more pages than this is cut short rather than looping on a misbehaving cursor. */
 const MAX_PAGES = 50;
+/** "The return limit for the `/links` endpoint is 20 records" (profile-api.md, "Search for linked users or accounts"). */
+const LINKS_LIMIT = 20;
 
 /**
  * Segment Profile API adapter: Basic auth with the access token, documented `type:value` ids with
@@ -49,7 +57,9 @@ const MAX_PAGES = 50;
 export class SegmentProfileSource extends ProfileSource {
   private readonly policy: UpstreamPolicy;
   private readonly authorization: string;
+  /** `…/collections/users/profiles` and `…/collections/accounts/profiles`. */
   private readonly base: string;
+  private readonly accountsBase: string;
 
   constructor(
     private readonly config: AppConfig,
@@ -65,14 +75,16 @@ export class SegmentProfileSource extends ProfileSource {
       beforeAttempt: () => budget.acquire(),
     });
     this.authorization = `Basic ${Buffer.from(`${config.segment.accessToken}:`).toString('base64')}`;
-    this.base = `${config.segment.profileApiUrl}/v1/spaces/${encodeURIComponent(config.segment.spaceId)}/collections/users/profiles`;
+    const space = `${config.segment.profileApiUrl}/v1/spaces/${encodeURIComponent(config.segment.spaceId)}/collections`;
+    this.base = `${space}/users/profiles`;
+    this.accountsBase = `${space}/accounts/profiles`;
   }
 
   async resolve(id: ExternalId): Promise<ResolvedProfile | null> {
     const key = `${id.type}:${id.id}`;
     let profileId: string | undefined;
     const externalIds: ExternalId[] = [];
-    const found = await this.pages<ListPage<ExternalIdWire>>(id, 'external_ids', {}, (page) => {
+    const found = await this.pages<ListPage<ExternalIdWire>>(this.profilePath(id), 'external_ids', {}, (page) => {
       profileId ??= profileIdFromCursor(page.cursor);
       for (const item of page.data ?? []) {
         if (typeof item?.type === 'string' && typeof item?.id === 'string') externalIds.push({ type: item.type, id: item.id });
@@ -84,16 +96,55 @@ export class SegmentProfileSource extends ProfileSource {
     return { profileId: profileId ?? (userId ? `user_id:${userId.id}` : key), externalIds };
   }
 
-  async traits(id: ExternalId): Promise<Traits> {
+  /**
+   * One read, verbose: "With `?verbose=true` enabled" each trait is `{ "value", "source_id",
+   * "updated_at" }` (profile-api.md, "Get a profile's traits"), so where a trait came from costs
+   * no second call. The docs show no `updated_at` value (".."); it is taken as a timestamp when it
+   * parses as one, else left unknown.
+   */
+  async traits(id: ExternalId): Promise<ProfileTraits> {
     const traits: Traits = {};
-    const found = await this.pages<TraitsPage>(id, 'traits', {}, (page) => Object.assign(traits, page.traits ?? {}));
+    const origins: Record<string, TraitOrigin> = {};
+    const found = await this.pages<TraitsPage>(this.profilePath(id), 'traits', { verbose: 'true' }, (page) => {
+      for (const [key, entry] of Object.entries(page.traits ?? {})) {
+        const { value, origin } = unwrapVerbose(entry);
+        traits[key] = value;
+        origins[key] = origin;
+      }
+    });
     if (!found) throw profileGone('traits');
+    return { traits, origins };
+  }
+
+  /**
+   * `GET …/users/profiles/<id>/links`: each item names a linked profile's collection and its
+   * external ids; an account is the one whose ids include a `group_id` (profile-api.md, "Get a
+   * profile's linked users or accounts"). The docs show no cursor on this route: at most 20.
+   */
+  async accounts(id: ExternalId): Promise<LinkedAccount[]> {
+    const page = await this.get<ListPage<LinkWire>>(`${this.profilePath(id)}/links?limit=${LINKS_LIMIT}`, 'links');
+    if (page === null) throw profileGone('links');
+    const groupIds = new Set<string>();
+    for (const link of page.data ?? []) {
+      if (link?.to_collection !== 'accounts') continue;
+      const groupId = (link.external_ids ?? []).find((e) => e?.type === 'group_id' && typeof e.id === 'string' && e.id !== '')?.id;
+      if (groupId) groupIds.add(groupId);
+    }
+    return [...groupIds].map((groupId) => ({ groupId }));
+  }
+
+  /** `GET …/collections/accounts/profiles/group_id:<id>/traits` (profile-api.md, "Search an account profile"). */
+  async accountTraits(groupId: string): Promise<Traits> {
+    const traits: Traits = {};
+    const path = `${this.accountsBase}/${identifierPath({ type: 'group_id', id: groupId })}`;
+    const found = await this.pages<TraitsPage>(path, 'traits', {}, (page) => Object.assign(traits, page.traits ?? {}), undefined, PAGE_LIMIT, 'account_traits');
+    if (!found) throw new DomainError(ErrorCode.PROFILE_NOT_FOUND, "Segment answered 404 for a linked account's traits");
     return traits;
   }
 
   async audiences(id: ExternalId): Promise<string[]> {
     const audiences: string[] = [];
-    const found = await this.pages<TraitsPage>(id, 'traits', { class: 'audience' }, (page) => {
+    const found = await this.pages<TraitsPage>(this.profilePath(id), 'traits', { class: 'audience' }, (page) => {
       for (const [key, value] of Object.entries(page.traits ?? {})) if (value === true) audiences.push(key);
     });
     if (!found) throw profileGone('audiences');
@@ -103,7 +154,7 @@ export class SegmentProfileSource extends ProfileSource {
   async events(id: ExternalId, limit: number): Promise<ProfileEvent[]> {
     const events: ProfileEvent[] = [];
     const found = await this.pages<ListPage<EventWire>>(
-      id,
+      this.profilePath(id),
       'events',
       { sort: 'desc' },
       (page) => {
@@ -124,24 +175,29 @@ export class SegmentProfileSource extends ProfileSource {
    * `more` lets the caller stop early once it has enough.
    */
   private async pages<P extends { cursor?: Cursor }>(
-    id: ExternalId,
+    profilePath: string,
     resource: string,
     query: Record<string, string>,
     onPage: (page: P) => void,
     more: () => boolean = () => true,
     limit = PAGE_LIMIT,
+    route = resource,
   ): Promise<boolean> {
     let next: string | undefined;
     for (let pageNo = 0; pageNo < MAX_PAGES; pageNo++) {
       const params = new URLSearchParams({ ...query, limit: String(limit) });
       if (next) params.set('next', next);
-      const page = await this.get<P>(`${this.base}/${identifierPath(id)}/${resource}?${params.toString()}`, resource);
+      const page = await this.get<P>(`${profilePath}/${resource}?${params.toString()}`, route);
       if (page === null) return false;
       onPage(page);
       if (!page.cursor?.has_more || !page.cursor.next || !more()) return true;
       next = page.cursor.next;
     }
     return true;
+  }
+
+  private profilePath(id: ExternalId): string {
+    return `${this.base}/${identifierPath(id)}`;
   }
 
   private async get<T>(url: string, route: string): Promise<T | null> {
@@ -168,6 +224,19 @@ export class SegmentProfileSource extends ProfileSource {
 /** Segment no longer knows an identifier it has just resolved: the profile was merged or deleted. */
 function profileGone(resource: string): DomainError {
   return new DomainError(ErrorCode.PROFILE_NOT_FOUND, `Segment answered 404 for the profile's ${resource}`);
+}
+
+/** A verbose trait entry; anything not in the documented shape is taken as a bare value of unknown origin. */
+function unwrapVerbose(entry: unknown): { value: unknown; origin: TraitOrigin } {
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || !('value' in entry)) {
+    return { value: entry, origin: { sourceId: null, updatedAt: null } };
+  }
+  const { value, source_id: sourceId, updated_at: updatedAt } = entry as { value: unknown; source_id?: unknown; updated_at?: unknown };
+  const at = typeof updatedAt === 'string' ? Date.parse(updatedAt) : Number.NaN;
+  return {
+    value,
+    origin: { sourceId: typeof sourceId === 'string' && sourceId !== '' ? sourceId : null, updatedAt: Number.isNaN(at) ? null : new Date(at).toISOString() },
+  };
 }
 
 function profileIdFromCursor(cursor: Cursor | undefined): string | undefined {

@@ -33,7 +33,7 @@ const SIGNALS: Signals = {
 function routingWith(resolve: () => Promise<CustomerRoot | null>, sourceError?: string) {
   const contexts = {
     resolve: jest.fn(resolve),
-    traits: async () => ({ plan: 'platinum' }),
+    profileTraits: async () => ({ traits: { plan: 'platinum' }, origins: {} }),
     audiences: async (root: CustomerRoot) => {
       if (sourceError) root.record('segment.audiences', { fetchedAt: null, stale: true, error: sourceError });
       return sourceError ? [] : ['vip'];

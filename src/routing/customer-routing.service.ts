@@ -9,6 +9,10 @@ import { incompleteDataReason, RoutingService, type Decision } from './routing.s
 /** What the rules read about a customer, and which sources failed while reading it. */
 export interface CustomerFacts {
   traits: Record<string, unknown>;
+  /** When each trait was last set (`traitAge`). */
+  traitOrigins?: Record<string, { updatedAt: string | null }>;
+  /** The first linked account, when the rules name `account`. */
+  account?: { groupId: string; traits: Record<string, unknown> } | null;
   audiences: string[];
   signals: Signals | null;
   /** `source ERROR_CODE` for each source that failed: the decision rests on less than usual. */
@@ -61,20 +65,39 @@ export class CustomerRouting {
 
   private decideOn(facts: CustomerFacts, task: Record<string, unknown>): Decision {
     return this.router.decide(
-      { traits: facts.traits, audiences: facts.audiences, signals: facts.signals, task, consent: facts.consent },
+      {
+        traits: facts.traits,
+        traitOrigins: facts.traitOrigins,
+        account: facts.account,
+        audiences: facts.audiences,
+        signals: facts.signals,
+        task,
+        consent: facts.consent,
+      },
       incompleteDataReason(facts.failures),
     );
   }
 
   private async factsOf(root: CustomerRoot | null): Promise<CustomerFacts> {
     if (!root) return NOTHING_KNOWN;
-    const [traits, audiences, signals, consent] = await Promise.all([
-      this.contexts.traits(root),
+    const [profile, audiences, signals, consent, accounts] = await Promise.all([
+      this.contexts.profileTraits(root),
       this.contexts.audiences(root),
       this.contexts.signals(root),
       this.consent.view(root, () => this.contexts.events(root)),
+      // Read only when a rule names `account`: the Profile API budget is shared.
+      this.router.readsAccount() ? this.contexts.accounts(root) : Promise.resolve([]),
     ]);
-    return { traits, audiences, signals, failures: root.failures(), customer: root, consent };
+    return {
+      traits: profile.traits,
+      traitOrigins: profile.origins,
+      account: accounts[0] ?? null,
+      audiences,
+      signals,
+      failures: root.failures(),
+      customer: root,
+      consent,
+    };
   }
 }
 

@@ -7,6 +7,7 @@ import {
   applyToTaskAttributes,
   evaluate,
   loadRulesFile,
+  readsAccount,
   watchRulesFile,
   type RoutingOutcome,
   type RuleExplanation,
@@ -21,6 +22,10 @@ export interface DecisionInput {
   task: Record<string, unknown>;
   /** The customer's consent: traits it hides are not there to read, rules naming them are refused, attributes it hides are left out. */
   consent?: ConsentView;
+  /** When each trait was last set, for `traitAge` (the same verbose read as `traits`). */
+  traitOrigins?: Record<string, { updatedAt: string | null }>;
+  /** The first linked account, read only when `readsAccount()`; null: none. */
+  account?: { groupId: string; traits: Record<string, unknown> } | null;
 }
 
 export interface Decision {
@@ -56,6 +61,7 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
   private readonly path: string;
   private rules!: RuleSet;
   private watcher?: RulesWatcher;
+  private readonly accountReaders = new WeakMap<RuleSet, boolean>();
 
   constructor(config: AppConfig) {
     this.path = config.routing.rulesFile ?? BUNDLED_RULES_FILE;
@@ -80,6 +86,16 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
 
   get namespace(): string {
     return this.rules.namespace;
+  }
+
+  /** Whether the rules name `account`: only then do decisions need the customer's accounts read. */
+  readsAccount(): boolean {
+    let reads = this.accountReaders.get(this.rules);
+    if (reads === undefined) {
+      reads = readsAccount(this.rules);
+      this.accountReaders.set(this.rules, reads);
+    }
+    return reads;
   }
 
   /**

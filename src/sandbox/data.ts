@@ -3,6 +3,7 @@ import {
   phoneNumber,
   twilioDate,
   type Archetype,
+  type SandboxAccount,
   type SandboxAgent,
   type SandboxConversation,
   type SandboxCustomer,
@@ -62,6 +63,8 @@ export interface SandboxReservation {
 export interface SandboxData {
   readonly customers: SandboxCustomer[];
   readonly agents: SandboxAgent[];
+  /** Business accounts (Segment's accounts collection); customers link to them by `accounts`. */
+  readonly accounts: SandboxAccount[];
   /** First customer of that archetype. */
   byArchetype(archetype: Archetype): SandboxCustomer;
   /** A valid E.164 number that no customer has. */
@@ -180,6 +183,10 @@ export class SandboxStore implements SandboxData {
     let byValue = this.profiles.get(type);
     if (!byValue) this.profiles.set(type, (byValue = new Map<string, SandboxCustomer>()));
     return byValue;
+  }
+
+  get accounts(): SandboxAccount[] {
+    return this.world.accounts;
   }
 
   byArchetype(archetype: Archetype): SandboxCustomer {

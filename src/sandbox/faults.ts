@@ -5,7 +5,8 @@ export type SandboxRoute =
   | 'events'
   | 'external_ids'
   | 'metadata'
-  | 'links' // segment profile API
+  | 'links'
+  | 'account_traits' // segment profile API
   | 'batch' // segment tracking (also /v1/track and /v1/identify)
   | 'participant_conversations'
   | 'conversation'
@@ -27,6 +28,7 @@ export const SANDBOX_ROUTES: readonly SandboxRoute[] = [
   'external_ids',
   'metadata',
   'links',
+  'account_traits',
   'batch',
   'participant_conversations',
   'conversation',

@@ -22,6 +22,7 @@ export type { FaultRule, SandboxRoute, SandboxService } from './faults';
 export type { IssueTokenOptions, TokenValidation } from './flex-tokens';
 export type {
   Archetype,
+  SandboxAccount,
   SandboxAgent,
   SandboxConversation,
   SandboxCustomer,

@@ -101,6 +101,18 @@ export interface SandboxCustomer {
   tasks: SandboxTask[];
   /** When the profile was created (ISO); drives `/metadata`. */
   createdAt: string;
+  /** Traits last set at a time of their own (ISO), e.g. long ago; the others were set lately (`/traits?verbose=true`). */
+  traitsUpdatedAt: Record<string, string>;
+  /** The `group_id`s of the accounts the customer is linked to (`/links`), in order. */
+  accounts: string[];
+}
+
+/** An account profile (Segment's `accounts` collection, made by group calls). */
+export interface SandboxAccount {
+  groupId: string;
+  traits: Record<string, unknown>;
+  /** When the user was linked to it and the group id first seen (ISO). */
+  createdAt: string;
 }
 
 export interface SandboxAgent {
@@ -129,6 +141,8 @@ export interface SandboxWorld {
   roleSids: { channelUser: string; agent: string };
   flexInstanceSid: string;
   sources: { web: string; server: string; personas: string };
+  /** Business accounts some demo customers belong to (the VIP's is an enterprise one). */
+  accounts: SandboxAccount[];
   /** The contact center's own numbers (never a customer's). */
   smsNumber: string;
   whatsappNumber: string;
@@ -343,6 +357,19 @@ export function seedWorld(seed: number): SandboxWorld {
       workerSid: rng.sid('WK'),
       userSid: rng.sid('US'),
     })),
+    // Drawn after everything above, so adding accounts changed none of the other ids.
+    accounts: [
+      {
+        groupId: 'grp_' + rng.base62(12),
+        traits: { name: 'Northwind Outfitters', plan: 'enterprise', tier: 'enterprise', industry: 'Retail', employees: 1200, region: 'NA' },
+        createdAt: '2024-03-04T15:20:00.000Z',
+      },
+      {
+        groupId: 'grp_' + rng.base62(12),
+        traits: { name: 'Contoso Logistics', plan: 'business', tier: 'mid_market', industry: 'Logistics', employees: 340, region: 'EMEA' },
+        createdAt: '2025-01-13T09:05:00.000Z',
+      },
+    ],
   };
 }
 
@@ -384,6 +411,8 @@ class CustomerGenerator {
       conversations: [],
       tasks: [],
       createdAt: '',
+      traitsUpdatedAt: {},
+      accounts: [],
     };
   }
 
@@ -417,6 +446,8 @@ class CustomerGenerator {
           account_manager: this.world.agents[0].name,
         });
         c.audiences = { vip: true, high_value: true, churn_risk_high: false };
+        // B2B: the VIP buys for an enterprise account (Segment group call), linked to its profile.
+        c.accounts = [this.world.accounts[0].groupId];
         this.lazyEvents((w) => {
           w.random(28, true);
           w.add('Checkout Started', this.now - 25 * MINUTE, true);
@@ -466,7 +497,13 @@ class CustomerGenerator {
       }
       case 'long_history': {
         this.identify(first, last, { userId: true, email: true, phone: true, anonymousIds: 12 });
-        this.baseTraits(first, last, 'en', 'enterprise', createdAtMs);
+        // A customer of years whose profile traits nobody has set since: stale ones (updated_at
+        // over a year ago), beside computed traits Segment keeps current.
+        const since = this.now - 3 * 365 * DAY;
+        c.createdAt = isoDate(since);
+        this.baseTraits(first, last, 'en', 'enterprise', since);
+        for (const key of Object.keys(c.traits)) c.traitsUpdatedAt[key] = isoDate(since + 30 * DAY);
+        c.accounts = [this.world.accounts[1].groupId, this.world.accounts[0].groupId];
         this.computedTraits({ lifetimeValue: 9_120.4, churnRisk: 0.34, ordersCount: 77 });
         for (let i = 1; Object.keys(c.traits).length < 150; i++)
           c.traits[`custom_attribute_${String(i).padStart(3, '0')}`] = rng.chance(0.5) ? rng.int(0, 1000) : rng.pick(PLANS);

@@ -199,6 +199,22 @@ describe('Segment Profile API', () => {
       expect(body.cursor).toMatchObject({ has_more: false, next: '' });
     });
 
+    it('dates profile traits within the last 30 days, long_history\'s long ago, computed ones now', async () => {
+      const now = Date.now();
+      const traits = Object.assign({}, ...(await pages<TraitsBody>(`${phoneId(long)}/traits?limit=100&verbose=true`)).map((p) => p.traits)) as Record<
+        string,
+        { updated_at: string }
+      >;
+      const age = (key: string) => (now - Date.parse(traits[key].updated_at)) / 86_400_000;
+      expect(age('plan')).toBeGreaterThan(365);
+      expect(age('lifetime_value')).toBeLessThan(1);
+      expect(age('custom_attribute_001')).toBeLessThan(31);
+      const { body } = await get<TraitsBody>(`${phoneId(vip)}/traits?include=plan&verbose=true`);
+      const plan = (body.traits as Record<string, { updated_at: string }>).plan;
+      expect((now - Date.parse(plan.updated_at)) / 86_400_000).toBeLessThan(31);
+      expect(Date.parse(plan.updated_at)).toBeGreaterThanOrEqual(Date.parse(vip.createdAt));
+    });
+
     it('pages the 150 traits of long_history at limit 100 in two', async () => {
       const byHundred = await pages<TraitsBody>(`${phoneId(long)}/traits?limit=100`);
       expect(byHundred).toHaveLength(2);
@@ -348,8 +364,36 @@ describe('Segment Profile API', () => {
       });
     });
 
-    it('returns no links', async () => {
-      expect(await get(`${phoneId(vip)}/links`)).toMatchObject({ status: 200, body: { data: [] } });
+    it('lists the linked accounts in the documented shape, and none for a customer without', async () => {
+      const [northwind, contoso] = sandbox.data.accounts;
+      const link = (groupId: string) => ({
+        to_collection: 'accounts',
+        external_ids: [{ id: groupId, type: 'group_id', source_id: expect.any(String), collection: 'accounts', created_at: expect.any(String), encoding: 'none' }],
+      });
+      expect(await get(`${phoneId(vip)}/links`)).toMatchObject({ status: 200, body: { data: [link(northwind.groupId)] } });
+      expect((await get(`${phoneId(long)}/links`)).body).toEqual({ data: [link(contoso.groupId), link(northwind.groupId)] });
+      expect((await get(`${phoneId(long)}/links?limit=1`)).body).toEqual({ data: [link(contoso.groupId)] });
+      const regular = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.phone) as SandboxCustomer;
+      expect(await get(`${phoneId(regular)}/links`)).toMatchObject({ status: 200, body: { data: [] } });
+      expect((await get(`${phoneId(vip)}/links?limit=21`)).status).toBe(400);
+    });
+  });
+
+  describe('accounts', () => {
+    const account = (id: string, query = '') =>
+      fetch(`${sandbox.segmentUrl}/v1/spaces/${sandbox.credentials.spaceId}/collections/accounts/profiles/${id}/traits${query}`, {
+        headers: { authorization: basic(sandbox.credentials.accessToken) },
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+
+    it("serves an account's traits by group_id, verbose too, and 404 for anything else", async () => {
+      const [northwind] = sandbox.data.accounts;
+      const plain = await account(`group_id:${encodeURIComponent(northwind.groupId)}`, '?limit=100');
+      expect(plain).toMatchObject({ status: 200, body: { traits: northwind.traits, cursor: { has_more: false, next: '' } } });
+      const verbose = await account(`group_id:${encodeURIComponent(northwind.groupId)}`, '?include=tier&verbose=true');
+      expect(verbose.body.traits).toEqual({ tier: { value: 'enterprise', source_id: expect.any(String), updated_at: northwind.createdAt } });
+      for (const id of ['group_id:nobody', encodeURIComponent(northwind.groupId), `user_id:${encodeURIComponent(northwind.groupId)}`]) {
+        expect(await account(id)).toEqual({ status: 404, body: { error: { code: 'not_found', message: expect.any(String) } } });
+      }
     });
   });
 });

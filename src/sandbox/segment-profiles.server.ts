@@ -1,13 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SandboxStore } from './data';
-import { COMPUTED_TRAITS, type SandboxCustomer, type SegmentEventWire } from './seed';
+import { COMPUTED_TRAITS, type SandboxAccount, type SandboxCustomer, type SegmentEventWire } from './seed';
 import { basicCredentials, createServiceServer, queryValue, routeConfig, type SandboxContext } from './service-server';
 import { listBody, WireCache } from './wire-cache';
 
 /**
- * Segment Profile API: `/v1/spaces/:space/collections/users/profiles/:id/:resource`, as documented
- * in segment-docs `src/unify/profile-api.md` (https://segment.com/docs/unify/profile-api/).
+ * Segment Profile API: `/v1/spaces/:space/collections/users/profiles/:id/:resource`, and an
+ * account's traits under `collections/accounts/profiles/group_id:<id>/traits`, as documented in
+ * segment-docs `src/unify/profile-api.md` (https://segment.com/docs/unify/profile-api/).
  */
 
 type SegmentErrorCode = 'authentication_error' | 'not_found' | 'invalid_request_error' | 'validation_error' | 'rate_limit_error' | 'internal_error';
@@ -104,29 +105,51 @@ export function createSegmentProfilesServer(store: SandboxStore, context: Sandbo
   const cursorUrl = (customer: SandboxCustomer, resource: string): string =>
     `/v1/spaces/${world.spaceId}/collections/users/profiles/${customer.profileId}/${resource}`;
 
+  /**
+   * "Get a profile's traits": `class`, `include`, `limit` and `verbose` ("With `?verbose=true`
+   * enabled" each value is `{ "value", "source_id", "updated_at" }`), paged with the cursor. The
+   * same for an account ("Search an account profile": its traits, computed traits and audiences).
+   */
+  const traitsPage = (request: ProfileRequest, entries: TraitEntry[], url: string) => {
+    const q = request.query;
+    // "Traits": 10 by default; "Request arguments": `limit` is "between 1 and 100" on every list
+    // route. The traits section also says "up to 200"; the two disagree, the stricter one holds.
+    const limit = intParam(queryValue(q, 'limit'), 10, 1, 100);
+    const traitClass = queryValue(q, 'class');
+    if (traitClass !== undefined && traitClass !== 'audience' && traitClass !== 'computed_trait') {
+      throw new BadRequest('validation_error', 'class must be one of: audience, computed_trait');
+    }
+    const include = listParam(queryValue(q, 'include'));
+    const verbose = queryValue(q, 'verbose') === 'true';
+    let shown = entries;
+    if (traitClass || include) shown = shown.filter((e) => (!traitClass || e.kind === traitClass) && (!include || include.has(e.key)));
+    const offset = decodeOffsetCursor(queryValue(q, 'next'), 'traits');
+    const traits: Record<string, unknown> = {};
+    for (const e of shown.slice(offset, offset + limit)) {
+      traits[e.key] = verbose ? { value: e.value, source_id: e.sourceId, updated_at: e.updatedAt } : e.value;
+    }
+    const hasMore = offset + limit < shown.length;
+    return { traits, cursor: cursor(url, hasMore, () => encodeCursor(`traits:${offset + limit}`)) };
+  };
+
   app.get<{ Params: ProfileParams }>(`${base}/traits`, routeConfig('traits'), async (request, reply) =>
-    answer(request, reply, (customer) => {
-      const q = request.query;
-      // "Traits": 10 by default; "Request arguments": `limit` is "between 1 and 100" on every list
-      // route. The traits section also says "up to 200"; the two disagree, the stricter one holds.
-      const limit = intParam(queryValue(q, 'limit'), 10, 1, 100);
-      const traitClass = queryValue(q, 'class');
-      if (traitClass !== undefined && traitClass !== 'audience' && traitClass !== 'computed_trait') {
-        throw new BadRequest('validation_error', 'class must be one of: audience, computed_trait');
-      }
-      const include = listParam(queryValue(q, 'include'));
-      const verbose = queryValue(q, 'verbose') === 'true';
-      let entries = views.traits(customer);
-      if (traitClass || include) entries = entries.filter((e) => (!traitClass || e.kind === traitClass) && (!include || include.has(e.key)));
-      const offset = decodeOffsetCursor(queryValue(q, 'next'), 'traits');
-      const traits: Record<string, unknown> = {};
-      for (const e of entries.slice(offset, offset + limit)) {
-        traits[e.key] = verbose ? { value: e.value, source_id: e.sourceId, updated_at: e.updatedAt } : e.value;
-      }
-      const hasMore = offset + limit < entries.length;
-      return { traits, cursor: cursor(cursorUrl(customer, 'traits'), hasMore, () => encodeCursor(`traits:${offset + limit}`)) };
-    }),
+    answer(request, reply, (customer) => traitsPage(request, views.traits(customer), cursorUrl(customer, 'traits'))),
   );
+
+  // The docs name an account by `group_id:<id>` only ("Search an account profile"); any other
+  // identifier is read as the users' routes read a bare one: not found. The cursor URL of an
+  // account's traits is not shown in the docs; it names the account by that identifier.
+  app.get<{ Params: ProfileParams }>('/v1/spaces/:spaceId/collections/accounts/profiles/:id/traits', routeConfig('account_traits'), async (request, reply) => {
+    const account = request.params.spaceId === world.spaceId ? accountOf(store, /\/collections\/accounts\/profiles\/([^/?#]*)/.exec(request.url)?.[1] ?? '') : undefined;
+    if (!account) return reply.code(404).send(segmentError(404));
+    try {
+      const path = `/v1/spaces/${world.spaceId}/collections/accounts/profiles/group_id:${encodeURIComponent(account.groupId)}/traits`;
+      return traitsPage(request, views.accountTraits(account), path);
+    } catch (error) {
+      if (error instanceof BadRequest) return reply.code(400).send({ error: { code: error.code, message: error.message } });
+      throw error;
+    }
+  });
 
   app.get<{ Params: ProfileParams }>(`${base}/events`, routeConfig('events'), async (request, reply) =>
     answer(request, reply, (customer) => {
@@ -203,7 +226,22 @@ export function createSegmentProfilesServer(store: SandboxStore, context: Sandbo
     }),
   );
 
-  app.get<{ Params: ProfileParams }>(`${base}/links`, routeConfig('links'), async (request, reply) => answer(request, reply, () => ({ data: [] })));
+  // "Get a profile's linked users or accounts": `{ "data": [{ "to_collection": "accounts",
+  // "external_ids": [{ "id", "type": "group_id", "source_id", "collection": "accounts",
+  // "created_at", "encoding": "none" }] }] }`, no cursor in the documented answer; "The return
+  // limit for the `/links` endpoint is 20 records" (`?limit=20`).
+  app.get<{ Params: ProfileParams }>(`${base}/links`, routeConfig('links'), async (request, reply) =>
+    answer(request, reply, (customer) => {
+      const limit = intParam(queryValue(request.query, 'limit'), 20, 1, 20);
+      const data = customer.accounts.slice(0, limit).flatMap((groupId) => {
+        const account = world.accounts.find((a) => a.groupId === groupId);
+        if (!account) return [];
+        const externalId = { id: account.groupId, type: 'group_id', source_id: world.sources.server, collection: 'accounts', created_at: account.createdAt, encoding: 'none' };
+        return [{ to_collection: 'accounts', external_ids: [externalId] }];
+      });
+      return { data };
+    }),
+  );
 
   return app;
 }
@@ -230,6 +268,14 @@ function lookup(store: SandboxStore, raw: string): SandboxCustomer | undefined {
   return store.profile(type, value);
 }
 
+/** The account an accounts route's identifier names: `group_id:<id>`, percent-decoded, and nothing else. */
+function accountOf(store: SandboxStore, raw: string): SandboxAccount | undefined {
+  const colon = raw.indexOf(':');
+  if (colon <= 0 || percentDecode(raw.slice(0, colon)) !== 'group_id') return undefined;
+  const groupId = percentDecode(raw.slice(colon + 1));
+  return groupId ? store.world.accounts.find((a) => a.groupId === groupId) : undefined;
+}
+
 function percentDecode(value: string): string | null {
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '));
@@ -242,6 +288,7 @@ function percentDecode(value: string): string | null {
 class ProfileViews {
   private readonly traitCache = new Map<number, TraitEntry[]>();
   private readonly externalIdCache = new Map<number, ExternalIdWire[]>();
+  private readonly accountTraitCache = new Map<string, TraitEntry[]>();
 
   constructor(private readonly store: SandboxStore) {}
 
@@ -250,6 +297,7 @@ class ProfileViews {
     if (entries) return entries;
     const { sources } = this.store.world;
     const computedAt = new Date(this.store.clock()).toISOString();
+    const now = this.store.clock();
     entries = Object.entries(customer.traits).map(([key, value]) => {
       const computed = COMPUTED_TRAITS.has(key);
       return {
@@ -257,13 +305,23 @@ class ProfileViews {
         value,
         kind: computed ? 'computed_trait' : 'trait',
         sourceId: computed ? sources.personas : sources.web,
-        updatedAt: computed ? computedAt : customer.createdAt,
+        updatedAt: computed ? computedAt : (customer.traitsUpdatedAt[key] ?? lastSet(customer, key, now)),
       };
     });
     for (const [key, value] of Object.entries(customer.audiences)) {
       entries.push({ key, value, kind: 'audience', sourceId: sources.personas, updatedAt: computedAt });
     }
     this.traitCache.set(customer.index, entries);
+    return entries;
+  }
+
+  accountTraits(account: SandboxAccount): TraitEntry[] {
+    let entries = this.accountTraitCache.get(account.groupId);
+    if (!entries) {
+      const sourceId = this.store.world.sources.server;
+      entries = Object.entries(account.traits).map(([key, value]) => ({ key, value, kind: 'trait', sourceId, updatedAt: account.createdAt }));
+      this.accountTraitCache.set(account.groupId, entries);
+    }
     return entries;
   }
 
@@ -289,6 +347,18 @@ class ProfileViews {
     this.externalIdCache.set(customer.index, ids);
     return ids;
   }
+}
+
+/**
+ * When a trait was last set, unless the customer's data says otherwise: within the last 30 days
+ * (a customer who signs in is identified again), never before the profile existed; the same
+ * every run, with no draw from the seed's random streams (which would change every customer).
+ */
+function lastSet(customer: SandboxCustomer, key: string, now: number): string {
+  let hash = 0x811c9dc5;
+  for (const char of `${customer.profileId}:${key}`) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  const ago = (hash % (30 * 24 * 60)) * 60_000;
+  return new Date(Math.max(Date.parse(customer.createdAt), now - ago)).toISOString();
 }
 
 function cursor(url: string, hasMore: boolean, next: () => string): SegmentCursor {

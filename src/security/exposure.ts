@@ -1,5 +1,6 @@
 import { defaultFieldResolver, GraphQLObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { principalOf, type CallerContext } from '../auth/principal';
+import { filterTraitDetails, type TraitDetail } from '../profiles/trait-details';
 import type { AccessPolicy, PolicyView } from './access-policy';
 
 type Resolver = GraphQLFieldResolver<unknown, CallerContext>;
@@ -14,6 +15,8 @@ type Apply = (view: PolicyView, value: unknown, parent: unknown) => unknown;
 const EXPOSED: Record<string, Record<string, Apply>> = {
   CustomerContext: {
     traits: (view, value) => view.traits(value as Record<string, unknown>),
+    // The same trait rules as traits, on the same key → value map: hidden there, hidden here.
+    traitDetails: (view, value) => filterTraitDetails(value as TraitDetail[], (traits) => view.traits(traits)),
     externalIds: (view, value) => (value as ExternalId[]).flatMap((e) => masked(view, e)),
     resolvedBy: (view, value) => (value ? (masked(view, value as ExternalId)[0] ?? null) : value),
   },
@@ -38,6 +41,11 @@ const EXPOSED: Record<string, Record<string, Apply>> = {
   Insight: {
     text: (view, value) => view.conversationText('messages.body', value as string),
   },
+  // An account's traits follow the role's trait rules under `account.<key>`: deny and mask
+  // patterns reach them (at any depth), an allow list must name them (`account.*`, `account.plan`).
+  Account: {
+    traits: (view, value) => accountTraits(view, value as Record<string, unknown>),
+  },
   RoutingDecision: {
     attributes: (view, value) => view.attributes(value as Record<string, unknown>),
   },
@@ -46,6 +54,11 @@ const EXPOSED: Record<string, Record<string, Apply>> = {
     traits: (view, value) => view.traits(value as Record<string, unknown>),
   },
 };
+
+function accountTraits(view: PolicyView, traits: Record<string, unknown>): Record<string, unknown> {
+  const shown = view.traits({ account: traits }).account;
+  return shown !== null && typeof shown === 'object' && !Array.isArray(shown) ? (shown as Record<string, unknown>) : {};
+}
 
 function masked(view: PolicyView, externalId: ExternalId): ExternalId[] {
   const id = view.externalId(externalId.type, externalId.id);

@@ -1,6 +1,6 @@
 // Every routing expression is compiled in this one CEL environment, so the variables and number
 // semantics declared here are the language rule writers get (README.md describes it for them).
-import { Environment } from '@marcbachmann/cel-js';
+import { Environment, EvaluationError } from '@marcbachmann/cel-js';
 import type { JsonObject, JsonValue } from './json-values';
 import { findRegexProblem, LINEAR_MATCHES, linearMatches, matchesCalls, routeMatchesToRe2 } from './regex-guard';
 
@@ -19,6 +19,10 @@ export interface CelContext {
   readonly now: Date;
   /** The customer's consent: category id → consented; categories never collected are absent. */
   readonly consent: JsonObject;
+  /** The first account linked to the customer (`{ groupId, traits }`); empty when none. */
+  readonly account: JsonObject;
+  /** When Segment last set each trait (epoch ms), for `traitAge`; not a CEL variable. */
+  readonly traitUpdatedAt: Readonly<Record<string, number>>;
 }
 
 export interface CompiledExpression {
@@ -27,15 +31,26 @@ export interface CompiledExpression {
   readonly type: string;
   /** Throws when the expression fails on this data (missing key, wrong type). */
   run(context: CelContext): unknown;
-  /** The trait paths it names (`traits.address.city` → `address.city`), for consent refusals. */
+  /** The trait paths it names (`traits.address.city` → `address.city`, `traitAge("plan")` → `plan`), for consent refusals. */
   readonly reads: readonly string[];
+  /** It names `account`: the customer's accounts must be read before it runs. */
+  readonly readsAccount: boolean;
 }
 
 export type CompileResult =
   | { readonly expression: CompiledExpression; readonly problem?: undefined }
   | { readonly expression?: undefined; readonly problem: string };
 
+/**
+ * The context of the evaluation running now, for `traitAge`: CEL functions see their arguments
+ * only. Evaluation is synchronous (no function here returns a promise), so the slot holds exactly
+ * the one evaluation in progress.
+ */
+let evaluating: CelContext | null = null;
+
 const environment = createEnvironment();
+/** CEL's duration type, which the library does not export: taken from a value it makes. */
+const Duration = (environment.evaluate('duration("0s")') as object).constructor as unknown as { fromMilliseconds(ms: number): unknown };
 
 function createEnvironment(): Environment {
   const env = new Environment({
@@ -49,7 +64,8 @@ function createEnvironment(): Environment {
     .registerVariable('task', 'map<string, dyn>')
     .registerVariable('attributes', 'map<string, dyn>')
     .registerVariable('now', 'google.protobuf.Timestamp')
-    .registerVariable('consent', 'map<string, dyn>');
+    .registerVariable('consent', 'map<string, dyn>')
+    .registerVariable('account', 'map<string, dyn>');
 
   // JSON numbers reach CEL as double whether or not they are integral, while literals such as
   // `5` are int. Comparisons across the two already work; these overloads make arithmetic work
@@ -68,6 +84,15 @@ function createEnvironment(): Environment {
   // Where every `matches()` is routed (regex-guard.ts): RE2's linear time, not RegExp's backtracking.
   env.registerFunction(`string.${LINEAR_MATCHES}(string): bool`, (text: string, pattern: string) => linearMatches(text, pattern));
   env.registerFunction(`${LINEAR_MATCHES}(string, string): bool`, (text: string, pattern: string) => linearMatches(text, pattern));
+  // How long ago Segment last set a trait (its `updated_at`), as of `now`: `traitAge("plan") <
+  // duration("720h")`. A trait the profile lacks, or whose update time Segment did not give, has
+  // no age: the call fails like reading a missing trait does (the rule does not match, and its
+  // explanation says `unknown trait age in traitAge("plan")`).
+  env.registerFunction('traitAge(string): google.protobuf.Duration', (key: string) => {
+    const updatedAt = evaluating && Object.hasOwn(evaluating.traitUpdatedAt, key) ? evaluating.traitUpdatedAt[key] : undefined;
+    if (updatedAt === undefined || !evaluating) throw new EvaluationError({ code: 'unknown_trait_age', message: 'the trait has no known update time' });
+    return Duration.fromMilliseconds(Math.max(0, evaluating.now.getTime() - updatedAt));
+  });
   return env;
 }
 
@@ -91,7 +116,21 @@ export function compileExpression(source: string): CompileResult {
   const linear = linearMatchesOf(source, parsed);
   if (!linear) return { problem: `matches() could not be routed to RE2 (write it as text.matches("pattern")) in ${quote(source)}` };
   return {
-    expression: { source, type: checked.type ?? 'dyn', reads: traitReads(parsed.ast), run: (context): unknown => linear(context) },
+    expression: {
+      source,
+      type: checked.type ?? 'dyn',
+      reads: traitReads(parsed.ast),
+      readsAccount: namesVariable(parsed.ast, 'account'),
+      run: (context): unknown => {
+        const outer = evaluating;
+        evaluating = context;
+        try {
+          return linear(context);
+        } finally {
+          evaluating = outer;
+        }
+      },
+    },
   };
 }
 
@@ -110,7 +149,7 @@ function linearMatchesOf(source: string, parsed: ReturnType<Environment['parse']
 
 /** A YAML scalar written where an expression may stand (`vip: true`). */
 export function constantExpression(value: JsonValue): CompiledExpression {
-  return { source: JSON.stringify(value), type: 'dyn', reads: [], run: () => value };
+  return { source: JSON.stringify(value), type: 'dyn', reads: [], readsAccount: false, run: () => value };
 }
 
 type Node = { op: string; args: unknown };
@@ -131,6 +170,10 @@ function traitReads(ast: unknown): string[] {
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) return value.forEach(visit);
     if (!isNode(value)) return;
+    const [fn, args] = value.op === 'call' && Array.isArray(value.args) ? (value.args as [unknown, unknown]) : [];
+    if (fn === 'traitAge' && Array.isArray(args) && isNode(args[0]) && args[0].op === 'value' && typeof args[0].args === 'string') {
+      reads.add(args[0].args);
+    }
     const path = value.op === '.' || value.op === '[]' ? chain(value) : null;
     if (path && path.length > 0) {
       reads.add(path.join('.'));
@@ -140,6 +183,13 @@ function traitReads(ast: unknown): string[] {
   };
   visit(ast);
   return [...reads];
+}
+
+/** Whether the expression reads a variable (`account.traits.tier` reads `account`). */
+function namesVariable(ast: unknown, name: string): boolean {
+  if (Array.isArray(ast)) return ast.some((item) => namesVariable(item, name));
+  if (!isNode(ast)) return false;
+  return ast.op === 'id' ? ast.args === name : namesVariable(ast.args, name);
 }
 
 /**

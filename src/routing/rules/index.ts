@@ -2,7 +2,7 @@
 export { MAX_EXPRESSION_LENGTH } from './cel';
 export type { JsonObject, JsonValue } from './json-values';
 export { INPUT_LIMITS } from './json-values';
-export { applyToTaskAttributes, evaluate, INSIGHTS_EXPLANATION } from './rule-engine';
+export { applyToTaskAttributes, evaluate, INSIGHTS_EXPLANATION, readsAccount } from './rule-engine';
 export type { CompiledRule, InsightsKey, JsonInput, RoutingInput, RoutingOutcome, RuleExplanation, RuleSet } from './rule-set';
 export { DEFAULT_NAMESPACE, INSIGHTS_KEYS } from './rule-set';
 export { loadRulesFile, parseRulesFile, readRulesText, RulesFileError, MAX_RULES, SNAKE_CASE } from './rules-file';

@@ -15,13 +15,16 @@ export const INSIGHTS_EXPLANATION = '(insights)';
  * rules above it produced as `attributes`; insights expressions see the final ones.
  */
 export function evaluate(ruleSet: RuleSet, input: RoutingInput): RoutingOutcome {
+  const traits = toCelMap(input.traits);
   const base = {
-    traits: toCelMap(input.traits),
+    traits,
     audiences: toAudienceList(input.audiences),
     signals: toCelMap(input.signals),
     task: toCelMap(input.task),
     now: input.now ?? new Date(),
     consent: toCelMap(input.consent),
+    account: toCelMap(input.account),
+    traitUpdatedAt: updateTimes(traits, input.traitOrigins),
   };
   // A copy, so that callers may change the outcome. Not structuredClone: its objects belong to
   // Node's main realm, which the CEL library does not recognise as maps inside a vm (jest).
@@ -79,6 +82,23 @@ export function applyToTaskAttributes(task: Readonly<Record<string, unknown>>, n
     next.customers = { ...(task.customers ?? {}), ...outcome.insights };
   }
   return next;
+}
+
+/** Whether any expression of the rules names `account`: only then is a customer's account read for routing. */
+export function readsAccount(ruleSet: RuleSet): boolean {
+  const expressions = [...ruleSet.rules.flatMap((rule) => [rule.when, ...rule.set.map((s) => s.value)]), ...(ruleSet.insights ?? []).map((i) => i.value)];
+  return expressions.some((expression) => expression?.readsAccount === true);
+}
+
+/** Update times of the traits the rules may read (consent may have left some out): those only. */
+function updateTimes(traits: JsonObject, origins: RoutingInput['traitOrigins']): Record<string, number> {
+  const times: Record<string, number> = {};
+  for (const key of Object.keys(traits)) {
+    const updatedAt = origins && Object.hasOwn(origins, key) ? origins[key]?.updatedAt : null;
+    const at = updatedAt ? Date.parse(updatedAt) : Number.NaN;
+    if (!Number.isNaN(at)) setOwn(times, key, at);
+  }
+  return times;
 }
 
 /** The first trait path the rule names that consent hides, with the category that hides it. */

@@ -47,6 +47,10 @@ export interface RoutingInput {
   readonly now?: Date;
   /** The customer's consent, category id → consented (`consent` in expressions); empty when absent. */
   readonly consent?: JsonInput;
+  /** When each trait was last set (ISO 8601, Segment's `updated_at`), for `traitAge`; absent or null: unknown. */
+  readonly traitOrigins?: Readonly<Record<string, { readonly updatedAt: string | null }>>;
+  /** The first account linked to the customer (`account` in expressions: `{ groupId, traits }`); empty when none. */
+  readonly account?: JsonInput;
   /**
    * The consent category that hides a trait path from routing, or null. A rule that names such a
    * path is refused (not matched), and its explanation says which consent hides it.
