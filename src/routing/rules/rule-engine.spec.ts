@@ -1,4 +1,5 @@
-import { applyToTaskAttributes, evaluate, INSIGHTS_EXPLANATION } from './rule-engine';
+import { applyToTaskAttributes, evaluate, INSIGHTS_EXPLANATION, readsAccount } from './rule-engine';
+import { RulesFileError } from './rules-file';
 import type { RoutingInput } from './rule-set';
 import { parseRulesFile } from './rules-file';
 
@@ -357,6 +358,61 @@ rules:
     for (let i = 1; i < 10_000; i += 1) outcome = evaluate(ruleSet, customer);
 
     expect(outcome.attributes).toEqual({ vip: true, boost: 20 });
+  });
+});
+
+describe('traitAge', () => {
+  const ruleSet = rules(`
+rules:
+  - name: fresh_plan
+    when: 'traitAge("plan") < duration("720h")'
+    set: { plan_age_hours: 'int(traitAge("plan").getHours())' }
+`);
+  const at = (daysAgo: number) => new Date(NOW.getTime() - daysAgo * 86_400_000).toISOString();
+  const run = (traitOrigins: RoutingInput['traitOrigins'], traits: Record<string, unknown> = { plan: 'gold' }) =>
+    evaluate(ruleSet, input({ traits, traitOrigins })).explanations[0];
+
+  it("is how long ago Segment last set the trait, as of the evaluation's now", () => {
+    expect(run({ plan: { updatedAt: at(2) } })).toMatchObject({ matched: true, set: { plan_age_hours: 48 } });
+    expect(run({ plan: { updatedAt: at(31) } })).toMatchObject({ matched: false, reason: 'when is false' });
+  });
+
+  it('fails like a missing trait, naming the call and no value, when the trait or its update time is unknown', () => {
+    const unknown = { matched: false, reason: 'when failed: not matched', error: 'unknown trait age in `traitAge("plan")`' };
+    expect(run({ plan: { updatedAt: null } })).toEqual({ rule: 'fresh_plan', ...unknown });
+    expect(run(undefined)).toEqual({ rule: 'fresh_plan', ...unknown });
+    // An update time without the trait (consent left the trait out) is no age either.
+    expect(run({ plan: { updatedAt: at(2) } }, {})).toEqual({ rule: 'fresh_plan', ...unknown });
+  });
+
+  it('is type-checked when the file loads, and names the trait for consent refusals', () => {
+    expect(() => rules(`rules:\n  - name: bad\n    when: 'traitAge("plan") < 720'\n    set: { x: 1 }\n`)).toThrow(RulesFileError);
+    expect(() => rules(`rules:\n  - name: bad\n    when: 'traitAge(1) < duration("1h")'\n    set: { x: 1 }\n`)).toThrow(RulesFileError);
+    const refused = evaluate(ruleSet, input({ traits: { plan: 'gold' }, refuse: (path) => (path === 'plan' ? 'Personalization' : null) }));
+    expect(refused.explanations[0]).toMatchObject({ matched: false, reason: expect.stringContaining('reads traits.plan') });
+  });
+});
+
+describe('account', () => {
+  const ruleSet = rules(`
+defaults: { priority: 0 }
+rules:
+  - name: enterprise_account
+    when: 'has(account.traits) && account.traits.tier == "enterprise"'
+    set: { priority: 100, account_id: account.groupId }
+`);
+
+  it('reads the first linked account, and an empty map when there is none', () => {
+    const enterprise = { groupId: 'grp_1', traits: { tier: 'enterprise' } };
+    expect(evaluate(ruleSet, input({ account: enterprise })).attributes).toEqual({ priority: 100, account_id: 'grp_1' });
+    expect(evaluate(ruleSet, input({ account: { groupId: 'grp_2', traits: { tier: 'smb' } } })).attributes).toEqual({ priority: 0 });
+    expect(evaluate(ruleSet, input({ account: null })).attributes).toEqual({ priority: 0 });
+  });
+
+  it('says whether a rules file names account at all, so routing reads accounts only then', () => {
+    expect(readsAccount(ruleSet)).toBe(true);
+    expect(readsAccount(rules(`rules:\n  - name: vip\n    when: '"vip" in audiences'\n    set: { vip: true }\n`))).toBe(false);
+    expect(readsAccount(rules(`rules:\n  - name: a\n    set: { tier: 'has(account.traits) ? "x" : "y"' }\n`))).toBe(true);
   });
 });
 

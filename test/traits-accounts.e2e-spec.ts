@@ -1,0 +1,257 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
+import { startHarness, type Harness } from './support/harness';
+
+/**
+ * Where a trait came from (`traitDetails`, `traitAge`) and the customer's business account
+ * (`account`, `accounts`), end to end: real adapters, real Redis, the sandbox's Profile API.
+ */
+
+interface TraitDetail {
+  key: string;
+  value: unknown;
+  source: string | null;
+  updatedAt: string | null;
+  stale: boolean;
+}
+interface AccountView {
+  groupId: string;
+  traits: Record<string, unknown>;
+}
+interface Context {
+  traits: Record<string, unknown>;
+  traitDetails: TraitDetail[];
+  account: AccountView | null;
+  accounts: AccountView[];
+  routing: { attributes: { customer_context: Record<string, unknown> }; matchedRules: string[] };
+  freshness: { stale: boolean; sources: Array<{ source: string; stale: boolean; error: string | null }> };
+}
+type Answer = { customerContext: Partial<Context> | null };
+
+const DETAILS = /* GraphQL */ `
+  query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { traits traitDetails { key value source updatedAt stale } } }`;
+const ACCOUNT = /* GraphQL */ `
+  query($lookup: CustomerLookupInput!) {
+    customerContext(lookup: $lookup) { account { groupId traits } accounts { groupId traits } freshness { stale sources { source stale error } } }
+  }`;
+
+/** Rules that read the account and a trait's age, as a rules file of a B2B contact center would. */
+const RULES = `
+defaults: { priority: 0, plan_fresh: false }
+rules:
+  - name: enterprise_account
+    when: 'has(account.traits) && account.traits.tier == "enterprise"'
+    set: { priority: 100, account_tier: account.traits.tier }
+  - name: plan_fresh
+    when: 'traitAge("plan") < duration("720h")'
+    set: { plan_fresh: true }
+`;
+
+describe('trait origins and accounts (e2e)', () => {
+  let sandbox: Sandbox;
+  let dir: string;
+  let h: Harness;
+  let vip: SandboxCustomer;
+  let long: SandboxCustomer;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ quiet: true, customers: 12 });
+    dir = mkdtempSync(join(tmpdir(), 'cc-traits-'));
+    h = await startHarness({ sandbox });
+    vip = sandbox.data.byArchetype('vip');
+    long = sandbox.data.byArchetype('long_history');
+  });
+  afterAll(async () => {
+    await h.close();
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    sandbox.faults.clear();
+    sandbox.calls.reset();
+  });
+
+  const context = async (harness: Harness, query: string, lookup: Record<string, unknown>, headers?: Record<string, string>) => {
+    const result = await harness.gql<Answer>(query, { lookup }, headers);
+    expect(result.errors).toBeUndefined();
+    return result.data?.customerContext as Context;
+  };
+  const errorOf = (ctx: Context, source: string) => ctx.freshness.sources.find((s) => s.source === source)?.error ?? null;
+
+  describe('traitDetails', () => {
+    it("gives each trait's source and update time from the same one /traits read, and marks the stale ones", async () => {
+      const ctx = await context(h, DETAILS, { userId: long.userId });
+      // 150 traits: two pages of 100, verbose, and no other /traits call for the details.
+      expect(sandbox.calls.log().filter((c) => c.route === 'traits')).toEqual([
+        expect.objectContaining({ path: expect.stringContaining('verbose=true') }),
+        expect.objectContaining({ path: expect.stringContaining('verbose=true') }),
+      ]);
+      expect(ctx.traits).toEqual({ ...long.traits, ...long.audiences });
+      expect(ctx.traitDetails.map((d) => d.key).sort()).toEqual(Object.keys(ctx.traits).sort());
+      const byKey = new Map(ctx.traitDetails.map((d) => [d.key, d]));
+      expect(byKey.get('plan')).toEqual({ key: 'plan', value: 'enterprise', source: expect.any(String), updatedAt: long.traitsUpdatedAt.plan, stale: true });
+      expect(byKey.get('lifetime_value')).toMatchObject({ value: long.traits.lifetime_value, stale: false });
+      expect(byKey.get('custom_attribute_001')?.stale).toBe(false);
+
+      const fresh = await context(h, DETAILS, { phone: vip.phone });
+      expect(fresh.traitDetails.filter((d) => d.stale)).toEqual([]);
+      expect(fresh.traitDetails.find((d) => d.key === 'plan')).toMatchObject({ value: 'platinum', source: expect.any(String), updatedAt: expect.any(String) });
+    });
+
+    it('counts a trait as stale past TRAIT_STALE_AFTER_MS, whatever it is set to', async () => {
+      const strict = await startHarness({ sandbox, env: { TRAIT_STALE_AFTER_MS: '60000' } });
+      try {
+        const ctx = await context(strict, DETAILS, { phone: vip.phone });
+        const plan = ctx.traitDetails.find((d) => d.key === 'plan') as TraitDetail;
+        expect(plan.stale).toBe(Date.now() - Date.parse(plan.updatedAt as string) > 60_000);
+        expect(ctx.traitDetails.some((d) => d.stale)).toBe(true);
+      } finally {
+        await strict.close();
+      }
+    });
+
+    it('hides and masks exactly what traits hides and masks, for every role', async () => {
+      const policy = join(dir, 'policy.yaml');
+      writeFileSync(
+        policy,
+        `roles:
+  agent:
+    traits: { allow: ["*"], deny: ["first_name", "employees"], mask: ["email", "phone"] }
+  supervisor:
+    traits: { allow: ["plan", "account.tier", "account.name"] }
+`,
+      );
+      const guarded = await startHarness({ sandbox, env: { ACCESS_POLICY_FILE: policy } });
+      try {
+        const query = /* GraphQL */ `
+          query($lookup: CustomerLookupInput!) {
+            customerContext(lookup: $lookup) { traits traitDetails { key value } account { groupId traits } accounts { traits } }
+          }`;
+        const agent = await context(guarded, query, { phone: vip.phone });
+        const shown = (ctx: Context) => Object.fromEntries(ctx.traitDetails.map((d) => [d.key, d.value]));
+        expect(agent.traits).not.toHaveProperty('first_name');
+        expect(agent.traits.email).toMatch(/^.\*\*\*@example\.com$/);
+        expect(shown(agent)).toEqual(agent.traits);
+        const [northwind] = sandbox.data.accounts;
+        const { employees: _hidden, ...accountShown } = northwind.traits;
+        expect(agent.account).toEqual({ groupId: northwind.groupId, traits: accountShown });
+        expect(agent.accounts).toEqual([{ traits: accountShown }]);
+
+        const supervisor = await context(guarded, query, { phone: vip.phone }, { authorization: `Bearer ${sandbox.credentials.supervisorToken}` });
+        expect(supervisor.traits).toEqual({ plan: 'platinum' });
+        expect(supervisor.traitDetails).toEqual([{ key: 'plan', value: 'platinum' }]);
+        expect(supervisor.account?.traits).toEqual({ tier: 'enterprise', name: 'Northwind Outfitters' });
+      } finally {
+        await guarded.close();
+      }
+    });
+  });
+
+  describe('account', () => {
+    it('reads the linked accounts only when the query selects them, each once, then from the cache', async () => {
+      await context(h, /* GraphQL */ `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { traits routing { attributes } } }`, {
+        phone: long.phone,
+      });
+      expect(sandbox.calls.count({ route: 'links' }) + sandbox.calls.count({ route: 'account_traits' })).toBe(0);
+
+      const [northwind, contoso] = sandbox.data.accounts;
+      const ctx = await context(h, ACCOUNT, { phone: long.phone });
+      expect(ctx.account).toEqual({ groupId: contoso.groupId, traits: contoso.traits });
+      expect(ctx.accounts).toEqual([
+        { groupId: contoso.groupId, traits: contoso.traits },
+        { groupId: northwind.groupId, traits: northwind.traits },
+      ]);
+      expect(ctx.freshness.stale).toBe(false);
+      expect(sandbox.calls.count({ route: 'links' })).toBe(1);
+      expect(sandbox.calls.count({ route: 'account_traits' })).toBe(2);
+
+      // The VIP's account is Northwind too: its traits come from the cache, shared by its users.
+      sandbox.calls.reset();
+      const vipCtx = await context(h, ACCOUNT, { phone: vip.phone });
+      expect(vipCtx.account).toEqual({ groupId: northwind.groupId, traits: northwind.traits });
+      expect(sandbox.calls.count({ route: 'links' })).toBe(1);
+      expect(sandbox.calls.count({ route: 'account_traits' })).toBe(0);
+
+      const regular = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.userId) as SandboxCustomer;
+      expect(await context(h, ACCOUNT, { userId: regular.userId })).toMatchObject({ account: null, accounts: [], freshness: { stale: false } });
+    });
+
+    it('shows a failed /links read in freshness, never as "no account", and caches nothing of it', async () => {
+      const customer = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.userId && c.index > 6) as SandboxCustomer;
+      // A customer whose links nobody read yet: linked for this test to the enterprise account.
+      customer.accounts = [sandbox.data.accounts[0].groupId];
+      sandbox.faults.add({ service: 'segment', route: 'links', status: 500 });
+      const failed = await context(h, ACCOUNT, { userId: customer.userId });
+      expect(failed.account).toBeNull();
+      expect(errorOf(failed, 'segment.accounts')).toBe('UPSTREAM_UNAVAILABLE');
+      expect(failed.freshness.stale).toBe(true);
+
+      sandbox.faults.clear();
+      const healed = await context(h, ACCOUNT, { userId: customer.userId });
+      expect(healed.account?.groupId).toBe(sandbox.data.accounts[0].groupId);
+      expect(errorOf(healed, 'segment.accounts')).toBeNull();
+    });
+
+    it("shows a failed account traits read in freshness, the account listed without traits", async () => {
+      const customer = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.userId && c.index > 7 && c.accounts.length === 0) as SandboxCustomer;
+      const groupId = 'grp_not_cached_yet';
+      sandbox.data.accounts.push({ groupId, traits: { tier: 'smb' }, createdAt: '2025-01-01T00:00:00.000Z' });
+      customer.accounts = [groupId];
+      sandbox.faults.add({ service: 'segment', route: 'account_traits', status: 500 });
+      const failed = await context(h, ACCOUNT, { userId: customer.userId });
+      expect(failed.account).toEqual({ groupId, traits: {} });
+      expect(errorOf(failed, 'segment.account_traits')).toBe('UPSTREAM_UNAVAILABLE');
+      sandbox.faults.clear();
+      expect((await context(h, ACCOUNT, { userId: customer.userId })).account).toEqual({ groupId, traits: { tier: 'smb' } });
+    });
+  });
+
+  describe('routing rules on account.traits and traitAge', () => {
+    let routed: Harness;
+    beforeAll(async () => {
+      const path = join(dir, 'rules.yaml');
+      writeFileSync(path, RULES);
+      routed = await startHarness({ sandbox, env: { ROUTING_RULES_FILE: path } });
+    });
+    afterAll(() => routed.close());
+
+    const preview = async (lookup: Record<string, unknown>) => {
+      const result = await routed.gql<{ routingPreview: { attributes: { customer_context: Record<string, unknown> }; matchedRules: string[] } }>(
+        'query($lookup: CustomerLookupInput!) { routingPreview(lookup: $lookup) { attributes matchedRules } }',
+        { lookup },
+      );
+      expect(result.errors).toBeUndefined();
+      return result.data?.routingPreview;
+    };
+
+    it('gives an enterprise account priority, and tells a fresh plan from a stale one', async () => {
+      expect(await preview({ phone: vip.phone })).toEqual({
+        attributes: { customer_context: { priority: 100, account_tier: 'enterprise', plan_fresh: true } },
+        matchedRules: ['enterprise_account', 'plan_fresh'],
+      });
+      // long_history: a mid-market account first, and a plan last set years ago.
+      expect(await preview({ phone: long.phone })).toEqual({
+        attributes: { customer_context: { priority: 0, plan_fresh: false } },
+        matchedRules: [],
+      });
+    });
+
+    it('reads the account for routing when the rules name it, though the query selects no account', async () => {
+      const ctx = await context(routed, /* GraphQL */ `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { routing { attributes matchedRules } } }`, {
+        email: vip.email,
+      });
+      expect(ctx.routing.matchedRules).toContain('enterprise_account');
+    });
+
+    it('decides degraded, naming the source, when the account cannot be read', async () => {
+      const customer = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.userId && c.index > 8) as SandboxCustomer;
+      sandbox.faults.add({ service: 'segment', route: 'links', status: 500 });
+      expect((await preview({ userId: customer.userId }))?.attributes.customer_context).toMatchObject({
+        degraded: true,
+        degraded_reason: expect.stringContaining('segment.accounts UPSTREAM_UNAVAILABLE'),
+      });
+    });
+  });
+});
