@@ -410,6 +410,34 @@ describe('agent panel (browser e2e)', () => {
     await closePage(page);
   });
 
+  it("marks a trait set long ago, gives every key trait's age on hover, and shows the customer's account", async () => {
+    const long = h.sandbox.data.byArchetype('long_history');
+    const page = await open(phone(long));
+    await page.locator('[data-state=ready]').waitFor();
+    const keyTraits = page.locator('dl[aria-label="Key traits"]');
+    const plan = keyTraits.locator('div', { hasText: /^Plan/ });
+    await expect(plan.getAttribute('data-stale')).resolves.toBe('');
+    await expect(plan.locator('.stale-mark').count()).resolves.toBe(1);
+    await expect(plan.locator('dd').getAttribute('title')).resolves.toMatch(/^Set (\d+ years|last year) ago \(.+\) by source \w+ — older than/);
+    // Computed traits Segment keeps current are not marked.
+    const value = keyTraits.locator('div', { hasText: 'Lifetime value' });
+    await expect(value.getAttribute('data-stale')).resolves.toBeNull();
+    await expect(value.locator('dd').getAttribute('title')).resolves.toMatch(/^Set /);
+    const account = page.locator('dl.account');
+    await expect(account.locator('div').first().locator('dd').textContent()).resolves.toBe('Contoso Logistics');
+    await expect(account.locator('div', { hasText: 'Account tier' }).locator('dd').textContent()).resolves.toBe('mid_market');
+    await shot(page, 'stale-account');
+    await closePage(page);
+
+    const vip = h.sandbox.data.byArchetype('vip');
+    const vipPage = await open(phone(vip));
+    await vipPage.locator('[data-state=ready]').waitFor();
+    await expect(vipPage.locator('dl.facts [data-stale]').count()).resolves.toBe(0);
+    await expect(vipPage.locator('dl.account div', { hasText: 'Account plan' }).locator('dd').textContent()).resolves.toBe('enterprise');
+    await expect(vipPage.locator('dl.account div').first().locator('dd').textContent()).resolves.toBe('Northwind Outfitters');
+    await closePage(vipPage);
+  });
+
   it('asks again at once for a change it cannot apply itself: a message in a thread not on screen', async () => {
     const customer = h.sandbox.data.byArchetype('long_history');
     const oldest = customer.conversations.reduce((a, b) => (a.dateUpdated < b.dateUpdated ? a : b));

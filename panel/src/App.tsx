@@ -63,7 +63,7 @@ export function App({ settings, lookup }: { settings: PanelSettings; lookup: Cus
       {view.state === 'erased' && <Erased />}
       {view.state === 'ready' && (
         <div class="customer" data-state="ready" data-unconfirmed={view.unconfirmed ? '' : undefined}>
-          <Identity context={view.context} changes={view.changes} live={live} />
+          <Identity context={view.context} changes={view.changes} live={live} now={now} />
           <Notices freshness={view.context.freshness} refreshFailed={view.refreshFailed} onRetry={retry} />
           <Withheld withheld={view.context.withheld} />
           <Signals signals={view.context.signals} changes={view.changes} now={now} />

@@ -43,7 +43,11 @@ export function applyChange(context: CustomerContext, change: PushedChange): Cus
 
 function withTraits(context: CustomerContext, traits: Record<string, unknown>): CustomerContext {
   const same = Object.entries(traits).every(([name, value]) => JSON.stringify(context.traits[name]) === JSON.stringify(value));
-  return same ? context : { ...context, traits: { ...context.traits, ...traits } };
+  if (same) return context;
+  // A pushed trait was set just now, by a message whose time the push does not carry: its origin
+  // is left out (no age, not stale) until the query that confirms the push brings it.
+  const traitDetails = context.traitDetails.filter((detail) => !Object.hasOwn(traits, detail.key));
+  return { ...context, traits: { ...context.traits, ...traits }, traitDetails };
 }
 
 /** The journey's event entry as the service builds it (customer-context.resolver.ts). */

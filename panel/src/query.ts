@@ -11,6 +11,8 @@ const CONTEXT_QUERY = `query Panel($lookup: CustomerLookupInput!) {
     resolvedBy { type id }
     externalIds { type id }
     traits
+    traitDetails { key source updatedAt stale }
+    account { groupId traits }
     audiences
     signals { repeatContact24h contacts24h openConversations lastPurchaseAt lastSeenAt }
     routing { attributes matchedRules degraded degradedReason explanations { rule matched reason error } }
@@ -68,11 +70,22 @@ interface SourceStatus {
   fetchedAt: string | null;
 }
 
+/** Where a trait came from (its value is in `traits`); `stale`: set longer ago than the service's TRAIT_STALE_AFTER_MS. */
+export interface TraitDetail {
+  key: string;
+  source: string | null;
+  updatedAt: string | null;
+  stale: boolean;
+}
+
 export interface CustomerContext {
   profileId: string | null;
   resolvedBy: ExternalId | null;
   externalIds: ExternalId[];
   traits: Record<string, unknown>;
+  traitDetails: TraitDetail[];
+  /** The first business account the customer is linked to (Segment accounts). */
+  account: { groupId: string; traits: Record<string, unknown> } | null;
   audiences: string[];
   signals: {
     repeatContact24h: boolean;
