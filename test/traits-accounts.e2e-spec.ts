@@ -194,7 +194,7 @@ describe('trait origins and accounts (e2e)', () => {
       expect(errorOf(healed, 'segment.accounts')).toBeNull();
     });
 
-    it("shows a failed account traits read in freshness, the account listed without traits", async () => {
+    it('shows a failed account traits read in freshness, the account listed without traits', async () => {
       const customer = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.userId && c.index > 7 && c.accounts.length === 0) as SandboxCustomer;
       const groupId = 'grp_not_cached_yet';
       sandbox.data.accounts.push({ groupId, traits: { tier: 'smb' }, createdAt: '2025-01-01T00:00:00.000Z' });
@@ -239,9 +239,13 @@ describe('trait origins and accounts (e2e)', () => {
     });
 
     it('reads the account for routing when the rules name it, though the query selects no account', async () => {
-      const ctx = await context(routed, /* GraphQL */ `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { routing { attributes matchedRules } } }`, {
-        email: vip.email,
-      });
+      const ctx = await context(
+        routed,
+        /* GraphQL */ `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { routing { attributes matchedRules } } }`,
+        {
+          email: vip.email,
+        },
+      );
       expect(ctx.routing.matchedRules).toContain('enterprise_account');
     });
 

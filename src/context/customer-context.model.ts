@@ -192,7 +192,10 @@ export class CustomerSignals {
 
 @ObjectType()
 export class SourceStatus {
-  @Field({ description: 'segment.traits, segment.audiences, segment.events, segment.external_ids, segment.accounts, segment.account_traits, twilio.conversations, twilio.messages' })
+  @Field({
+    description:
+      'segment.traits, segment.audiences, segment.events, segment.external_ids, segment.accounts, segment.account_traits, twilio.conversations, twilio.messages',
+  })
   source!: string;
 
   @Field(() => Date, { nullable: true, description: 'When the oldest copy shown was fetched; null when some of it could not be read at all (error says why).' })
@@ -222,7 +225,10 @@ export class TraitDetail {
   @Field(() => GraphQLJSON, { nullable: true, description: 'The value, as in traits (masked and filtered alike).' })
   value!: unknown;
 
-  @Field(() => String, { nullable: true, description: "The Segment source that last set it (source_id); null when Segment did not say, or a webhook's news is newer." })
+  @Field(() => String, {
+    nullable: true,
+    description: "The Segment source that last set it (source_id); null when Segment did not say, or a webhook's news is newer.",
+  })
   source!: string | null;
 
   @Field(() => Date, { nullable: true, description: 'When it was last set (updated_at); null when unknown.' })
@@ -261,7 +267,7 @@ export class CustomerContext {
   @Field(() => Account, { nullable: true, description: 'The first account the customer is linked to; null when none (a failed read shows in freshness).' })
   account!: Account | null;
 
-  @Field(() => [Account], { description: 'Every linked account (at most 20), in Segment\'s order.' })
+  @Field(() => [Account], { description: "Every linked account (at most 20), in Segment's order." })
   accounts!: Account[];
 
   @Field(() => [String])

@@ -103,7 +103,9 @@ export class PendingChanges implements OnModuleInit {
       traits: { ...fetched.traits, ...Object.fromEntries(newer.map(([name, patch]) => [name, patch.value])) },
       origins: {
         ...fetched.origins,
-        ...Object.fromEntries(newer.map(([name, patch]) => [name, { sourceId: null, updatedAt: Number.isFinite(patch.at) ? new Date(patch.at).toISOString() : null }])),
+        ...Object.fromEntries(
+          newer.map(([name, patch]) => [name, { sourceId: null, updatedAt: Number.isFinite(patch.at) ? new Date(patch.at).toISOString() : null }]),
+        ),
       },
     };
   }

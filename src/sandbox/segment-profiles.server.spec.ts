@@ -199,7 +199,7 @@ describe('Segment Profile API', () => {
       expect(body.cursor).toMatchObject({ has_more: false, next: '' });
     });
 
-    it('dates profile traits within the last 30 days, long_history\'s long ago, computed ones now', async () => {
+    it("dates profile traits within the last 30 days, long_history's long ago, computed ones now", async () => {
       const now = Date.now();
       const traits = Object.assign({}, ...(await pages<TraitsBody>(`${phoneId(long)}/traits?limit=100&verbose=true`)).map((p) => p.traits)) as Record<
         string,
@@ -368,7 +368,9 @@ describe('Segment Profile API', () => {
       const [northwind, contoso] = sandbox.data.accounts;
       const link = (groupId: string) => ({
         to_collection: 'accounts',
-        external_ids: [{ id: groupId, type: 'group_id', source_id: expect.any(String), collection: 'accounts', created_at: expect.any(String), encoding: 'none' }],
+        external_ids: [
+          { id: groupId, type: 'group_id', source_id: expect.any(String), collection: 'accounts', created_at: expect.any(String), encoding: 'none' },
+        ],
       });
       expect(await get(`${phoneId(vip)}/links`)).toMatchObject({ status: 200, body: { data: [link(northwind.groupId)] } });
       expect((await get(`${phoneId(long)}/links`)).body).toEqual({ data: [link(contoso.groupId), link(northwind.groupId)] });

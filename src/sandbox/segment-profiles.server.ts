@@ -140,7 +140,8 @@ export function createSegmentProfilesServer(store: SandboxStore, context: Sandbo
   // identifier is read as the users' routes read a bare one: not found. The cursor URL of an
   // account's traits is not shown in the docs; it names the account by that identifier.
   app.get<{ Params: ProfileParams }>('/v1/spaces/:spaceId/collections/accounts/profiles/:id/traits', routeConfig('account_traits'), async (request, reply) => {
-    const account = request.params.spaceId === world.spaceId ? accountOf(store, /\/collections\/accounts\/profiles\/([^/?#]*)/.exec(request.url)?.[1] ?? '') : undefined;
+    const account =
+      request.params.spaceId === world.spaceId ? accountOf(store, /\/collections\/accounts\/profiles\/([^/?#]*)/.exec(request.url)?.[1] ?? '') : undefined;
     if (!account) return reply.code(404).send(segmentError(404));
     try {
       const path = `/v1/spaces/${world.spaceId}/collections/accounts/profiles/group_id:${encodeURIComponent(account.groupId)}/traits`;
@@ -236,7 +237,14 @@ export function createSegmentProfilesServer(store: SandboxStore, context: Sandbo
       const data = customer.accounts.slice(0, limit).flatMap((groupId) => {
         const account = world.accounts.find((a) => a.groupId === groupId);
         if (!account) return [];
-        const externalId = { id: account.groupId, type: 'group_id', source_id: world.sources.server, collection: 'accounts', created_at: account.createdAt, encoding: 'none' };
+        const externalId = {
+          id: account.groupId,
+          type: 'group_id',
+          source_id: world.sources.server,
+          collection: 'accounts',
+          created_at: account.createdAt,
+          encoding: 'none',
+        };
         return [{ to_collection: 'accounts', external_ids: [externalId] }];
       });
       return { data };

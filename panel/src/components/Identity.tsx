@@ -45,7 +45,9 @@ export function Identity({ context, changes, live, now }: Props) {
   const { traits, account } = context;
   const details = new Map(context.traitDetails.map((detail) => [detail.key, detail]));
   const accountName = account ? (typeof account.traits.name === 'string' && account.traits.name.trim() !== '' ? account.traits.name : account.groupId) : null;
-  const accountFacts = account ? ACCOUNT_TRAITS.filter(([key]) => account.traits[key] !== undefined && account.traits[key] !== null && account.traits[key] !== '') : [];
+  const accountFacts = account
+    ? ACCOUNT_TRAITS.filter(([key]) => account.traits[key] !== undefined && account.traits[key] !== null && account.traits[key] !== '')
+    : [];
   const ids: Array<[string, string | null]> = [
     ['Email', idOf(context, 'email') ?? (typeof traits.email === 'string' ? traits.email : null)],
     ['Phone', idOf(context, 'phone') ?? (typeof traits.phone === 'string' ? traits.phone : null)],

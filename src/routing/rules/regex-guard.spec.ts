@@ -26,7 +26,17 @@ describe('matches() in an expression', () => {
     const compiled = compileExpression('( traits.a ).matches("^(?i)x") && "matches".matches("^mat") && traits.b . matches ("matches")');
     expect(compiled.problem).toBeUndefined();
     const run = (a: string, b: string) =>
-      compiled.expression!.run({ traits: { a, b }, audiences: [], signals: {}, task: {}, attributes: {}, consent: {}, account: {}, traitUpdatedAt: {}, now: new Date(0) });
+      compiled.expression!.run({
+        traits: { a, b },
+        audiences: [],
+        signals: {},
+        task: {},
+        attributes: {},
+        consent: {},
+        account: {},
+        traitUpdatedAt: {},
+        now: new Date(0),
+      });
     expect(run('X', 'it matches')).toBe(true);
     expect(run('y', 'it matches')).toBe(false);
   });
