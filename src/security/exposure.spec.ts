@@ -5,7 +5,12 @@ import { applyAccessPolicy } from './exposure';
 
 const SDL = `
   type Query { customer: CustomerContext change: CustomerContextChange }
-  type CustomerContext { traits: JSON externalIds: [ExternalId!]! resolvedBy: ExternalId routing: RoutingDecision events: [Event!]! conversations: [Conversation!]! }
+  type CustomerContext {
+    traits: JSON traitDetails: [TraitDetail!]! account: Account externalIds: [ExternalId!]! resolvedBy: ExternalId
+    routing: RoutingDecision events: [Event!]! conversations: [Conversation!]!
+  }
+  type TraitDetail { key: String! value: JSON stale: Boolean! }
+  type Account { groupId: String! traits: JSON! }
   type Conversation { friendlyName: String messages: [Message!]! }
   type ExternalId { type: String! id: String! }
   type RoutingDecision { attributes: JSON }
@@ -18,13 +23,19 @@ const SDL = `
 const POLICY = AccessPolicy.parse(`
 roles:
   agent:
-    traits: { allow: ['*'], deny: ['ssn'], mask: ['email'] }
+    traits: { allow: ['*'], deny: ['ssn', 'revenue'], mask: ['email'] }
     attributes: { allow: ['*'], mask: ['customers.email'] }
     conversations: { allow: ['*'], deny: ['messages.body'], mask: ['friendlyName'] }
 `);
 const agent: Principal = { identity: 'jane', roles: ['agent'], workerSid: null, expiresAt: Date.now() + 60_000 };
 const customer = {
   traits: { email: 'ada@example.com', ssn: '1', plan: 'gold' },
+  traitDetails: [
+    { key: 'email', value: 'ada@example.com', stale: false },
+    { key: 'ssn', value: '1', stale: true },
+    { key: 'plan', value: 'gold', stale: true },
+  ],
+  account: { groupId: 'grp_1', traits: { tier: 'enterprise', revenue: 1_000_000, billing: { email: 'ap@acme.example' } } },
   externalIds: [
     { type: 'email', id: 'ada@example.com' },
     { type: 'ssn', id: '1' },
@@ -52,7 +63,7 @@ function schemaWith(resolvers: { customer: () => unknown; change: () => unknown 
 }
 
 const QUERY =
-  '{ customer { traits externalIds { type id } resolvedBy { type id } routing { attributes } events { properties } conversations { friendlyName messages { author body fromCustomer } } } change { traits } }';
+  '{ customer { traits traitDetails { key value stale } account { groupId traits } externalIds { type id } resolvedBy { type id } routing { attributes } events { properties } conversations { friendlyName messages { author body fromCustomer } } } change { traits } }';
 
 describe('applyAccessPolicy', () => {
   const schema = applyAccessPolicy(
@@ -66,6 +77,13 @@ describe('applyAccessPolicy', () => {
     expect(result.data).toEqual({
       customer: {
         traits: { email: 'a***@example.com', plan: 'gold' },
+        // The same rules on the same values: hidden and masked exactly as in traits.
+        traitDetails: [
+          { key: 'email', value: 'a***@example.com', stale: false },
+          { key: 'plan', value: 'gold', stale: true },
+        ],
+        // An account's traits under account.<key>: deny and mask patterns reach them at any depth.
+        account: { groupId: 'grp_1', traits: { tier: 'enterprise', billing: { email: 'a***@acme.example' } } },
         externalIds: [
           { type: 'email', id: 'a***@example.com' },
           { type: 'user_id', id: 'u1' },
@@ -90,8 +108,26 @@ describe('applyAccessPolicy', () => {
   it('reads a WebSocket caller from the context, and shows nothing to nobody', async () => {
     const ws = await graphql({ schema, source: '{ change { traits event { properties } } }', contextValue: { principal: agent } });
     expect(ws.data).toEqual({ change: { traits: { email: 'a***@example.com' }, event: { properties: { email: 'a***@example.com' } } } });
-    const nobody = await graphql({ schema, source: '{ customer { traits resolvedBy { id } } }', contextValue: {} });
-    expect(nobody.data).toEqual({ customer: { traits: {}, resolvedBy: null } });
+    const nobody = await graphql({ schema, source: '{ customer { traits traitDetails { key } account { traits } resolvedBy { id } } }', contextValue: {} });
+    expect(nobody.data).toEqual({ customer: { traits: {}, traitDetails: [], account: { traits: {} }, resolvedBy: null } });
+  });
+
+  it('lets an allow list name account traits by account.<key>, and nothing else of the account', async () => {
+    const narrow = AccessPolicy.parse(`
+roles:
+  wfm:
+    traits: { allow: ['plan', 'account.tier'] }
+`);
+    const guarded = applyAccessPolicy(schemaWith({ customer: () => customer, change: () => null }), narrow);
+    const wfm: Principal = { ...agent, roles: ['wfm'] };
+    const result = await graphql({
+      schema: guarded,
+      source: '{ customer { traits traitDetails { key value } account { traits } } }',
+      contextValue: { req: { principal: wfm } },
+    });
+    expect(result.data).toEqual({
+      customer: { traits: { plan: 'gold' }, traitDetails: [{ key: 'plan', value: 'gold' }], account: { traits: { tier: 'enterprise' } } },
+    });
   });
 
   it('leaves the schema alone without a policy file, and insists on the fields it guards', () => {
