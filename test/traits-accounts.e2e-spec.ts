@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
+import { postSegment } from './support/segment-callers';
 
 /**
  * Where a trait came from (`traitDetails`, `traitAge`) and the customer's business account
@@ -59,7 +60,7 @@ describe('trait origins and accounts (e2e)', () => {
   beforeAll(async () => {
     sandbox = await startSandbox({ quiet: true, customers: 12 });
     dir = mkdtempSync(join(tmpdir(), 'cc-traits-'));
-    h = await startHarness({ sandbox });
+    h = await startHarness({ sandbox, env: { SEGMENT_WEBHOOK_SECRET: 'traits-accounts-secret' } });
     vip = sandbox.data.byArchetype('vip');
     long = sandbox.data.byArchetype('long_history');
   });
@@ -98,6 +99,17 @@ describe('trait origins and accounts (e2e)', () => {
       const fresh = await context(h, DETAILS, { phone: vip.phone });
       expect(fresh.traitDetails.filter((d) => d.stale)).toEqual([]);
       expect(fresh.traitDetails.find((d) => d.key === 'plan')).toMatchObject({ value: 'platinum', source: expect.any(String), updatedAt: expect.any(String) });
+    });
+
+    it('dates a trait an identify webhook just set from its message, its source unknown, no longer stale', async () => {
+      await context(h, DETAILS, { userId: long.userId });
+      const timestamp = new Date(Date.now() - 5_000).toISOString();
+      const posted = await postSegment(h, { type: 'identify', userId: long.userId, messageId: 'traits-accounts-plan', timestamp, traits: { plan: 'scale' } });
+      expect(posted.status).toBe(200);
+      const ctx = await context(h, DETAILS, { userId: long.userId });
+      expect(ctx.traits.plan).toBe('scale');
+      expect(ctx.traitDetails.find((d) => d.key === 'plan')).toEqual({ key: 'plan', value: 'scale', source: null, updatedAt: timestamp, stale: false });
+      expect(ctx.traitDetails.find((d) => d.key === 'city')?.stale).toBe(true);
     });
 
     it('counts a trait as stale past TRAIT_STALE_AFTER_MS, whatever it is set to', async () => {
