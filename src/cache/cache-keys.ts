@@ -13,6 +13,8 @@ export const cacheKeys = {
   resolution: (ids: IdentifierDigest, type: string, value: string) => `res:${ids.of(`${type}:${value}`)}`,
   /** Traits with each one's origin (a verbose read): a new key, since an older instance cached plain traits under `:traits`. */
   traits: (profileKey: string) => `p:{${profileKey}}:traits_verbose`,
+  /** Plain traits as earlier versions cached them: never written now, still dropped by an erasure. */
+  legacyTraits: (profileKey: string) => `p:{${profileKey}}:traits`,
   audiences: (profileKey: string) => `p:{${profileKey}}:audiences`,
   events: (profileKey: string) => `p:{${profileKey}}:events`,
   externalIds: (profileKey: string) => `p:{${profileKey}}:external_ids`,
@@ -35,8 +37,15 @@ export const cacheKeys = {
   delivery: (ids: IdentifierDigest, source: string, id: string) => `dlv:${source}:${ids.of(id)}`,
   /** Conversational Intelligence results kept for a profile (written by its webhook, never fetched). */
   insights: (profileKey: string) => `p:{${profileKey}}:insights`,
-  /** Every key that holds one profile's Segment data: what a refresh drops. */
+  /** Every key that holds one profile's Segment data: what an erasure drops. */
   profileKeys(profileKey: string): string[] {
-    return [this.traits(profileKey), this.audiences(profileKey), this.events(profileKey), this.externalIds(profileKey), this.accounts(profileKey)];
+    return [
+      this.traits(profileKey),
+      this.legacyTraits(profileKey),
+      this.audiences(profileKey),
+      this.events(profileKey),
+      this.externalIds(profileKey),
+      this.accounts(profileKey),
+    ];
   },
 };

@@ -17,6 +17,7 @@ const BY_PREFIX: Readonly<Record<string, string>> = {
 /** What follows a profile's hash tag (`p:{<profile>}:traits_verbose`), and its label. */
 const PROFILE_PARTS: Readonly<Record<string, string>> = {
   traits_verbose: 'traits',
+  traits: 'traits',
   audiences: 'audiences',
   events: 'events',
   external_ids: 'external_ids',
