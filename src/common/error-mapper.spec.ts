@@ -24,7 +24,11 @@ function map(error: unknown): MappedError {
 describe('mapError', () => {
   it('maps domain errors to their status and code', () => {
     expect(map(new DomainError(ErrorCode.BAD_REQUEST, 'first must be small'))).toEqual({ status: 400, code: 'BAD_REQUEST', message: 'first must be small' });
-    expect(map(new DomainError(ErrorCode.UPSTREAM_TIMEOUT, 'segment timed out'))).toEqual({ status: 504, code: 'UPSTREAM_TIMEOUT', message: 'segment timed out' });
+    expect(map(new DomainError(ErrorCode.UPSTREAM_TIMEOUT, 'segment timed out'))).toEqual({
+      status: 504,
+      code: 'UPSTREAM_TIMEOUT',
+      message: 'segment timed out',
+    });
   });
 
   it("maps Fastify's and Mercurius's client errors by their code", () => {
@@ -33,7 +37,10 @@ describe('mapError', () => {
       code: 'BAD_REQUEST',
       message: 'Body is not valid JSON',
     });
-    expect(map(Object.assign(new Error('too large'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }))).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    expect(map(Object.assign(new Error('too large'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }))).toMatchObject({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+    });
     // Any other Fastify error with a client status: the code of that status.
     expect(map(Object.assign(new Error('Method Not Allowed'), { code: 'FST_ERR_X', statusCode: 405 }))).toMatchObject({ status: 405, code: 'BAD_REQUEST' });
     expect(map(Object.assign(new Error('slow down'), { statusCode: 429 }))).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
@@ -81,7 +88,10 @@ describe('mapError', () => {
 
   it('answers 503 for the ioredis errors that say Redis did not answer, and 500 for a Redis reply error', () => {
     expect(map(new MaxRetriesPerRequestError(1))).toMatchObject({ status: 503, code: 'UNAVAILABLE' });
-    expect(map(new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value'))).toMatchObject({ status: 500, code: 'INTERNAL' });
+    expect(map(new (ReplyError as new (message: string) => Error)('WRONGTYPE Operation against a key holding the wrong kind of value'))).toMatchObject({
+      status: 500,
+      code: 'INTERNAL',
+    });
     // ioredis's classless errors are the caller's to interpret (redisUnavailable): text is not read.
     expect(map(new Error('Command timed out'))).toMatchObject({ status: 500, code: 'INTERNAL' });
   });
@@ -105,6 +115,9 @@ describe('mapError', () => {
     const error = toGraphQLError(new DomainError(ErrorCode.QUERY_TOO_COMPLEX, 'too complex'));
     expect({ message: error.message, extensions: error.extensions }).toEqual({ message: 'too complex', extensions: { code: 'QUERY_TOO_COMPLEX' } });
     const hidden = toGraphQLError(new Error('secret'), { log: recordingLog(), newErrorId: ids });
-    expect({ message: hidden.message, extensions: hidden.extensions }).toEqual({ message: 'Internal error', extensions: { code: 'INTERNAL', errorId: 'err-1' } });
+    expect({ message: hidden.message, extensions: hidden.extensions }).toEqual({
+      message: 'Internal error',
+      extensions: { code: 'INTERNAL', errorId: 'err-1' },
+    });
   });
 });
