@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { NoSchemaIntrospectionCustomRule, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { createHash } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
 import type { Principal } from '../auth/principal';
+import { plainDigest } from '../common/digest';
 import { toGraphQLError } from '../common/error-mapper';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
@@ -67,8 +67,6 @@ export interface LiveContext {
 
 /** graphql-ws sends a subscribe's errors as they are thrown (no error formatter): they are mapped here. */
 const refuse = (code: ErrorCode, message: string) => toGraphQLError(new DomainError(code, message));
-
-const hash = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /**
  * The request pipeline's steps for graphql-ws (see pipeline/request-pipeline.ts): every message
@@ -197,7 +195,7 @@ export class SubscriptionPipeline {
       return { principal, policyView: this.policy.viewFor(principal), connection };
     } catch (error) {
       this.logger.debug(
-        { reason: error instanceof DomainError ? error.code : 'INTERNAL', token: token ? hash(token).slice(0, 8) : null },
+        { reason: error instanceof DomainError ? error.code : 'INTERNAL', token: token ? plainDigest(token, 8) : null },
         'WebSocket connection refused',
       );
       this.close(connection, error instanceof DomainError && error.code === ErrorCode.RATE_LIMITED ? CLOSE.tooMany : CLOSE.forbidden, 'Forbidden');
