@@ -108,7 +108,8 @@ describe('mapError', () => {
     expect(log.lines).toEqual([{ context: 'Errors', errorId: 'err-1', err: error, graphqlPath: 'a.b' }]);
     const inResolver = new GraphQLError('secret internals', { path: ['customerContext'], originalError: error });
     expect(mapError(inResolver, { log, newErrorId: ids })).toMatchObject({ code: 'INTERNAL', message: 'Internal error', errorId: 'err-1' });
-    expect(log.lines).toHaveLength(2);
+    expect(log.lines[1]).toEqual({ context: 'Errors', errorId: 'err-1', err: error });
+    expect((log.lines[1] as { err: unknown }).err).toBe(error);
   });
 
   it('builds the GraphQL error graphql-ws sends from the same mapping', () => {

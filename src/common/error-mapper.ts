@@ -34,8 +34,10 @@ export function mapError(error: unknown, options: MapErrorOptions = {}): MappedE
   const known = classify(error);
   if (known) return known;
   const errorId = (options.newErrorId ?? randomUUID)();
-  if (options.log) options.log.error({ context: 'Errors', errorId, err: error, ...options.where }, 'unhandled error');
-  else logger.error({ errorId, err: error, ...options.where }, 'unhandled error');
+  // A resolver's error is logged as itself, not as the GraphQL error graphql-js wrapped it in.
+  const err = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  if (options.log) options.log.error({ context: 'Errors', errorId, err, ...options.where }, 'unhandled error');
+  else logger.error({ errorId, err, ...options.where }, 'unhandled error');
   return { status: 500, code: ErrorCode.INTERNAL, message: 'Internal error', errorId };
 }
 
