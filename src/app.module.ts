@@ -17,6 +17,7 @@ import { IntelligenceModule } from './intelligence/intelligence.module';
 import { LiveModule } from './live/live.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PanelModule } from './panel/panel.module';
+import { PipelineModule } from './pipeline/pipeline.module';
 import { SubscriptionPipeline } from './live/subscriptions';
 import { ConsentModule } from './privacy/consent.module';
 import { PrivacyModule } from './privacy/privacy.module';
@@ -24,6 +25,7 @@ import { RoutingApiModule } from './routing/routing-api.module';
 import { AccessPolicy } from './security/access-policy';
 import { graphqlSecurity } from './security/graphql-security';
 import { SecurityModule } from './security/security.module';
+import { StrictAccessModule } from './security/strict-access.module';
 import { TrackingModule } from './tracking/tracking.module';
 import { TwilioModule } from './twilio/twilio.module';
 import { UpstreamModule } from './upstream/upstream.module';
@@ -45,7 +47,7 @@ export class AppModule {
         AuthModule,
         GraphQLModule.forRootAsync<MercuriusDriverConfig>({
           driver: MercuriusDriver,
-          imports: [AuthModule, SecurityModule],
+          imports: [SecurityModule, PipelineModule],
           inject: [AppConfig, AccessPolicy, SubscriptionPipeline],
           useFactory: (appConfig: AppConfig, policy: AccessPolicy, live: SubscriptionPipeline) => ({
             autoSchemaFile: true,
@@ -65,6 +67,8 @@ export class AppModule {
         IngestModule,
         IntelligenceModule,
         SecurityModule,
+        PipelineModule,
+        StrictAccessModule,
         HealthModule,
         PanelModule,
         PrivacyModule,

@@ -109,6 +109,13 @@ describe('graphql-ws limits (e2e)', () => {
     socket.ws.close();
   });
 
+  it('refuses an invalid subscription with the code an HTTP query gets', async () => {
+    const socket = await connected();
+    socket.send({ id: 'invalid', type: 'subscribe', payload: { query: 'subscription { customerContextChanged(profileId: "x") { nope } }' } });
+    expect(await socket.next((m) => m.id === 'invalid')).toMatchObject({ type: 'error', payload: [{ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] });
+    socket.ws.close();
+  });
+
   it(`holds at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`, async () => {
     const socket = await connected();
     for (let i = 0; i < MAX_SUBSCRIPTIONS_PER_CONNECTION + 1; i++)

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getIntrospectionQuery } from 'graphql';
+import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
+import { ErrorCode } from '../src/common/errors';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { AuditLog } from '../src/security/audit-log';
 import { eventually } from './support/eventually';
@@ -650,7 +652,17 @@ describe('GraphQL limits (e2e)', () => {
     const result = await h.gql('{ __schema { queryType { name } } }');
     expect(result.status).toBe(400);
     expect(result.errors?.[0].message).toMatch(/introspection/i);
+    expect(new Set(codes(result))).toEqual(new Set(['GRAPHQL_VALIDATION_FAILED']));
     expect((await fetch(`${h.url}/graphiql`)).status).toBe(404);
+  });
+
+  it('gives parse and validation errors a code of the documented enum', async () => {
+    for (const query of ['{ customerContext(lookup: {userId: "u"}) { nope } }', '{ customerContext(', 'query A { __typename } query A { __typename }']) {
+      const result = await h.gql(query);
+      expect(result.status).toBe(400);
+      for (const code of codes(result) ?? ['none']) expect(Object.values(ErrorCode)).toContain(code);
+      expect(codes(result)?.[0]).toBe('GRAPHQL_VALIDATION_FAILED');
+    }
   });
 
   it('refuses batched queries', async () => {
@@ -722,6 +734,39 @@ describe('HTTP hygiene (e2e)', () => {
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
     const simple = await post(h.url, { query: '{ __typename }' }, { origin: 'https://evil.example' });
     expect(simple.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  /** Sends raw bytes on a socket (optionally after `onConnection` ran on the server's side of it); the answer's status line and body. */
+  async function rawHttp(bytes: string, onConnection?: (socket: Socket) => void): Promise<{ status: number; body: unknown }> {
+    const server = h.app.getHttpServer();
+    if (onConnection) server.once('connection', (socket: Socket) => setImmediate(() => onConnection(socket)));
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(Number(new URL(h.url).port), '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(received));
+      socket.write(bytes);
+    });
+    const [head, body] = answer.split('\r\n\r\n');
+    return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), body: JSON.parse(body) };
+  }
+
+  it('answers headers too large with 431 HEADERS_TOO_LARGE', async () => {
+    expect(await rawHttp(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)).toEqual({
+      status: 431,
+      body: { error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) } },
+    });
+  });
+
+  it('answers a request not received in time with 408 REQUEST_TIMEOUT', async () => {
+    // Node reports the timeout as a clientError with ERR_HTTP_REQUEST_TIMEOUT, but checks for it
+    // only every 30 s (connectionsCheckingInterval): the server reports it here on a half-sent request.
+    const timeout = Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+    const answer = await rawHttp('POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"query"', (socket) =>
+      h.app.getHttpServer().emit('clientError', timeout, socket),
+    );
+    expect(answer).toEqual({ status: 408, body: { error: { code: 'REQUEST_TIMEOUT', message: 'The request was not received in time' } } });
   });
 
   it('sends security headers on JSON routes', async () => {

@@ -1,10 +1,10 @@
+import { Registry } from 'prom-client';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config/config';
 import { CustomerContextService } from '../src/context/customer-context.service';
 import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
 import { sandboxConfig } from '../src/sandbox/sandbox-config';
 import { TrackingService } from '../src/tracking/tracking.service';
-import { UpstreamMetrics } from '../src/upstream/upstream-metrics';
 import { startHarness, type Harness } from './support/harness';
 import { freePort } from './support/redis-server';
 import { found } from './support/eventually';
@@ -44,7 +44,7 @@ const nextEvent = (sandbox: Sandbox, from: number, name: string, timeoutMs?: num
   until(name, () => eventsSince(sandbox, from).find((e) => e.event === name), timeoutMs);
 
 async function failures(h: Harness, reason: string): Promise<number> {
-  const metric = await h.app.get(UpstreamMetrics).registry.getSingleMetric('cc_tracking_events_failed_total')?.get();
+  const metric = await h.app.get(Registry).getSingleMetric('cc_tracking_events_failed_total')?.get();
   return metric?.values.find((v) => v.labels.reason === reason)?.value ?? 0;
 }
 

@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { createHash } from 'node:crypto';
 import { cacheKeys } from '../cache/cache-keys';
 import { CacheService } from '../cache/cache.service';
+import { plainDigest } from '../common/digest';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
 import { precheck, tokenFromHeaders } from './flex-token';
@@ -14,7 +14,6 @@ const refuse = (message: string) => new DomainError(ErrorCode.UNAUTHENTICATED, m
 /** Tokens IAM refused, by hash, for this long: the same forged token sent again costs no IAM call. */
 const REFUSED_FOR_MS = 60_000;
 const MAX_REFUSED = 10_000;
-const tokenHash = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /**
  * Who a Flex token belongs to. One IAM call per token: the answer is cached (L1 + Redis) until the
@@ -70,7 +69,7 @@ export class AuthService implements OnApplicationBootstrap {
     const shape = precheck(token, now);
     if (shape === 'malformed') throw refuse('The Flex token is malformed');
     if (shape === 'expired') throw refuse('The Flex token has expired');
-    const hash = tokenHash(token);
+    const hash = plainDigest(token);
     const refusal = this.refused.get(hash);
     if (refusal) throw refusal;
     // The TTL is only known once IAM answers (policyFor); no grace: an expired token is never served.

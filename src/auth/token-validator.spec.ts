@@ -1,5 +1,6 @@
 import { ErrorCode } from '../common/errors';
 import type { AppConfig } from '../config/config';
+import { TwilioCalls } from '../twilio/twilio-calls';
 import type { TwilioClient } from '../twilio/twilio-client';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
 import { TwilioFlexTokenValidator } from './token-validator';
@@ -20,7 +21,7 @@ const VALID = {
 function validatorAnswering(statusCode: number, body: unknown) {
   const request = jest.fn().mockResolvedValue({ statusCode, body, headers: {} });
   const twilio = { client: { request } } as unknown as TwilioClient;
-  return { request, validator: new TwilioFlexTokenValidator(config, twilio, new UpstreamMetrics()) };
+  return { request, validator: new TwilioFlexTokenValidator(config, new TwilioCalls(config, twilio, new UpstreamMetrics())) };
 }
 
 describe(TwilioFlexTokenValidator.name, () => {

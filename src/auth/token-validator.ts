@@ -2,10 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { ErrorCode, UpstreamError } from '../common/errors';
 import { AppConfig } from '../config/config';
-import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
+import { TwilioCalls } from '../twilio/twilio-calls';
 import { toUpstreamError } from '../twilio/twilio-errors';
-import { UpstreamMetrics } from '../upstream/upstream-metrics';
-import type { UpstreamPolicy } from '../upstream/upstream-policy';
 import type { Principal } from './principal';
 
 /** Port to Twilio's Flex token validation. */
@@ -30,35 +28,30 @@ const validation = z.object({
 @Injectable()
 export class TwilioFlexTokenValidator extends FlexTokenValidator {
   private readonly logger = new Logger(FlexTokenValidator.name);
-  private readonly policy: UpstreamPolicy;
 
   constructor(
     private readonly config: AppConfig,
-    private readonly twilio: TwilioClient,
-    private readonly metrics: UpstreamMetrics,
+    private readonly twilio: TwilioCalls,
   ) {
     super();
-    this.policy = twilioPolicy(config);
   }
 
   validate(token: string): Promise<Principal | null> {
     const uri = `https://iam.twilio.com/v1/Accounts/${this.config.twilio.accountSid}/Tokens/validate`;
-    return this.metrics.observe('twilio', 'token_validate', () =>
-      this.policy.execute(async () => {
-        let response: { statusCode: number; body: unknown };
-        try {
-          response = (await this.twilio.client.request({
-            method: 'post',
-            uri,
-            data: { token },
-            headers: { 'Content-Type': 'application/json' },
-          })) as typeof response;
-        } catch (error) {
-          return toUpstreamError(error);
-        }
-        return this.read(response.statusCode, response.body);
-      }),
-    );
+    return this.twilio.observe('token_validate', async () => {
+      let response: { statusCode: number; body: unknown };
+      try {
+        response = (await this.twilio.client.request({
+          method: 'post',
+          uri,
+          data: { token },
+          headers: { 'Content-Type': 'application/json' },
+        })) as typeof response;
+      } catch (error) {
+        return toUpstreamError(error);
+      }
+      return this.read(response.statusCode, response.body);
+    });
   }
 
   private read(status: number, body: unknown): Principal | null {

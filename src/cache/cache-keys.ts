@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { plainDigest } from '../common/digest';
 import type { IdentifierDigest } from '../security/identifier-digest';
 
 /**
@@ -30,7 +30,7 @@ export const cacheKeys = {
   /** What webhooks told us about a profile recently, merged into every fetch of its data. */
   pendingChanges: (profileKey: string) => `p:{${profileKey}}:pending`,
   /** A Flex token's validation, under a digest: neither Redis nor a key dump holds a usable token. */
-  authToken: (token: string) => `auth:${createHash('sha256').update(token).digest('base64url')}`,
+  authToken: (token: string) => `auth:${plainDigest(token)}`,
   /** The customers of the tasks a worker holds now (ACCESS_STRICT). */
   workerCustomers: (workerSid: string) => `authz:worker:${workerSid}`,
   /** A webhook delivery already handled (Segment retries for hours). */

@@ -7,7 +7,7 @@ import type { CachePolicy } from '../config/config';
 import { AppConfig } from '../config/config';
 import { CacheMetrics, type CacheEventSource } from '../metrics/cache-metrics';
 import { runWithPriority } from '../upstream/priority';
-import { RedisConnection } from './redis-connection';
+import { RedisConnection, redisUnavailable } from './redis-connection';
 import { SingleFlight } from './single-flight';
 
 /** What the cache hands back: the value, when it was fetched upstream, whether it is past its TTL. */
@@ -241,7 +241,13 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
    */
   async erase(keys: string[]): Promise<number> {
     await this.delete(keys);
-    return this.singleFlight ? this.singleFlight.forget(keys) : 0;
+    if (!this.singleFlight) return 0;
+    try {
+      return await this.singleFlight.forget(keys);
+    } catch (error) {
+      // An erasure Redis did not take is refused with 503, so whoever asked for it retries.
+      throw redisUnavailable(error);
+    }
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -4,7 +4,7 @@ import { redisDriver } from 'bentocache/drivers/redis';
 import Redis, { type Cluster } from 'ioredis';
 import { freePort, startRedisServer, type RedisServer } from '../../test/support/redis-server';
 import { loadConfig } from '../config/config';
-import { RedisConnection } from './redis-connection';
+import { RedisConnection, redisUnavailable } from './redis-connection';
 
 const connectionTo = (port: number, commandTimeoutMs = 200) =>
   new RedisConnection(loadConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: String(commandTimeoutMs) }));
@@ -184,5 +184,28 @@ describe(RedisConnection.name, () => {
     server = await startRedisServer([], port);
     await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
     await expect(client.set('k', 'v')).resolves.toBe('OK');
+  }, 15_000);
+});
+
+describe('redisUnavailable', () => {
+  it('calls a command Redis never answered UNAVAILABLE, and passes a reply of Redis on', async () => {
+    const port = await freePort();
+    const connection = connectionTo(port);
+    const client = connection.create('test');
+    let server: RedisServer | undefined;
+    try {
+      await connection.firstAnswer(client);
+      const unsent: unknown = await client.set('k', 'v').catch((error: unknown) => error);
+      expect(redisUnavailable(unsent)).toMatchObject({ code: 'UNAVAILABLE', cause: unsent });
+      server = await startRedisServer([], port);
+      await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
+      await client.set('k', 'not a number');
+      const reply: unknown = await client.incr('k').catch((error: unknown) => error);
+      expect(reply).toBeInstanceOf(Error);
+      expect(redisUnavailable(reply)).toBe(reply);
+    } finally {
+      await connection.onModuleDestroy();
+      await server?.stop();
+    }
   }, 15_000);
 });

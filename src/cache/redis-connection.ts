@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { CacheBusMessage, CreateBusDriverResult } from 'bentocache/types';
-import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import Redis, { Cluster, ReplyError, type RedisOptions } from 'ioredis';
+import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
 
 /** Longest wait for a connection's first answer: ioredis's connect timeout (below) and a margin. */
@@ -129,6 +130,17 @@ export class RedisConnection implements OnModuleInit, OnApplicationBootstrap, On
       }),
     );
   }
+}
+
+/**
+ * For work that cannot go on without Redis (storing a webhook's news): a command that failed
+ * without Redis's own reply (a `ReplyError`) was not answered at all (the connection was not
+ * ready, closed, or timed out; ioredis gives those plain Errors of no class), so the caller is
+ * told to retry later (503 UNAVAILABLE). A reply error is passed on as it is: it is our bug.
+ */
+export function redisUnavailable(error: unknown): unknown {
+  if (error instanceof ReplyError || error instanceof DomainError) return error;
+  return new DomainError(ErrorCode.UNAVAILABLE, 'A backing service is unavailable; retry later', { cause: error });
 }
 
 /** Settles with true on the connection's first `ready`, false on its first `close` or after FIRST_CONNECTION_MS. */

@@ -1,27 +1,14 @@
-import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
-import type { FastifyBaseLogger, FastifyReply } from 'fastify';
+import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { GraphQLError } from 'graphql';
-import { randomUUID } from 'node:crypto';
-import { DomainError, ErrorCode, FASTIFY_CODES, toErrorBody, type ErrorBody } from './errors';
+import { FASTIFY_CODES, graphQLExtensions, mapError } from './error-mapper';
 
 /**
  * Where errors become responses: one JSON shape for HTTP (`{ error: { code, message } }`), one
- * `extensions.code` for GraphQL. Stacks are logged with an errorId, never sent.
+ * `extensions.code` for GraphQL, both from `mapError`. Stacks are logged with an errorId, never sent.
  */
-const logger = new Logger('Errors');
-
-/** `log`: the request's logger when there is one, so the line carries the request id. */
-function describe(error: unknown, where?: Record<string, unknown>, log?: FastifyBaseLogger): ErrorBody {
-  const body = toErrorBody(error, randomUUID);
-  if (body.errorId) {
-    if (log) log.error({ context: 'Errors', errorId: body.errorId, err: error, ...where }, 'unhandled error');
-    else logger.error({ errorId: body.errorId, err: error, ...where }, 'unhandled error');
-  }
-  return body;
-}
-
 export function sendError(reply: FastifyReply, error: unknown): void {
-  const body = describe(error, undefined, reply.request?.log);
+  const body = mapError(error, { log: reply.request?.log });
   if (reply.sent) return;
   void reply
     .status(body.status)
@@ -37,18 +24,13 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 }
 
-function isClientError(error: unknown): boolean {
-  const status = (error as { statusCode?: unknown })?.statusCode;
-  return typeof status === 'number' && status >= 400 && status < 500;
-}
-
 interface Execution {
   data?: unknown;
   errors: readonly GraphQLError[];
   statusCode?: number;
 }
 
-/** Mercurius errorFormatter: maps every error through the same table as HTTP. */
+/** Mercurius errorFormatter (HTTP, and graphql-ws pushes): every error through `mapError`. */
 export function formatGraphQLErrors(
   execution: Execution,
   context?: { reply?: FastifyReply },
@@ -62,27 +44,12 @@ export function formatGraphQLErrors(
   // Without data, the request itself was refused: answer with the client error's status.
   let clientStatus: number | undefined;
   const errors = flat.map((error) => {
-    const original = error.originalError;
-    if (!original || original instanceof GraphQLError) {
-      // Parse and validation errors: the message is the point, there is nothing to hide.
-      clientStatus ??= 400;
-      const code = (error.extensions?.code as string | undefined) ?? 'GRAPHQL_VALIDATION_FAILED';
-      return { message: error.message, locations: error.locations, path: error.path, extensions: { ...error.extensions, code } };
-    }
-    if (!error.path && !(original instanceof DomainError) && !isClientError(original)) {
-      // No path: the request failed before any resolver ran (e.g. graphql-js refusing a
-      // non-string query). That is the caller's input, not our fault.
-      clientStatus ??= 400;
-      return { message: 'Malformed GraphQL request', extensions: { code: ErrorCode.BAD_REQUEST } };
-    }
-    const body = describe(original, { graphqlPath: error.path?.join('.') }, context?.reply?.request?.log);
+    const body = mapError(error, { log: context?.reply?.request?.log, where: { graphqlPath: error.path?.join('.') } });
+    // No path: refused before any resolver ran (parse, validation, limits).
     if (body.status >= 400 && body.status < 500 && !error.path) clientStatus ??= body.status;
-    return {
-      message: body.message,
-      locations: error.locations,
-      path: error.path,
-      extensions: { code: body.code, ...(body.errorId ? { errorId: body.errorId } : {}) },
-    };
+    // A parse or validation error keeps graphql-js's own extensions beside the code.
+    const own = !error.originalError || error.originalError instanceof GraphQLError ? error.extensions : {};
+    return { message: body.message, locations: error.locations, path: error.path, extensions: { ...own, ...graphQLExtensions(body) } };
   });
   const statusCode = execution.data ? 200 : (clientStatus ?? 200);
   return { statusCode, response: { data: execution.data ?? null, errors } };

@@ -1,9 +1,16 @@
 /**
  * One error type for the whole service. Adapters turn SDK and HTTP failures into it; one place
- * (`toErrorBody`) maps it to an HTTP status and a GraphQL `extensions.code`.
+ * (`mapError`, error-mapper.ts) maps it, and anything else thrown, to an HTTP status and a code.
+ * The codes are part of the interface contract: add, rename nothing.
  */
 export enum ErrorCode {
   BAD_REQUEST = 'BAD_REQUEST',
+  /** The query does not parse, or fails GraphQL validation (an unknown field, introspection while it is off). */
+  GRAPHQL_VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED',
+  /** The HTTP request was not received within HTTP_REQUEST_TIMEOUT_MS. */
+  REQUEST_TIMEOUT = 'REQUEST_TIMEOUT',
+  /** The HTTP request's headers are larger than Node's limit. */
+  HEADERS_TOO_LARGE = 'HEADERS_TOO_LARGE',
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   FORBIDDEN = 'FORBIDDEN',
   NOT_FOUND = 'NOT_FOUND',
@@ -32,6 +39,9 @@ export enum ErrorCode {
 
 const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.BAD_REQUEST]: 400,
+  [ErrorCode.GRAPHQL_VALIDATION_FAILED]: 400,
+  [ErrorCode.REQUEST_TIMEOUT]: 408,
+  [ErrorCode.HEADERS_TOO_LARGE]: 431,
   [ErrorCode.UNAUTHENTICATED]: 401,
   [ErrorCode.FORBIDDEN]: 403,
   [ErrorCode.NOT_FOUND]: 404,
@@ -52,6 +62,10 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.INTERNAL]: 500,
 };
 
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code];
+}
+
 export class DomainError extends Error {
   override name = 'DomainError';
   constructor(
@@ -65,7 +79,7 @@ export class DomainError extends Error {
   readonly details?: Record<string, unknown>;
 
   get status(): number {
-    return STATUS[this.code];
+    return statusOf(this.code);
   }
 
   /**
@@ -99,86 +113,4 @@ export class UpstreamError extends DomainError {
   get retryable(): boolean {
     return this.code !== ErrorCode.BAD_REQUEST && this.code !== ErrorCode.UNAUTHENTICATED && this.code !== ErrorCode.BUDGET_EXHAUSTED;
   }
-}
-
-export interface ErrorBody {
-  status: number;
-  code: ErrorCode | string;
-  message: string;
-  /** Set for unexpected errors: the id under which the error was logged. */
-  errorId?: string;
-}
-
-/** Fastify's and Mercurius's own client errors (bad JSON, too large, ...) carry these codes. */
-export const FASTIFY_CODES: Record<string, ErrorCode> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.BAD_REQUEST,
-  FST_ERR_CTP_EMPTY_JSON_BODY: ErrorCode.BAD_REQUEST,
-  FST_ERR_CTP_BODY_TOO_LARGE: ErrorCode.PAYLOAD_TOO_LARGE,
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ErrorCode.BAD_REQUEST,
-  FST_ERR_VALIDATION: ErrorCode.BAD_REQUEST,
-  MER_ERR_GQL_QUERY_DEPTH: ErrorCode.QUERY_TOO_DEEP,
-  MER_ERR_GQL_PERSISTED_QUERY_NOT_FOUND: ErrorCode.PERSISTED_QUERY_NOT_FOUND,
-  MER_ERR_GQL_PERSISTED_QUERY_NOT_SUPPORTED: ErrorCode.PERSISTED_QUERY_REQUIRED,
-};
-
-function textOr(message: unknown, fallback: string): string {
-  return typeof message === 'string' && message ? message : fallback;
-}
-
-function codeForStatus(status: number): ErrorCode {
-  const match = (Object.entries(STATUS) as [ErrorCode, number][]).find(([, s]) => s === status);
-  if (match) return match[0];
-  return status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST;
-}
-
-/**
- * The single mapping from anything thrown to what a client sees. Unknown errors never leak their
- * message: the client gets INTERNAL and an errorId that the caller logs with the stack.
- */
-export function toErrorBody(error: unknown, newErrorId: () => string): ErrorBody {
-  if (error instanceof DomainError) {
-    return { status: error.status, code: error.code, message: error.message };
-  }
-  const candidate = error as {
-    statusCode?: unknown;
-    status?: unknown;
-    code?: unknown;
-    message?: unknown;
-    getStatus?: () => number;
-    getResponse?: () => unknown;
-  };
-  if (typeof candidate?.code === 'string' && FASTIFY_CODES[candidate.code]) {
-    const code = FASTIFY_CODES[candidate.code];
-    return { status: STATUS[code], code, message: textOr(candidate.message, code) };
-  }
-  // NestJS HttpException (e.g. a 404 for an unknown route)
-  if (typeof candidate?.getStatus === 'function') {
-    const status = candidate.getStatus();
-    if (status < 500) {
-      const response = candidate.getResponse?.();
-      const message =
-        typeof response === 'object' && response && 'message' in response ? String(response.message) : textOr(candidate.message, 'Request failed');
-      return { status, code: codeForStatus(status), message };
-    }
-  }
-  if (isRedisOutage(error)) {
-    return { status: 503, code: ErrorCode.UNAVAILABLE, message: 'A backing service is unavailable; retry later' };
-  }
-  const status = typeof candidate?.statusCode === 'number' ? candidate.statusCode : undefined;
-  if (status !== undefined && status >= 400 && status < 500) {
-    return { status, code: codeForStatus(status), message: textOr(candidate.message, 'Bad request') };
-  }
-  return { status: 500, code: ErrorCode.INTERNAL, message: 'Internal error', errorId: newErrorId() };
-}
-
-/**
- * ioredis's ways of saying Redis is unreachable. Work that needs Redis and cannot go on without
- * it (storing a webhook's news, enqueuing) answers 503 so the caller retries; it is not a bug.
- */
-function isRedisOutage(error: unknown): boolean {
-  const e = error as { name?: unknown; message?: unknown; code?: unknown };
-  if (e?.name === 'MaxRetriesPerRequestError') return true;
-  if (e?.code === 'ECONNREFUSED' || e?.code === 'ECONNRESET') return true;
-  return typeof e?.message === 'string' && /^(Command timed out|Connection is closed\.|Stream isn't writeable)/.test(e.message);
 }

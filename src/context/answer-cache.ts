@@ -6,7 +6,7 @@ import { Counter, Registry } from 'prom-client';
 import { CacheService } from '../cache/cache.service';
 import { AppConfig } from '../config/config';
 import { ChangeBus } from '../live/change-bus';
-import type { AccessTarget } from '../security/strict-access';
+import type { AccessTarget } from '../auth/customer-access';
 import type { FreshnessSummary } from '../tracking/tracking.service';
 import { CustomerRoot } from './customer-context.service';
 import { IdentifierDigest } from '../security/identifier-digest';

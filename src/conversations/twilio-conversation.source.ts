@@ -1,9 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/config';
-import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
-import { twilioCall } from '../twilio/twilio-errors';
-import { UpstreamMetrics } from '../upstream/upstream-metrics';
-import type { UpstreamPolicy } from '../upstream/upstream-policy';
+import { TwilioCalls } from '../twilio/twilio-calls';
 import { ConversationSource } from './conversation.source';
 import type { ConversationMessage, ConversationSummary } from './conversation.types';
 
@@ -12,15 +8,8 @@ const PAGE_SIZE = 50;
 /** Twilio Conversations through twilio-node. */
 @Injectable()
 export class TwilioConversationSource extends ConversationSource {
-  private readonly policy: UpstreamPolicy;
-
-  constructor(
-    config: AppConfig,
-    private readonly twilio: TwilioClient,
-    private readonly metrics: UpstreamMetrics,
-  ) {
+  constructor(private readonly twilio: TwilioCalls) {
     super();
-    this.policy = twilioPolicy(config, 2);
   }
 
   conversationsOf(address: string, limit: number): Promise<ConversationSummary[]> {
@@ -80,8 +69,9 @@ export class TwilioConversationSource extends ConversationSource {
     );
   }
 
+  /** Calls that walk pages: twice the timeout per attempt. */
   private call<T, A = never>(route: string, work: () => Promise<T>, answers: Readonly<Record<number, A>> = {}): Promise<T | A> {
-    return this.metrics.observe('twilio', route, () => this.policy.execute(() => twilioCall(work, answers)));
+    return this.twilio.call(route, work, answers, 2);
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { plainDigest } from '../common/digest';
 import { z } from 'zod';
 
 /**
@@ -19,7 +19,7 @@ const withDeletionId = (value: unknown): unknown => {
   const message = value as Record<string, unknown>;
   if (message.type !== 'delete' || message.messageId !== undefined) return value;
   const basis = JSON.stringify([message.userId ?? null, message.timestamp ?? message.receivedAt ?? null]);
-  return { ...message, messageId: `delete:${createHash('sha256').update(basis).digest('base64url')}` };
+  return { ...message, messageId: `delete:${plainDigest(basis)}` };
 };
 
 const messageObject = z

@@ -1,9 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/config';
-import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
-import { twilioCall } from '../twilio/twilio-errors';
-import { UpstreamMetrics } from '../upstream/upstream-metrics';
-import type { UpstreamPolicy } from '../upstream/upstream-policy';
+import { TwilioCalls } from '../twilio/twilio-calls';
 import { IntelligenceSource } from './intelligence.source';
 import type { OperatorResultWire, TranscriptInfo } from './intelligence.types';
 
@@ -17,15 +13,8 @@ const PAGE_SIZE = 50;
  */
 @Injectable()
 export class TwilioIntelligenceSource extends IntelligenceSource {
-  private readonly policy: UpstreamPolicy;
-
-  constructor(
-    config: AppConfig,
-    private readonly twilio: TwilioClient,
-    private readonly metrics: UpstreamMetrics,
-  ) {
+  constructor(private readonly twilio: TwilioCalls) {
     super();
-    this.policy = twilioPolicy(config, 2);
   }
 
   transcript(transcriptSid: string): Promise<TranscriptInfo | null> {
@@ -60,8 +49,9 @@ export class TwilioIntelligenceSource extends IntelligenceSource {
     );
   }
 
+  /** Calls that walk pages: twice the timeout per attempt. */
   private call<T, A = never>(route: string, work: () => Promise<T>, answers: Readonly<Record<number, A>> = {}): Promise<T | A> {
-    return this.metrics.observe('twilio', route, () => this.policy.execute(() => twilioCall(work, answers)));
+    return this.twilio.call(route, work, answers, 2);
   }
 }
 

@@ -1,12 +1,12 @@
 import { OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import { HttpAdapterHost } from '@nestjs/core';
 import { Args, Context, ID, Resolver, Subscription } from '@nestjs/graphql';
 import type { FastifyInstance } from 'fastify';
 import type { PubSub } from 'mercurius';
+import { CustomerAccess } from '../auth/customer-access';
 import { principalOf, type CallerContext } from '../auth/principal';
 import { consentedEvent } from '../privacy/consent';
 import { ConsentService } from '../privacy/consent.service';
-import { StrictAccess } from '../security/strict-access';
 import type { ContextChange } from './change';
 import { ChangeBus } from './change-bus';
 import { CustomerContextChange } from './customer-context-change.model';
@@ -16,12 +16,10 @@ const topicOf = (profileId: string) => `customerContextChanged:${profileId}`;
 /** Live updates: every change the bus delivers to this instance reaches its subscribers. */
 @Resolver(() => CustomerContextChange)
 export class LiveResolver implements OnModuleInit {
-  private strict?: StrictAccess;
-
   constructor(
     private readonly bus: ChangeBus,
     private readonly adapterHost: HttpAdapterHost,
-    private readonly moduleRef: ModuleRef,
+    private readonly access: CustomerAccess,
     private readonly consent: ConsentService,
   ) {}
 
@@ -65,10 +63,8 @@ export class LiveResolver implements OnModuleInit {
    * reservation ended stops receiving the customer's changes (within ACCESS_STRICT_CACHE_MS).
    */
   private async stillAllowed(change: ContextChange, context: CallerContext): Promise<boolean> {
-    // Resolved lazily: the security module builds on the context module, which builds on this one.
-    this.strict ??= this.moduleRef.get(StrictAccess, { strict: false });
     try {
-      await this.strict.check(principalOf(context), { profileId: change.profileId });
+      await this.access.check(principalOf(context), { profileId: change.profileId });
       return true;
     } catch {
       return false;

@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { cacheKeys } from '../cache/cache-keys';
-import { RedisConnection } from '../cache/redis-connection';
+import { RedisConnection, redisUnavailable } from '../cache/redis-connection';
 import { AppConfig } from '../config/config';
 import type { ConsentRecord } from '../privacy/consent';
 import type { ProfileEvent, ProfileTraits, Traits } from '../profiles/profile.types';
@@ -23,6 +23,11 @@ interface Pending {
 }
 
 const EMPTY: Pending = { events: [], traits: {}, consent: [] };
+
+/** A webhook's news that Redis did not take is refused with 503, so its sender retries. */
+const rethrow = (error: unknown): never => {
+  throw redisUnavailable(error);
+};
 
 /**
  * What webhooks told us about a profile that the Profile API may not show yet. Every read of
@@ -73,7 +78,7 @@ export class PendingChanges implements OnModuleInit {
     this.memo.delete(profileKey);
     if (this.client) {
       const key = this.key(profileKey);
-      const [[, count], [, deleted]] = (await this.client.multi().hlen(key).del(key).exec()) as Array<[Error | null, number]>;
+      const [[, count], [, deleted]] = (await this.client.multi().hlen(key).del(key).exec().catch(rethrow)) as Array<[Error | null, number]>;
       void deleted;
       return count;
     }
@@ -142,7 +147,7 @@ export class PendingChanges implements OnModuleInit {
     this.memo.delete(profileKey);
     if (this.client) {
       const key = this.key(profileKey);
-      await this.client.multi().hset(key, field, json).pexpire(key, PENDING_TTL_MS).exec();
+      await this.client.multi().hset(key, field, json).pexpire(key, PENDING_TTL_MS).exec().catch(rethrow);
       return;
     }
     const fields = this.local.get(profileKey) ?? new Map<string, string>();

@@ -1,10 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { createHash } from 'node:crypto';
+import { NoSchemaIntrospectionCustomRule, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
 import type { Principal } from '../auth/principal';
+import { plainDigest } from '../common/digest';
+import { toGraphQLError } from '../common/error-mapper';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
 import { AccessPolicy, type PolicyView } from '../security/access-policy';
@@ -64,10 +65,8 @@ export interface LiveContext {
   connection?: LiveConnection;
 }
 
-/** graphql-ws sends a subscribe's errors as they are thrown (no error formatter): the code goes in extensions here. */
-const refuse = (code: ErrorCode, message: string) => new GraphQLError(message, { extensions: { code } });
-
-const hash = (token: string) => createHash('sha256').update(token).digest('base64url');
+/** graphql-ws sends a subscribe's errors as they are thrown (no error formatter): they are mapped here. */
+const refuse = (code: ErrorCode, message: string) => toGraphQLError(new DomainError(code, message));
 
 /**
  * The request pipeline's steps for graphql-ws (see pipeline/request-pipeline.ts): every message
@@ -196,7 +195,7 @@ export class SubscriptionPipeline {
       return { principal, policyView: this.policy.viewFor(principal), connection };
     } catch (error) {
       this.logger.debug(
-        { reason: error instanceof DomainError ? error.code : 'INTERNAL', token: token ? hash(token).slice(0, 8) : null },
+        { reason: error instanceof DomainError ? error.code : 'INTERNAL', token: token ? plainDigest(token, 8) : null },
         'WebSocket connection refused',
       );
       this.close(connection, error instanceof DomainError && error.code === ErrorCode.RATE_LIMITED ? CLOSE.tooMany : CLOSE.forbidden, 'Forbidden');
@@ -218,13 +217,12 @@ export class SubscriptionPipeline {
     const variables = connection.variables.get(id);
     connection.variables.delete(id);
     const errors = validate(schema, document, this.validationRules);
-    if (errors.length > 0) throw errors[0];
+    if (errors.length > 0) throw toGraphQLError(errors[0]);
     let complexity: number;
     try {
       complexity = complexityOf(schema, document, variables);
     } catch (error) {
-      if (error instanceof DomainError) throw refuse(error.code, error.message);
-      throw refuse(ErrorCode.BAD_REQUEST, 'The subscription could not be measured');
+      throw toGraphQLError(error instanceof DomainError ? error : new DomainError(ErrorCode.BAD_REQUEST, 'The subscription could not be measured'));
     }
     if (complexity > this.config.graphql.maxComplexity) {
       throw refuse(ErrorCode.QUERY_TOO_COMPLEX, `The subscription's complexity ${complexity} exceeds the limit of ${this.config.graphql.maxComplexity}`);

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ExecutionResult } from 'graphql';
 import type { MercuriusContext } from 'mercurius';
 import { AuthService } from '../auth/auth.service';
+import { CustomerAccess, type AccessTarget } from '../auth/customer-access';
 import type { Principal } from '../auth/principal';
 import { AnswerCache, type AnswerRead, type KeptAnswer, type PendingAnswer } from '../context/answer-cache';
 import { CustomerRoot } from '../context/customer-context.service';
@@ -13,7 +14,6 @@ import { RequestMetrics } from '../metrics/request-metrics';
 import { AccessPolicy, roleSetKey, type PolicyView } from '../security/access-policy';
 import { AuditLog } from '../security/audit-log';
 import { RateLimits } from '../security/rate-limits';
-import { StrictAccess, type AccessTarget } from '../security/strict-access';
 import type { FreshnessSummary } from '../tracking/tracking.service';
 import { TrackingService } from '../tracking/tracking.service';
 import { viewerOf } from '../tracking/viewer';
@@ -106,7 +106,7 @@ export class RequestPipeline implements OnModuleInit, OnApplicationBootstrap {
     private readonly limits: RateLimits,
     private readonly auth: AuthService,
     private readonly policy: AccessPolicy,
-    private readonly strict: StrictAccess,
+    private readonly strict: CustomerAccess,
     private readonly answers: AnswerCache,
     private readonly audit: AuditLog,
     private readonly tracking: TrackingService,

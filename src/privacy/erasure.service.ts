@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { cacheKeys } from '../cache/cache-keys';
 import { CacheService } from '../cache/cache.service';
 import { AppConfig } from '../config/config';
@@ -36,8 +35,6 @@ export interface ErasureReport {
 const MAX_OPEN_TASKS = 5_000;
 /** A task rewritten under us this often is given up (counted as failed). */
 const MAX_STALE_WRITES = 5;
-
-const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 16);
 
 /**
  * Erasure that reaches every copy the service holds of a customer: cached Segment data on every
@@ -130,8 +127,9 @@ export class ErasureService {
       {
         audit: 'customer.erased',
         who: requester,
-        // Hashed: the line must not name the person it says was forgotten.
-        whose: { profile: profileKey ? digest(profileKey) : null, identifiers: [...identifiers.keys()].map(digest) },
+        // Keyed digests: the line must not name the person it says was forgotten, and a plain hash
+        // of a phone number would (hash every number).
+        whose: { profile: profileKey ? this.ids.of(profileKey, 16) : null, identifiers: [...identifiers.keys()].map((id) => this.ids.of(id, 16)) },
         removed: { ...report, suppressedUntil: report.suppressedUntil.toISOString() },
       },
       'customer erased',

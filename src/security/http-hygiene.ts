@@ -2,9 +2,10 @@ import cors from '@fastify/cors';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { sendError } from '../common/error-handling';
-import { ErrorCode } from '../common/errors';
+import { mapError } from '../common/error-mapper';
 import type { AppConfig } from '../config/config';
 
 /**
@@ -51,21 +52,16 @@ export function frameworkErrors(error: Error, _request: FastifyRequest, reply: F
 
 /**
  * Fastify's clientErrorHandler: requests too broken to reach a route (bad HTTP, headers too large,
- * too slow) still get the documented `{ error: { code, message } }` body.
+ * too slow) still get the documented `{ error: { code, message } }` body, mapped like any error.
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
   // A reset connection has nobody left to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, reason, message] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'Request Timeout', 'The request was not received in time']
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'Request Header Fields Too Large', 'The request headers are too large']
-        : [400, 'Bad Request', 'Malformed HTTP request'];
-  const body = JSON.stringify({ error: { code: ErrorCode.BAD_REQUEST, message } });
+  const { status, code, message, errorId } = mapError(error);
+  const body = JSON.stringify({ error: { code, message, ...(errorId ? { errorId } : {}) } });
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
   socket.destroy();

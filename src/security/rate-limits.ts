@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createHash } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { tokenFromHeaders } from '../auth/flex-token';
 import { RedisConnection } from '../cache/redis-connection';
+import { plainDigest } from '../common/digest';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
 
@@ -14,8 +14,6 @@ const CALLBACKS = /^\/(webhooks|routing)\//;
 const CALLBACK_SHARE = 10;
 /** Tokens IAM has not seen yet, per address: each one costs a Twilio call. */
 const NEW_TOKEN_SHARE = 10;
-
-const tokenKey = (token: string) => createHash('sha256').update(token).digest('base64url').slice(0, 22);
 
 /**
  * The request budgets, shared by every instance through Redis when there is one
@@ -62,7 +60,7 @@ export class RateLimits {
     if (UNLIMITED.test(path)) return;
     if (CALLBACKS.test(path)) return this.consume(reply, [this.callbacks.consume(request.ip)]);
     const token = tokenFromHeaders(request.headers);
-    await this.consume(reply, [this.perAddress.consume(request.ip), ...(token ? [this.perToken.consume(tokenKey(token))] : [])]);
+    await this.consume(reply, [this.perAddress.consume(request.ip), ...(token ? [this.perToken.consume(plainDigest(token, 22))] : [])]);
   }
 
   /** Before IAM is asked about a token it has not seen: throws RATE_LIMITED past the address's budget. */

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { CustomerAccess, type AccessTarget } from '../auth/customer-access';
 import type { Principal } from '../auth/principal';
 import { cacheKeys } from '../cache/cache-keys';
 import { CacheService } from '../cache/cache.service';
@@ -8,13 +9,6 @@ import { CustomerContextService } from '../context/customer-context.service';
 import type { LookupInput } from '../identity/identity';
 import { IdentifierDigest } from './identifier-digest';
 import { WorkerTasks } from './worker-tasks';
-
-/** What a root field asks about: a customer (lookup or profile id), or a task. */
-export interface AccessTarget {
-  lookup?: LookupInput;
-  taskSid?: string;
-  profileId?: string;
-}
 
 interface WorkerCustomers {
   taskSids: string[];
@@ -33,14 +27,16 @@ const forbidden = () => new DomainError(ErrorCode.FORBIDDEN, 'ACCESS_STRICT: thi
  * worker. A customer matches by profile id or by a channel address the task carries.
  */
 @Injectable()
-export class StrictAccess {
+export class StrictAccess extends CustomerAccess {
   constructor(
     private readonly config: AppConfig,
     private readonly cache: CacheService,
     private readonly contexts: CustomerContextService,
     private readonly workerTasks: WorkerTasks,
     private readonly ids: IdentifierDigest,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Throws FORBIDDEN when strict mode is on and the caller may not read the target. */
   async check(principal: Principal | null, target: AccessTarget): Promise<void> {

@@ -1,10 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ReservationStatus } from 'twilio/lib/rest/taskrouter/v1/workspace/worker/reservation';
 import { AppConfig } from '../config/config';
-import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
-import { twilioCall } from '../twilio/twilio-errors';
-import { UpstreamMetrics } from '../upstream/upstream-metrics';
-import type { UpstreamPolicy } from '../upstream/upstream-policy';
+import { TwilioCalls } from '../twilio/twilio-calls';
 import { isSid } from '../twilio/sids';
 
 /** Port to the tasks a worker holds right now. */
@@ -20,15 +17,11 @@ const MAX_RESERVATIONS = 50;
 /** TaskRouter `GET /v1/Workspaces/{ws}/Workers/{WK}/Reservations?ReservationStatus=...`. */
 @Injectable()
 export class TwilioWorkerTasks extends WorkerTasks {
-  private readonly policy: UpstreamPolicy;
-
   constructor(
     private readonly config: AppConfig,
-    private readonly twilio: TwilioClient,
-    private readonly metrics: UpstreamMetrics,
+    private readonly twilio: TwilioCalls,
   ) {
     super();
-    this.policy = twilioPolicy(config);
   }
 
   async activeTaskSids(workerSid: string): Promise<string[]> {
@@ -36,10 +29,8 @@ export class TwilioWorkerTasks extends WorkerTasks {
     const worker = this.twilio.client.taskrouter.v1.workspaces(this.config.twilio.workspaceSid).workers(workerSid);
     const lists = await Promise.all(
       ACTIVE.map((reservationStatus) =>
-        this.metrics.observe('twilio', 'worker_reservations', () =>
-          // A worker TaskRouter does not know holds no task: refused as such, not as an outage.
-          this.policy.execute(() => twilioCall(() => worker.reservations.list({ reservationStatus, limit: MAX_RESERVATIONS }), { 404: [] })),
-        ),
+        // A worker TaskRouter does not know holds no task: refused as such, not as an outage.
+        this.twilio.call('worker_reservations', () => worker.reservations.list({ reservationStatus, limit: MAX_RESERVATIONS }), { 404: [] }),
       ),
     );
     return [...new Set(lists.flat().map((reservation) => reservation.taskSid))];

@@ -1,6 +1,7 @@
 import { loadConfig, type AppConfig } from '../config/config';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox';
 import { sandboxConfig } from '../sandbox/sandbox-config';
+import { TwilioCalls } from '../twilio/twilio-calls';
 import { createTwilioClient } from '../twilio/twilio-client';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
 import { TwilioTaskSource } from './twilio-task.source';
@@ -14,7 +15,7 @@ describe(TwilioTaskSource.name, () => {
   beforeAll(async () => {
     sandbox = await startSandbox({ quiet: true, customers: 6 });
     config = sandboxConfig(loadConfig({ UPSTREAM_RETRIES: '0' }), sandbox);
-    tasks = new TwilioTaskSource(config, createTwilioClient(config), new UpstreamMetrics());
+    tasks = new TwilioTaskSource(config, new TwilioCalls(config, createTwilioClient(config), new UpstreamMetrics()));
   });
   afterAll(() => sandbox.close());
 

@@ -2,64 +2,48 @@ import { Injectable } from '@nestjs/common';
 import type { ApiResponse } from 'twilio/lib/base/ApiResponse';
 import type { TaskInstance } from 'twilio/lib/rest/taskrouter/v1/workspace/task';
 import { AppConfig } from '../config/config';
-import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
-import { twilioCall } from '../twilio/twilio-errors';
-import { UpstreamMetrics } from '../upstream/upstream-metrics';
-import type { UpstreamPolicy } from '../upstream/upstream-policy';
+import { TwilioCalls } from '../twilio/twilio-calls';
 import { TaskSource, type TaskSnapshot, type TaskUpdate } from './task.source';
 import { isSid } from '../twilio/sids';
 
 /** TaskRouter tasks through twilio-node, with the ETag that later updates send as If-Match. */
 @Injectable()
 export class TwilioTaskSource extends TaskSource {
-  private readonly policy: UpstreamPolicy;
-
   constructor(
     private readonly config: AppConfig,
-    private readonly twilio: TwilioClient,
-    private readonly metrics: UpstreamMetrics,
+    private readonly twilio: TwilioCalls,
   ) {
     super();
-    this.policy = twilioPolicy(config);
   }
 
   task(taskSid: string): Promise<TaskSnapshot | null> {
     if (!isSid('task', taskSid)) return Promise.resolve(null);
-    return this.metrics.observe('twilio', 'task', () =>
-      this.policy.execute(() => twilioCall(async () => toSnapshot(await this.tasks(taskSid).fetchWithHttpInfo()), { 404: null })),
-    );
+    return this.twilio.call('task', async () => toSnapshot(await this.tasks(taskSid).fetchWithHttpInfo()), { 404: null });
   }
 
   updateAttributes(taskSid: string, attributes: Record<string, unknown>, etag: string): Promise<TaskUpdate | null> {
     if (!isSid('task', taskSid)) return Promise.resolve(null);
     // Retrying after a timeout is safe: if the first try did land, the retry's If-Match is stale.
-    return this.metrics.observe('twilio', 'task_update', () =>
-      this.policy.execute(() =>
-        twilioCall<TaskUpdate, TaskUpdate | null>(
-          async () => ({ ok: true, task: toSnapshot(await this.tasks(taskSid).updateWithHttpInfo({ attributes: JSON.stringify(attributes), ifMatch: etag })) }),
-          { 412: { ok: false, reason: 'stale' }, 404: null },
-        ),
-      ),
+    return this.twilio.call<TaskUpdate, TaskUpdate | null>(
+      'task_update',
+      async () => ({ ok: true, task: toSnapshot(await this.tasks(taskSid).updateWithHttpInfo({ attributes: JSON.stringify(attributes), ifMatch: etag })) }),
+      { 412: { ok: false, reason: 'stale' }, 404: null },
     );
   }
 
   openTasks(limit: number): Promise<TaskSnapshot[]> {
-    return this.metrics.observe('twilio', 'tasks_list', () =>
-      this.policy.execute(() =>
-        twilioCall(async () => {
-          const tasks = await this.twilio.client.taskrouter.v1
-            .workspaces(this.config.twilio.workspaceSid)
-            .tasks.list({ assignmentStatus: [...OPEN], pageSize: Math.min(limit, 1000), limit });
-          return tasks.map((task) => ({
-            sid: task.sid,
-            attributes: parseAttributes(task.attributes),
-            etag: null,
-            assignmentStatus: task.assignmentStatus,
-            taskChannel: task.taskChannelUniqueName ?? null,
-          }));
-        }),
-      ),
-    );
+    return this.twilio.call('tasks_list', async () => {
+      const tasks = await this.twilio.client.taskrouter.v1
+        .workspaces(this.config.twilio.workspaceSid)
+        .tasks.list({ assignmentStatus: [...OPEN], pageSize: Math.min(limit, 1000), limit });
+      return tasks.map((task) => ({
+        sid: task.sid,
+        attributes: parseAttributes(task.attributes),
+        etag: null,
+        assignmentStatus: task.assignmentStatus,
+        taskChannel: task.taskChannelUniqueName ?? null,
+      }));
+    });
   }
 
   private tasks(taskSid: string) {

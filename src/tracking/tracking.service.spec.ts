@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
+import { Registry } from 'prom-client';
 import { loadConfig, type AppConfig } from '../config/config';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox';
 import { sandboxConfig } from '../sandbox/sandbox-config';
-import { UpstreamMetrics } from '../upstream/upstream-metrics';
 import type { TrackedCustomer } from './tracking-identity';
 import { TrackingService, type ContextView } from './tracking.service';
 
@@ -34,9 +34,9 @@ describe(TrackingService.name, () => {
   });
   afterEach(() => jest.restoreAllMocks());
 
-  function build(env: Record<string, string> = {}, segment: Partial<AppConfig['segment']> = {}): { service: TrackingService; metrics: UpstreamMetrics } {
+  function build(env: Record<string, string> = {}, segment: Partial<AppConfig['segment']> = {}): { service: TrackingService; metrics: Registry } {
     const config = sandboxConfig(loadConfig({ TRACKING_FLUSH_AT: '1', TRACKING_FLUSH_INTERVAL_MS: '10', ...env }), sandbox);
-    const metrics = new UpstreamMetrics();
+    const metrics = new Registry();
     return { service: new TrackingService({ ...config, segment: { ...config.segment, ...segment } }, metrics), metrics };
   }
   /** Runs `emit`, then flushes as a shutdown would, and answers what the collector received. */
@@ -46,8 +46,8 @@ describe(TrackingService.name, () => {
     await service.onApplicationShutdown();
     return sandbox.tracking.events().slice(before);
   }
-  async function failures(metrics: UpstreamMetrics, reason: string): Promise<number> {
-    const metric = await metrics.registry.getSingleMetric('cc_tracking_events_failed_total')?.get();
+  async function failures(metrics: Registry, reason: string): Promise<number> {
+    const metric = await metrics.getSingleMetric('cc_tracking_events_failed_total')?.get();
     return metric?.values.find((v) => v.labels.reason === reason)?.value ?? 0;
   }
   const view = (overrides: Partial<ContextView> = {}): ContextView => ({

@@ -1,9 +1,8 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Analytics } from '@segment/analytics-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Counter } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { AppConfig } from '../config/config';
-import { UpstreamMetrics } from '../upstream/upstream-metrics';
 import { CONTEXT_PARTS, type TrackedPart, type ChangeSource, type ContextPart, type TrackedEvent, type TrackingPlan } from './tracking-plan';
 import { OWN_EVENT_CONTEXT } from './own-events';
 import { segmentIdentity, type TrackedCustomer } from './tracking-identity';
@@ -70,13 +69,13 @@ export class TrackingService implements OnApplicationShutdown {
 
   constructor(
     private readonly config: AppConfig,
-    metrics: UpstreamMetrics,
+    registry: Registry,
   ) {
     this.failed = new Counter({
       name: 'cc_tracking_events_failed_total',
       help: 'Tracking events lost: refused or unreachable after retries (delivery), sent after shutdown began (after_close), refused by analytics-node (not_queued)',
       labelNames: ['reason'] as const,
-      registers: [metrics.registry],
+      registers: [registry],
     });
     const { writeKey, trackingHost } = config.segment;
     this.pseudonymKey = writeKey ?? '';

@@ -21,7 +21,7 @@ export class UpstreamMetrics {
   private readonly health = new Map<string, UpstreamHealth>();
 
   /** `registry`: the service's (MetricsModule); built alone, as unit tests do, it keeps its own. */
-  constructor(readonly registry: Registry = new Registry()) {
+  constructor(registry: Registry = new Registry()) {
     this.calls = new Counter({
       name: 'cc_upstream_calls_total',
       help: 'Upstream calls by source, route and outcome (ok, or the error code)',

@@ -6,9 +6,9 @@ import { principalOf, type CallerContext } from '../auth/principal';
 import { DomainError, ErrorCode } from '../common/errors';
 import { selectedFields } from '../context/selection';
 import { lookupInputProblem } from '../identity/identity';
-import { RequestPipeline } from '../pipeline/request-pipeline';
+import { RequestPipeline } from './request-pipeline';
 import { isSid } from '../twilio/sids';
-import type { AccessTarget } from './strict-access';
+import type { AccessTarget } from '../auth/customer-access';
 
 /**
  * Around every GraphQL root field that names a customer (`lookup`, `profileId`) or a task
