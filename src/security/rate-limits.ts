@@ -35,7 +35,9 @@ export class RateLimits {
   constructor(config: AppConfig, redis: RedisConnection) {
     const { windowMs, workerMax, ipMax } = config.http.rateLimit;
     const duration = Math.max(1, Math.round(windowMs / 1000));
-    const client = redis.enabled ? redis.create('rate-limit') : null;
+    // Every request sends its budgets here: the commands of the requests admitted in one
+    // event-loop turn leave in one write (a system call per request was 7 % of a warm answer's CPU).
+    const client = redis.enabled ? redis.create('rate-limit', { autoPipelining: true }) : null;
     const limiter = (name: string, points: number): RateLimiterAbstract => {
       const memory = new RateLimiterMemory({ points, duration, keyPrefix: name });
       if (!client) return memory;
