@@ -88,8 +88,15 @@ declare module 'fastify' {
 }
 
 /** What a request's line says besides its id: method, path without query string, status, time. */
-export function requestLineOf(request: FastifyRequest, reply: FastifyReply): { req: { method: string; path: string }; res: { statusCode: number }; responseTime: number } {
-  return { req: { method: request.method, path: request.url.split('?')[0] }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime) };
+export function requestLineOf(
+  request: FastifyRequest,
+  reply: FastifyReply,
+): { req: { method: string; path: string }; res: { statusCode: number }; responseTime: number } {
+  return {
+    req: { method: request.method, path: request.url.split('?')[0] },
+    res: { statusCode: reply.statusCode },
+    responseTime: Math.round(reply.elapsedTime),
+  };
 }
 
 /** The level of a request's line: by status. */

@@ -232,14 +232,15 @@ export class RequestPipeline implements OnModuleInit, OnApplicationBootstrap {
       line = undefined;
       if (read.error || !VIEWS.has(read.field) || !(read.result instanceof CustomerRoot)) continue;
       const customer = read.result;
-      const freshness = read.freshness ?? freshnessOf(customer);
+      const keptFreshness = read.freshness;
       this.tracking.contextViewed({
         customer,
         viewer,
         selected: new Set(read.parts),
         refresh: read.field === 'refreshCustomerContext',
         startedAt: state.startedAt,
-        settled: () => Promise.resolve(freshness),
+        // A computed answer's reads may outlive it (one started for a field that then failed).
+        settled: keptFreshness ? () => Promise.resolve(keptFreshness) : () => customer.settled().then(() => freshnessOf(customer)),
       });
     }
     const answered: Answered = { request, state, kept, statusCode: reply.statusCode };
