@@ -14,6 +14,11 @@ const refuse = (message: string) => new DomainError(ErrorCode.UNAUTHENTICATED, m
 /** Tokens IAM refused, by hash, for this long: the same forged token sent again costs no IAM call. */
 const REFUSED_FOR_MS = 60_000;
 const MAX_REFUSED = 10_000;
+/**
+ * Twilio access tokens (Flex tokens among them) live at most 24 hours
+ * (https://www.twilio.com/docs/iam/access-tokens, `ttl`).
+ */
+const LONGEST_TOKEN = { ttlMs: 24 * 60 * 60_000, graceMs: 0 };
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /**
@@ -73,12 +78,15 @@ export class AuthService implements OnApplicationBootstrap {
     const hash = tokenHash(token);
     const refusal = this.refused.get(hash);
     if (refusal) throw refusal;
-    // The TTL is only known once IAM answers (policyFor); no grace: an expired token is never served.
+    // The token's own TTL is known once IAM answers (policyFor); no grace: an expired token is
+    // never served (checked below). The policy's TTL is what an instance that finds the answer in
+    // Redis keeps its in-process copy for: the longest a token lives, not 1 ms (which cost every
+    // request on every other instance a Redis read).
     const validate = async () => {
       await beforeValidation?.();
       return this.validate(token, hash);
     };
-    const { value: principal } = await this.cache.getOrSet(cacheKeys.authToken(token), { ttlMs: 1, graceMs: 0 }, validate, {
+    const { value: principal } = await this.cache.getOrSet(cacheKeys.authToken(token), LONGEST_TOKEN, validate, {
       policyFor: (p) => ({ ttlMs: Math.max(1, p.expiresAt - Date.now()), graceMs: 0 }),
     });
     // The cache TTL ends with the token; this covers clock skew between instances.
