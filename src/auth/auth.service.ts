@@ -1,12 +1,11 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { createHash } from 'node:crypto';
 import { cacheKeys } from '../cache/cache-keys';
 import { CacheService } from '../cache/cache.service';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
-import { precheck, tokenFromHeaders } from './flex-token';
+import { precheck, requestToken, tokenDigest } from './flex-token';
 import type { Principal } from './principal';
 import { FlexTokenValidator } from './token-validator';
 
@@ -19,7 +18,6 @@ const MAX_REFUSED = 10_000;
  * (https://www.twilio.com/docs/iam/access-tokens, `ttl`).
  */
 const LONGEST_TOKEN = { ttlMs: 24 * 60 * 60_000, graceMs: 0 };
-const tokenHash = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /**
  * Who a Flex token belongs to. One IAM call per token: the answer is cached (L1 + Redis) until the
@@ -56,8 +54,10 @@ export class AuthService implements OnApplicationBootstrap {
   async authenticateRequest(request: FastifyRequest, reply?: FastifyReply, beforeValidation?: () => Promise<void>): Promise<Principal> {
     let pending = this.inFlight.get(request);
     if (!pending) {
-      const token = tokenFromHeaders(request.headers);
-      pending = token ? this.authenticate(token, beforeValidation) : Promise.reject(refuse('A Flex token is required (Authorization: Bearer or X-Flex-Token)'));
+      const found = requestToken(request);
+      pending = found
+        ? this.authenticate(found.token, beforeValidation, found.digest)
+        : Promise.reject(refuse('A Flex token is required (Authorization: Bearer or X-Flex-Token)'));
       this.inFlight.set(request, pending);
     }
     try {
@@ -69,13 +69,15 @@ export class AuthService implements OnApplicationBootstrap {
     }
   }
 
-  /** `beforeValidation` runs only when IAM must be asked (a per-address budget for new tokens). */
-  async authenticate(token: string, beforeValidation?: () => Promise<void>): Promise<Principal> {
+  /**
+   * `beforeValidation` runs only when IAM must be asked (a per-address budget for new tokens);
+   * `hash` is the token's digest when the caller has it already.
+   */
+  async authenticate(token: string, beforeValidation?: () => Promise<void>, hash = tokenDigest(token)): Promise<Principal> {
     const now = Date.now();
     const shape = precheck(token, now);
     if (shape === 'malformed') throw refuse('The Flex token is malformed');
     if (shape === 'expired') throw refuse('The Flex token has expired');
-    const hash = tokenHash(token);
     const refusal = this.refused.get(hash);
     if (refusal) throw refusal;
     // The token's own TTL is known once IAM answers (policyFor); no grace: an expired token is
@@ -86,7 +88,7 @@ export class AuthService implements OnApplicationBootstrap {
       await beforeValidation?.();
       return this.validate(token, hash);
     };
-    const { value: principal } = await this.cache.getOrSet(cacheKeys.authToken(token), LONGEST_TOKEN, validate, {
+    const { value: principal } = await this.cache.getOrSet(cacheKeys.authTokenDigest(hash), LONGEST_TOKEN, validate, {
       policyFor: (p) => ({ ttlMs: Math.max(1, p.expiresAt - Date.now()), graceMs: 0 }),
     });
     // The cache TTL ends with the token; this covers clock skew between instances.

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { tokenDigest } from '../auth/flex-token';
 import type { IdentifierDigest } from '../security/identifier-digest';
 
 /**
@@ -23,7 +23,9 @@ export const cacheKeys = {
   /** What webhooks told us about a profile recently, merged into every fetch of its data. */
   pendingChanges: (profileKey: string) => `p:{${profileKey}}:pending`,
   /** A Flex token's validation, under a digest: neither Redis nor a key dump holds a usable token. */
-  authToken: (token: string) => `auth:${createHash('sha256').update(token).digest('base64url')}`,
+  authToken: (token: string) => cacheKeys.authTokenDigest(tokenDigest(token)),
+  /** The same, from the token's digest (`tokenDigest`) when it is already known. */
+  authTokenDigest: (digest: string) => `auth:${digest}`,
   /** The customers of the tasks a worker holds now (ACCESS_STRICT). */
   workerCustomers: (workerSid: string) => `authz:worker:${workerSid}`,
   /** A webhook delivery already handled (Segment retries for hours). */

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createHash } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { tokenFromHeaders } from '../auth/flex-token';
+import { requestToken } from '../auth/flex-token';
 import { RedisConnection } from '../cache/redis-connection';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
@@ -14,8 +13,6 @@ const CALLBACKS = /^\/(webhooks|routing)\//;
 const CALLBACK_SHARE = 10;
 /** Tokens IAM has not seen yet, per address: each one costs a Twilio call. */
 const NEW_TOKEN_SHARE = 10;
-
-const tokenKey = (token: string) => createHash('sha256').update(token).digest('base64url').slice(0, 22);
 
 /**
  * The request budgets, shared by every instance through Redis when there is one
@@ -63,8 +60,9 @@ export class RateLimits {
     const path = request.routeOptions.url ?? request.url.split('?')[0];
     if (UNLIMITED.test(path)) return;
     if (CALLBACKS.test(path)) return this.consume(reply, [this.callbacks.consume(request.ip)]);
-    const token = tokenFromHeaders(request.headers);
-    await this.consume(reply, [this.perAddress.consume(request.ip), ...(token ? [this.perToken.consume(tokenKey(token))] : [])]);
+    // Keyed by the token's digest (shortened: a budget key, not a credential), never the token.
+    const token = requestToken(request);
+    await this.consume(reply, [this.perAddress.consume(request.ip), ...(token ? [this.perToken.consume(token.digest.slice(0, 22))] : [])]);
   }
 
   /** Before IAM is asked about a token it has not seen: throws RATE_LIMITED past the address's budget. */
