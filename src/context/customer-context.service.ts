@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { cacheKeys } from '../cache/cache-keys';
+import { callThenSettle } from '../common/settled';
 import { CacheService, type Cached } from '../cache/cache.service';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig, type CachePolicy } from '../config/config';
@@ -71,15 +72,8 @@ export class CustomerRoot {
   once<T>(key: string, load: () => Promise<T>): Promise<T> {
     let pending = this.memo.get(key) as Promise<T> | undefined;
     if (!pending) {
-      const release = this.hold();
-      try {
-        pending = load();
-      } catch (error) {
-        release();
-        throw error;
-      }
+      pending = callThenSettle(load, this.hold());
       this.memo.set(key, pending);
-      pending.then(release, release);
     }
     return pending;
   }

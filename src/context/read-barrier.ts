@@ -1,4 +1,5 @@
 import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
+import { callThenSettle } from '../common/settled';
 import { CustomerRoot } from './customer-context.service';
 
 /** Fields that wait for the customer's reads (`CustomerRoot.settled`): they must not hold it. */
@@ -37,17 +38,10 @@ export function holdReadsWhileResolving(schema: GraphQLSchema): GraphQLSchema {
         const root = rootOf(parent);
         if (!root) return resolve(parent, args, context, info);
         const hold = root.hold();
-        const release = () => queueMicrotask(hold);
-        let value: unknown;
-        try {
-          value = resolve(parent, args, context, info);
-        } catch (error) {
-          release();
-          throw error;
-        }
-        if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') (value as PromiseLike<unknown>).then(release, release);
-        else release();
-        return value;
+        return callThenSettle(
+          () => resolve(parent, args, context, info),
+          () => queueMicrotask(hold),
+        );
       };
     }
   }

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { callThenSettle } from '../common/settled';
 
 /**
  * Whether the upstream call in progress serves a waiting user (foreground) or refreshes a stale
@@ -19,16 +20,7 @@ let background = 0;
 export function runWithPriority<T>(priority: Priority, work: () => T): T {
   if (priority === 'foreground') return storage.getStore() === 'background' ? storage.run('foreground', work) : work();
   background++;
-  let result: T;
-  try {
-    result = storage.run('background', work);
-  } catch (error) {
-    settled();
-    throw error;
-  }
-  if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') (result as PromiseLike<unknown>).then(settled, settled);
-  else settled();
-  return result;
+  return callThenSettle(() => storage.run('background', work), settled);
 }
 
 function settled(): void {
