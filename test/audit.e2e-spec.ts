@@ -47,16 +47,16 @@ describe('audit trail (e2e)', () => {
     const text = (data: unknown) => (typeof data === 'string' ? data : Buffer.from(data as Uint8Array).toString('utf8'));
     const realWrite = fs.write;
     const realWriteSync = fs.writeSync;
-    const write = jest.spyOn(fs, 'write').mockImplementation(((fd: number, data: unknown, ...rest: unknown[]) => {
+    const write = jest.spyOn(fs, 'write').mockImplementation((fd: number, data: unknown, ...rest: unknown[]) => {
       if (fd !== 1) return (realWrite as (...args: unknown[]) => void)(fd, data, ...rest);
       written.push(text(data));
       process.nextTick(rest.at(-1) as (error: null, bytes: number) => void, null, Buffer.byteLength(text(data)));
-    }));
-    const writeSync = jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: unknown, ...rest: unknown[]) => {
+    });
+    const writeSync = jest.spyOn(fs, 'writeSync').mockImplementation((fd: number, data: unknown, ...rest: unknown[]) => {
       if (fd !== 1) return (realWriteSync as (...args: unknown[]) => number)(fd, data, ...rest);
       written.push(text(data));
       return Buffer.byteLength(text(data));
-    }));
+    });
     const h = await startHarness({ redis: false, sandbox: { customers: 6 }, env: { LOG_LEVEL: 'info', AUDIT_LOG_FILE: '' } });
     try {
       const vip = h.sandbox.data.byArchetype('vip');
