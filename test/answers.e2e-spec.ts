@@ -146,6 +146,21 @@ describe('kept answers (e2e)', () => {
     expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
+  it("keeps another instance's token validation in process: a token validated on A costs B one Redis read, not one per request", async () => {
+    const c = customer(10);
+    const token = sandbox.issueToken({ identity: sandbox.data.agents[0].identity, roles: ['supervisor'] });
+    await ask(a, c, token);
+    const authHits = async (tier: 'l1' | 'l2') => {
+      const text = await (await fetch(`${b.url}/metrics`)).text();
+      const line = new RegExp(`^cc_cache_hits_total\\{resource="auth_token",tier="${tier}",state="fresh"\\} (\\d+)`, 'm').exec(text);
+      return Number(line?.[1] ?? 0);
+    };
+    const [l1, l2] = [await authHits('l1'), await authHits('l2')];
+    for (let i = 0; i < 3; i++) await ask(b, c, token);
+    expect(await authHits('l2')).toBe(l2 + 1);
+    expect(await authHits('l1')).toBe(l1 + 2);
+  });
+
   it('drops a kept answer on every instance when a Segment webhook changes the customer', async () => {
     const c = customer(3);
     await kept(a, c);

@@ -272,6 +272,25 @@ describe('customerContext (e2e)', () => {
       expect(sourceError(ctx, 'twilio.conversations')).toBeNull();
     });
 
+    it("reports a failed read of a nested field (a conversation's messages) in freshness, even when freshness is asked first", async () => {
+      const customer = twilioCustomer(5);
+      h.sandbox.faults.add({ service: 'twilio', route: 'messages', status: 500 });
+      const query = /* GraphQL */ `
+        query Context($lookup: CustomerLookupInput!) {
+          customerContext(lookup: $lookup) {
+            freshness { stale sources { source stale error } }
+            journey(first: 10) { kind conversation { sid messages(last: 3) { sid } } }
+            conversations(first: 5) { edges { node { sid messages(last: 3) { sid } } } }
+          }
+        }`;
+      const result = await h.gql<{ customerContext: Pick<Context, 'freshness'> }>(query, { lookup: { userId: customer.userId, phone: customer.phone } });
+      expect(result.errors).toBeUndefined();
+      const freshness = result.data!.customerContext.freshness;
+      expect(freshness.sources).toContainEqual({ source: 'twilio.messages', stale: true, error: 'UPSTREAM_UNAVAILABLE' });
+      expect(freshness.stale).toBe(true);
+      expect(freshness.sources.find((s) => s.source === 'twilio.conversations')?.error).toBeNull();
+    });
+
     it('keeps the Segment part when Twilio answers 500', async () => {
       const customer = twilioCustomer(4);
       h.sandbox.faults.add({ service: 'twilio', status: 500 });

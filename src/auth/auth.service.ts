@@ -3,10 +3,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { cacheKeys } from '../cache/cache-keys';
 import { CacheService } from '../cache/cache.service';
-import { plainDigest } from '../common/digest';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
-import { precheck, tokenFromHeaders } from './flex-token';
+import { precheck, requestToken, tokenDigest } from './flex-token';
 import type { Principal } from './principal';
 import { FlexTokenValidator } from './token-validator';
 
@@ -14,6 +13,11 @@ const refuse = (message: string) => new DomainError(ErrorCode.UNAUTHENTICATED, m
 /** Tokens IAM refused, by hash, for this long: the same forged token sent again costs no IAM call. */
 const REFUSED_FOR_MS = 60_000;
 const MAX_REFUSED = 10_000;
+/**
+ * Twilio access tokens (Flex tokens among them) live at most 24 hours
+ * (https://www.twilio.com/docs/iam/access-tokens, `ttl`).
+ */
+const LONGEST_TOKEN = { ttlMs: 24 * 60 * 60_000, graceMs: 0 };
 
 /**
  * Who a Flex token belongs to. One IAM call per token: the answer is cached (L1 + Redis) until the
@@ -50,8 +54,10 @@ export class AuthService implements OnApplicationBootstrap {
   async authenticateRequest(request: FastifyRequest, reply?: FastifyReply, beforeValidation?: () => Promise<void>): Promise<Principal> {
     let pending = this.inFlight.get(request);
     if (!pending) {
-      const token = tokenFromHeaders(request.headers);
-      pending = token ? this.authenticate(token, beforeValidation) : Promise.reject(refuse('A Flex token is required (Authorization: Bearer or X-Flex-Token)'));
+      const found = requestToken(request);
+      pending = found
+        ? this.authenticate(found.token, beforeValidation, found.digest)
+        : Promise.reject(refuse('A Flex token is required (Authorization: Bearer or X-Flex-Token)'));
       this.inFlight.set(request, pending);
     }
     try {
@@ -63,21 +69,26 @@ export class AuthService implements OnApplicationBootstrap {
     }
   }
 
-  /** `beforeValidation` runs only when IAM must be asked (a per-address budget for new tokens). */
-  async authenticate(token: string, beforeValidation?: () => Promise<void>): Promise<Principal> {
+  /**
+   * `beforeValidation` runs only when IAM must be asked (a per-address budget for new tokens);
+   * `hash` is the token's digest when the caller has it already.
+   */
+  async authenticate(token: string, beforeValidation?: () => Promise<void>, hash = tokenDigest(token)): Promise<Principal> {
     const now = Date.now();
     const shape = precheck(token, now);
     if (shape === 'malformed') throw refuse('The Flex token is malformed');
     if (shape === 'expired') throw refuse('The Flex token has expired');
-    const hash = plainDigest(token);
     const refusal = this.refused.get(hash);
     if (refusal) throw refusal;
-    // The TTL is only known once IAM answers (policyFor); no grace: an expired token is never served.
+    // The token's own TTL is known once IAM answers (policyFor); no grace: an expired token is
+    // never served (checked below). The policy's TTL is what an instance that finds the answer in
+    // Redis keeps its in-process copy for: the longest a token lives, not 1 ms (which cost every
+    // request on every other instance a Redis read).
     const validate = async () => {
       await beforeValidation?.();
       return this.validate(token, hash);
     };
-    const { value: principal } = await this.cache.getOrSet(cacheKeys.authToken(token), { ttlMs: 1, graceMs: 0 }, validate, {
+    const { value: principal } = await this.cache.getOrSet(cacheKeys.authTokenDigest(hash), LONGEST_TOKEN, validate, {
       policyFor: (p) => ({ ttlMs: Math.max(1, p.expiresAt - Date.now()), graceMs: 0 }),
     });
     // The cache TTL ends with the token; this covers clock skew between instances.

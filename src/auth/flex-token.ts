@@ -1,3 +1,5 @@
+import type { FastifyRequest } from 'fastify';
+import { plainDigest } from '../common/digest';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /**
@@ -14,6 +16,30 @@ export function tokenFromHeaders(headers: IncomingHttpHeaders): string | null {
   if (typeof authorization === 'string' && authorization !== '') return BEARER.exec(authorization)?.[1] ?? null;
   const flexToken = headers['x-flex-token'];
   return typeof flexToken === 'string' && flexToken !== '' ? flexToken.trim() : null;
+}
+
+/** A Flex token and its SHA-256 (base64url): what stands for the token in keys and budgets. */
+export interface FlexToken {
+  token: string;
+  digest: string;
+}
+
+export const tokenDigest = (token: string): string => plainDigest(token);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's Flex token, found and digested once (admission and authentication both use it). */
+    flexToken?: FlexToken | null;
+  }
+}
+
+/** The request's Flex token (see `tokenFromHeaders`), with its digest; computed once per request. */
+export function requestToken(request: FastifyRequest): FlexToken | null {
+  if (request.flexToken === undefined) {
+    const token = tokenFromHeaders(request.headers);
+    request.flexToken = token ? { token, digest: tokenDigest(token) } : null;
+  }
+  return request.flexToken;
 }
 
 export type Precheck = 'plausible' | 'malformed' | 'expired';

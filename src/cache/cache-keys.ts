@@ -30,7 +30,9 @@ export const cacheKeys = {
   /** What webhooks told us about a profile recently, merged into every fetch of its data. */
   pendingChanges: (profileKey: string) => `p:{${profileKey}}:pending`,
   /** A Flex token's validation, under a digest: neither Redis nor a key dump holds a usable token. */
-  authToken: (token: string) => `auth:${plainDigest(token)}`,
+  authToken: (token: string) => cacheKeys.authTokenDigest(plainDigest(token)),
+  /** The same, from the token's digest (`tokenDigest`) when it is already known. */
+  authTokenDigest: (digest: string) => `auth:${digest}`,
   /** The customers of the tasks a worker holds now (ACCESS_STRICT). */
   workerCustomers: (workerSid: string) => `authz:worker:${workerSid}`,
   /** A webhook delivery already handled (Segment retries for hours). */

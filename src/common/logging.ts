@@ -52,7 +52,12 @@ export function rootLogger(config: AppConfig): Logger {
           censor: '[redacted]',
         },
         serializers: {
-          req: (req: { id?: string; method?: string; url?: string }) => ({ id: req.id, method: req.method, path: (req.url ?? '').split('?')[0] }),
+          // A request line gives its path (requestLineOf); anything else logged as `req` has a url.
+          req: (req: { id?: string; method?: string; url?: string; path?: string }) => ({
+            id: req.id,
+            method: req.method,
+            path: req.path ?? (req.url ?? '').split('?')[0],
+          }),
           res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
           err: pino.stdSerializers.err,
         },
@@ -75,9 +80,35 @@ export function requestId(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Another line carried this request's line (the audit line of its first read): Fastify writes none. */
+    lineWritten?: boolean;
+  }
+}
+
+/** What a request's line says besides its id: method, path without query string, status, time. */
+export function requestLineOf(
+  request: FastifyRequest,
+  reply: FastifyReply,
+): { req: { method: string; path: string }; res: { statusCode: number }; responseTime: number } {
+  return {
+    req: { method: request.method, path: request.url.split('?')[0] },
+    res: { statusCode: reply.statusCode },
+    responseTime: Math.round(reply.elapsedTime),
+  };
+}
+
+/** The level of a request's line: by status. */
+export function requestLineLevel(error: Error | null | undefined, statusCode: number): 'error' | 'warn' | 'info' {
+  return error || statusCode >= 500 ? 'error' : statusCode >= 400 ? 'warn' : 'info';
+}
+
 /**
  * Fastify's own request lines (its documented extension point): none when a request arrives, one
- * when it is answered (health routes quiet), at a level by status, with the request's id.
+ * when it is answered (health routes quiet), at a level by status, with the request's id. A
+ * GraphQL answer that read customer data has its line written by the request pipeline instead:
+ * the audit line of its first read carries the request line's fields (one line, not two).
  */
 export class RequestLogLines extends LogController {
   constructor() {
@@ -87,16 +118,11 @@ export class RequestLogLines extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const path = request.url.split('?')[0];
-    if (QUIET_ROUTES.has(path)) return;
-    const level = error || reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warn' : 'info';
+    if (request.lineWritten && !error) return;
+    const line = requestLineOf(request, reply);
+    if (QUIET_ROUTES.has(line.req.path)) return;
+    const level = requestLineLevel(error, reply.statusCode);
     if (!(request.log as Logger).isLevelEnabled(level)) return;
-    const line = {
-      req: { method: request.method, url: path },
-      res: { statusCode: reply.statusCode },
-      responseTime: Math.round(reply.elapsedTime),
-      ...(error ? { err: error } : {}),
-    };
-    request.log[level](line, 'request completed');
+    request.log[level](error ? { ...line, err: error } : line, 'request completed');
   }
 }

@@ -200,13 +200,9 @@ export class CustomerContextResolver {
 
   @ResolveField(() => Freshness)
   async freshness(@Parent() root: CustomerRoot): Promise<Freshness> {
-    // Wait for every read this request started, including ones nested fields start later.
-    let seen = -1;
-    while (seen !== root.memo.size) {
-      seen = root.memo.size;
-      await Promise.allSettled(root.memo.values());
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    // Every read this request starts for the customer, those of sibling and nested fields included
+    // (context/read-barrier.ts).
+    await root.settled();
     const sources = [...root.sources.values()].map((s) => ({ ...s, fetchedAt: s.fetchedAt ? new Date(s.fetchedAt) : null }));
     return { stale: sources.some((s) => s.stale || s.error), sources };
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { cacheKeys } from '../cache/cache-keys';
+import { callThenSettle } from '../common/settled';
 import { CacheService, type Cached } from '../cache/cache.service';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig, type CachePolicy } from '../config/config';
@@ -53,6 +54,10 @@ const NO_TRAITS: ProfileTraits = { traits: {}, origins: {} };
 
 export class CustomerRoot {
   readonly memo = new Map<string, Promise<unknown>>();
+  /** Reads in flight, and resolvers under this customer still running (`hold`). */
+  private pending = 0;
+  /** Waiting for `pending` to reach zero (`settled`). */
+  private idle: Array<() => void> = [];
   readonly sources = new Map<string, SourceState>();
   /** The documented `type:value` identifier Profile API requests name this profile by (never `use_…`). */
   readonly identifier: ExternalId | null;
@@ -72,13 +77,47 @@ export class CustomerRoot {
     this.identifier = profileKey ? profileIdentifier(resolvedBy, externalIds) : null;
   }
 
+  /** Reads `key` once per request: every field that needs it shares the read. */
   once<T>(key: string, load: () => Promise<T>): Promise<T> {
     let pending = this.memo.get(key) as Promise<T> | undefined;
     if (!pending) {
-      pending = load();
+      pending = callThenSettle(load, this.hold());
       this.memo.set(key, pending);
     }
     return pending;
+  }
+
+  /**
+   * Keeps `settled` waiting until the returned release is called (once; later calls do nothing).
+   * Reads hold from when they start until they settle; the resolvers of fields under this customer
+   * hold while they run (read-barrier.ts), so a read they start later is waited for too.
+   */
+  hold(): () => void {
+    this.pending++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--this.pending > 0) return;
+      const waiting = this.idle;
+      this.idle = [];
+      for (const resolve of waiting) resolve();
+    };
+  }
+
+  /**
+   * Resolves once every read this request started for this customer has settled and every
+   * resolver under it has returned. Looked at after the current synchronous pass of the GraphQL
+   * engine, which invokes all fields of an object in one pass: a sibling field placed after the
+   * one asking is holding by then.
+   */
+  settled(): Promise<void> {
+    return new Promise<void>((resolve) =>
+      queueMicrotask(() => {
+        if (this.pending === 0) resolve();
+        else this.idle.push(resolve);
+      }),
+    );
   }
 
   record(source: string, state: Omit<SourceState, 'source'>): void {

@@ -3,10 +3,12 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ExecutionResult } from 'graphql';
 import type { MercuriusContext } from 'mercurius';
+import type { Logger } from 'pino';
 import { AuthService } from '../auth/auth.service';
 import { CustomerAccess, type AccessTarget } from '../auth/customer-access';
 import type { Principal } from '../auth/principal';
 import { AnswerCache, type AnswerRead, type KeptAnswer, type PendingAnswer } from '../context/answer-cache';
+import { requestLineLevel, requestLineOf } from '../common/logging';
 import { CustomerRoot } from '../context/customer-context.service';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { SubscriptionPipeline, type LiveContext } from '../live/subscriptions';
@@ -36,8 +38,10 @@ import { viewerOf } from '../tracking/viewer';
  *                       5. execution: strict access per root field that names a customer
  *                          (CustomerAccessInterceptor → `access`), each read recorded (`read`)
  *   Fastify onSend      6. after the answer, computed or kept: the audit line, the tracked view,
- *                          keeping a computed answer, then the hooks registered with `onAnswered`
- *   Fastify onResponse  7. request metrics (RequestMetrics); the request's log line (RequestLogLines)
+ *                          keeping a computed answer, then the hooks registered with `onAnswered`;
+ *                          the first audit line carries the request's line when both go to stdout
+ *   Fastify onResponse  7. request metrics (RequestMetrics); the request's log line (RequestLogLines),
+ *                          unless the audit line carried it
  *
  * A graphql-ws connection passes the same steps (SubscriptionPipeline, live/subscriptions.ts; its
  * hooks are added here too):
@@ -216,25 +220,37 @@ export class RequestPipeline implements OnModuleInit, OnApplicationBootstrap {
       this.answers.keep(state.pending, state.viewKey, state.reads, payload);
     }
     const viewer = viewerOf(request);
+    // One line per answer, not two: when the audit trail goes to stdout beside the service's log,
+    // the audit line of the first read carries the request's own line (RequestLogLines skips it).
+    let line = state.reads.length > 0 && this.audit.beside ? this.requestLine(request, reply) : undefined;
+    if (line) request.lineWritten = true;
     for (const read of state.reads) {
       this.audit.customerRead(
         { principal: state.principal, field: read.field, parts: read.parts, ...read.target, result: read.result, error: read.error },
-        request.log,
+        { reqId: request.id, line },
       );
+      line = undefined;
       if (read.error || !VIEWS.has(read.field) || !(read.result instanceof CustomerRoot)) continue;
       const customer = read.result;
-      const freshness = read.freshness ?? freshnessOf(customer);
+      const keptFreshness = read.freshness;
       this.tracking.contextViewed({
         customer,
         viewer,
         selected: new Set(read.parts),
         refresh: read.field === 'refreshCustomerContext',
         startedAt: state.startedAt,
-        settled: () => Promise.resolve(freshness),
+        // A computed answer's reads may outlive it (one started for a field that then failed).
+        settled: keptFreshness ? () => Promise.resolve(keptFreshness) : () => customer.settled().then(() => freshnessOf(customer)),
       });
     }
     const answered: Answered = { request, state, kept, statusCode: reply.statusCode };
     for (const hook of this.answeredHooks) hook(answered);
+  }
+
+  /** The request's line, when the service's log would write it (at info). */
+  private requestLine(request: FastifyRequest, reply: FastifyReply): Record<string, unknown> | undefined {
+    const level = requestLineLevel(null, reply.statusCode);
+    return level === 'info' && (request.log as Logger).isLevelEnabled(level) ? requestLineOf(request, reply) : undefined;
   }
 
   private fastify(): FastifyInstance {

@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { FastifyBaseLogger } from 'fastify';
-import type { Logger as PinoLogger } from 'pino';
 import type { Principal } from '../auth/principal';
 import { CustomerRoot } from '../context/customer-context.service';
 import type { LookupInput } from '../identity/identity';
@@ -22,6 +20,15 @@ export interface CustomerRead {
   error?: string;
 }
 
+/**
+ * The request a read was made for: its id, and, on the line of its first read, the fields of the
+ * request's own line (method, path, status, time) when this line stands in for it.
+ */
+export interface AuditedRequest {
+  reqId: string;
+  line?: Record<string, unknown>;
+}
+
 /** Sids name Twilio resources, not people; every other identifier is hashed. */
 const SID_KEYS = new Set<keyof LookupInput>(['conversationSid', 'taskSid']);
 
@@ -38,12 +45,16 @@ export class AuditLog {
     private readonly ids: IdentifierDigest,
   ) {}
 
-  customerRead(read: CustomerRead, log?: FastifyBaseLogger): void {
+  /** Whether an audit line is written to the service's own log stream (stdout), so it can carry a request's line. */
+  get beside(): boolean {
+    return this.sink.toStdout;
+  }
+
+  customerRead(read: CustomerRead, request?: AuditedRequest): void {
     const who = read.principal ? { identity: read.principal.identity, workerSid: read.principal.workerSid, roles: read.principal.roles } : null;
-    const reqId: unknown = (log as PinoLogger | undefined)?.bindings().reqId;
     this.sink.write(
       {
-        ...(reqId === undefined ? {} : { reqId }),
+        ...(request ? { reqId: request.reqId, ...request.line } : {}),
         audit: 'customer.read',
         who,
         whose: whose(read, (value) => this.ids.of(value, 16)),

@@ -14,10 +14,13 @@ export class AuditSink implements OnApplicationShutdown {
   private readonly destination: ReturnType<typeof pino.destination>;
   private readonly logger: Logger;
   private readonly toFile: boolean;
+  /** Beside the service's own log lines (no AUDIT_LOG_FILE). */
+  readonly toStdout: boolean;
   private readonly timer: NodeJS.Timeout;
 
   constructor(config: AppConfig) {
     this.toFile = config.audit.file !== undefined;
+    this.toStdout = !this.toFile;
     // Written in 4 KB batches like the service's own log (a write per line costs every request a
     // system call), and at least every second, at shutdown and at process exit.
     const batched = { sync: false, minLength: 4096 };

@@ -1,5 +1,6 @@
 import type { MercuriusDriverConfig } from '@nestjs/mercurius';
 import type { AppConfig } from '../config/config';
+import { holdReadsWhileResolving } from '../context/read-barrier';
 import type { AccessPolicy } from './access-policy';
 import { applyAccessPolicy } from './exposure';
 import { graphqlLimits, refuseComplexQueries, refuseLargeQueries } from './graphql-limits';
@@ -15,6 +16,7 @@ export function graphqlSecurity(config: AppConfig, policy: AccessPolicy): Partia
       preParsing: [refuseLargeQueries(config.graphql.maxQueryBytes)],
       preExecution: [refuseComplexQueries(config.graphql.maxComplexity)],
     },
-    transformSchema: (schema) => applyAccessPolicy(schema, policy),
+    // The read barrier of `freshness` wraps outermost (context/read-barrier.ts says why).
+    transformSchema: (schema) => holdReadsWhileResolving(applyAccessPolicy(schema, policy)),
   };
 }

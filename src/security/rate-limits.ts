@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { tokenFromHeaders } from '../auth/flex-token';
+import { requestToken } from '../auth/flex-token';
 import { RedisConnection } from '../cache/redis-connection';
-import { plainDigest } from '../common/digest';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
 
@@ -33,7 +32,9 @@ export class RateLimits {
   constructor(config: AppConfig, redis: RedisConnection) {
     const { windowMs, workerMax, ipMax } = config.http.rateLimit;
     const duration = Math.max(1, Math.round(windowMs / 1000));
-    const client = redis.enabled ? redis.create('rate-limit') : null;
+    // Every request sends its budgets here: the commands of the requests admitted in one
+    // event-loop turn leave in one write (a system call per request was 7 % of a warm answer's CPU).
+    const client = redis.enabled ? redis.create('rate-limit', { autoPipelining: true }) : null;
     const limiter = (name: string, points: number): RateLimiterAbstract => {
       const memory = new RateLimiterMemory({ points, duration, keyPrefix: name });
       if (!client) return memory;
@@ -59,8 +60,9 @@ export class RateLimits {
     const path = request.routeOptions.url ?? request.url.split('?')[0];
     if (UNLIMITED.test(path)) return;
     if (CALLBACKS.test(path)) return this.consume(reply, [this.callbacks.consume(request.ip)]);
-    const token = tokenFromHeaders(request.headers);
-    await this.consume(reply, [this.perAddress.consume(request.ip), ...(token ? [this.perToken.consume(plainDigest(token, 22))] : [])]);
+    // Keyed by the token's digest (shortened: a budget key, not a credential), never the token.
+    const token = requestToken(request);
+    await this.consume(reply, [this.perAddress.consume(request.ip), ...(token ? [this.perToken.consume(token.digest.slice(0, 22))] : [])]);
   }
 
   /** Before IAM is asked about a token it has not seen: throws RATE_LIMITED past the address's budget. */
