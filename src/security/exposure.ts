@@ -38,6 +38,10 @@ const EXPOSED: Record<string, Record<string, Apply>> = {
   Insight: {
     text: (view, value) => view.conversationText('messages.body', value as string),
   },
+  // So does an Agent Copilot wrap-up note's summary.
+  WrapUpNote: {
+    summary: (view, value) => view.conversationText('messages.body', value as string),
+  },
   RoutingDecision: {
     attributes: (view, value) => view.attributes(value as Record<string, unknown>),
   },

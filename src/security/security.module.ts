@@ -8,7 +8,7 @@ import { AnswerCache } from '../context/answer-cache';
 import { AuditLog } from './audit-log';
 import { AuditSink } from './audit-sink';
 import { CustomerAccessInterceptor } from './customer-access.interceptor';
-import { MessageTextResolver } from './message-text.resolver';
+import { MessageTextResolver, WrapUpNoteTextResolver } from './message-text.resolver';
 import { RateLimits } from './rate-limits';
 import { StrictAccess } from './strict-access';
 import { RequestPipeline } from '../pipeline/request-pipeline';
@@ -25,6 +25,7 @@ import { TwilioWorkerTasks, WorkerTasks } from './worker-tasks';
     AuditSink,
     AuditLog,
     MessageTextResolver,
+    WrapUpNoteTextResolver,
     // The one request pipeline: limits, authentication, strict access, kept answers, audit, tracking.
     RateLimits,
     AnswerCache,
