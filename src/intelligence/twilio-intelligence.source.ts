@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/config';
-import { TwilioClient, twilioPolicy } from '../twilio/twilio-client';
-import { twilioCall } from '../twilio/twilio-errors';
+import { TwilioClient, twilioPolicy, twilioRoutes, type TwilioRouteCall } from '../twilio/twilio-client';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
-import type { UpstreamPolicy } from '../upstream/upstream-policy';
 import { IntelligenceSource } from './intelligence.source';
 import type { OperatorResultWire, TranscriptInfo } from './intelligence.types';
 
@@ -17,15 +15,15 @@ const PAGE_SIZE = 50;
  */
 @Injectable()
 export class TwilioIntelligenceSource extends IntelligenceSource {
-  private readonly policy: UpstreamPolicy;
+  private readonly call: TwilioRouteCall;
 
   constructor(
     config: AppConfig,
     private readonly twilio: TwilioClient,
-    private readonly metrics: UpstreamMetrics,
+    metrics: UpstreamMetrics,
   ) {
     super();
-    this.policy = twilioPolicy(config, 2);
+    this.call = twilioRoutes(metrics, twilioPolicy(config, 2));
   }
 
   transcript(transcriptSid: string): Promise<TranscriptInfo | null> {
@@ -58,10 +56,6 @@ export class TwilioIntelligenceSource extends IntelligenceSource {
       },
       { 404: [] },
     );
-  }
-
-  private call<T, A = never>(route: string, work: () => Promise<T>, answers: Readonly<Record<number, A>> = {}): Promise<T | A> {
-    return this.metrics.observe('twilio', route, () => this.policy.execute(() => twilioCall(work, answers)));
   }
 }
 

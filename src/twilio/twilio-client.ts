@@ -1,7 +1,9 @@
 import twilio, { type Twilio } from 'twilio';
 import RequestClient from 'twilio/lib/base/RequestClient';
 import { AppConfig } from '../config/config';
+import type { UpstreamMetrics } from '../upstream/upstream-metrics';
 import { upstreamPolicy, type UpstreamPolicy } from '../upstream/upstream-policy';
+import { twilioCall } from './twilio-errors';
 
 /**
  * twilio-node's HTTP client with every `https://{product}.twilio.com` rewritten to
@@ -40,4 +42,11 @@ export function createTwilioClient(config: AppConfig): TwilioClient {
 /** The resilience policy of every Twilio call; calls that walk several pages get a longer timeout. */
 export function twilioPolicy(config: AppConfig, timeoutFactor = 1): UpstreamPolicy {
   return upstreamPolicy({ source: 'twilio', timeoutMs: config.upstream.timeoutMs * timeoutFactor, retries: config.upstream.retries });
+}
+
+/** One observed, resilient Twilio call per route: latency and outcome metrics, the policy's retries, twilioCall's answers. */
+export type TwilioRouteCall = <T, A = never>(route: string, work: () => Promise<T>, answers?: Readonly<Record<number, A>>) => Promise<T | A>;
+
+export function twilioRoutes(metrics: UpstreamMetrics, policy: UpstreamPolicy): TwilioRouteCall {
+  return (route, work, answers = {}) => metrics.observe('twilio', route, () => policy.execute(() => twilioCall(work, answers)));
 }
