@@ -5,22 +5,7 @@ import type { ContextChange } from '../live/change';
 import { KeptRecords } from '../live/kept-records';
 import { lookupFromInteraction, lookupFromParticipants } from './interaction-customer';
 import { InteractionSource } from './interaction.source';
-import { MAX_NOTES, NOTE_REVISION, NOTES_TTL_MS, toNote, type NoteEvent, type WrapUpNote } from './wrap-up-note';
-
-/** A wrap-up note webhook, validated (see the controller for its documented fields). */
-export interface NoteDelivery {
-  sid: string;
-  event_type: NoteEvent;
-  interaction_sid: string;
-  channel_sid?: string | null;
-  participant_sid?: string | null;
-  summary?: string | null;
-  generated_summary?: string | null;
-  sentiment?: string | null;
-  generated_sentiment?: string | null;
-  disposition_code_sid?: string | null;
-  detected_language?: string | null;
-}
+import { MAX_NOTES, NOTE_REVISION, NOTES_TTL_MS, toNote, type NoteDelivery, type WrapUpNote } from './wrap-up-note';
 
 export type NoteOutcome = 'applied' | 'unchanged' | 'unknown_interaction' | 'unknown_customer';
 

@@ -2,12 +2,13 @@ import { Body, Controller, HttpCode, Logger, Post, UseGuards } from '@nestjs/com
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { z } from 'zod';
 import { Public } from '../auth/public.decorator';
-import { DomainError, ErrorCode } from '../common/errors';
+import { validated } from '../common/validated';
 import { WebhookMetrics } from '../metrics/webhook-metrics';
 import { KEEP_RAW_BODY } from '../twilio/raw-body';
 import { SID_PATTERNS, type SidKind } from '../twilio/sids';
 import { TwilioSignatureGuard } from '../twilio/twilio-signature.guard';
-import { CopilotIngestService, type NoteDelivery } from './copilot-ingest.service';
+import { CopilotIngestService } from './copilot-ingest.service';
+import type { NoteDelivery } from './wrap-up-note';
 
 const sid = (kind: SidKind) => z.string().regex(SID_PATTERNS[kind], `not a ${kind} sid`);
 const optionalSid = (kind: SidKind) => sid(kind).nullable().optional();
@@ -67,12 +68,7 @@ export class CopilotWebhookController {
   }
 
   private async handle(body: unknown): Promise<{ outcome: string }> {
-    const parsed = payload.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new DomainError(ErrorCode.BAD_REQUEST, `${issue.path.join('.') || 'body'}: ${issue.message}`);
-    }
-    const event = parsed.data;
+    const event = validated(payload, body);
     if (!NOTE_EVENTS.has(event.event_type)) return { outcome: 'ignored' };
     // No delivery memory: the note's record is idempotent itself (a redelivery is 'unchanged'), so a
     // delivery that failed half way can be delivered again.

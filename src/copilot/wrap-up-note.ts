@@ -42,22 +42,22 @@ export const NOTE_REVISION: Record<NoteEvent, number> = { note_created: 1, note_
 const text = (value: string | null | undefined, max: number) => (typeof value === 'string' && value.trim() ? value.trim().slice(0, max) : null);
 
 /** The webhook's fields as the note keeps them: what the agent set wins over what Copilot generated. */
-export function toNote(
-  payload: {
-    sid: string;
-    event_type: NoteEvent;
-    interaction_sid: string;
-    channel_sid?: string | null;
-    summary?: string | null;
-    generated_summary?: string | null;
-    sentiment?: string | null;
-    generated_sentiment?: string | null;
-    disposition_code_sid?: string | null;
-    detected_language?: string | null;
-  },
-  createdAt: string,
-  updatedAt: string,
-): WrapUpNote {
+/** A wrap-up note webhook, validated (see the controller for its documented fields). */
+export interface NoteDelivery {
+  sid: string;
+  event_type: NoteEvent;
+  interaction_sid: string;
+  channel_sid?: string | null;
+  participant_sid?: string | null;
+  summary?: string | null;
+  generated_summary?: string | null;
+  sentiment?: string | null;
+  generated_sentiment?: string | null;
+  disposition_code_sid?: string | null;
+  detected_language?: string | null;
+}
+
+export function toNote(payload: NoteDelivery, createdAt: string, updatedAt: string): WrapUpNote {
   return {
     sid: payload.sid,
     interactionSid: payload.interaction_sid,
