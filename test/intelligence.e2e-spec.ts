@@ -1,13 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
-import { createClient, type Client } from 'graphql-ws';
-import { getExpectedTwilioSignature } from 'twilio';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { intelligenceDemo, type SandboxTranscript } from '../src/sandbox/intelligence.server';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
+import { subscribeToChanges } from './support/live-client';
 import { postForm, postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
 
 /**
@@ -93,28 +91,14 @@ describe('Conversational Intelligence (e2e)', () => {
     return answer.data!.customerContext;
   };
   const subscribe = async (profileId: string) => {
-    const received: Change[] = [];
-    const client = createClient({
-      url: `${h.url.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { token: sandbox.credentials.agentToken },
-      lazy: false,
-      retryAttempts: 0,
-      onNonLazyError: () => undefined,
-    });
-    clients.push(client);
-    await new Promise<void>((resolve, reject) => {
-      client.on('connected', () => resolve());
-      client.on('closed', (event) => reject(new Error(`closed: ${(event as { code?: number }).code}`)));
-    });
-    client.subscribe<{ customerContextChanged: Change }>(
-      {
-        query: `subscription($id: ID!) { customerContextChanged(profileId: $id) { profileId parts source insights { transcriptSid kind label } } }`,
-        variables: { id: profileId },
-      },
-      { next: (value) => value.data && received.push(value.data.customerContextChanged), error: () => undefined, complete: () => undefined },
+    const pushes = await subscribeToChanges<Change>(
+      h.url,
+      sandbox.credentials.agentToken,
+      profileId,
+      'profileId parts source insights { transcriptSid kind label }',
     );
-    return received;
+    clients.push(pushes.client);
+    return pushes.received;
   };
   const until = async (check: () => boolean, timeoutMs = 5_000) => {
     const deadline = Date.now() + timeoutMs;
@@ -125,14 +109,7 @@ describe('Conversational Intelligence (e2e)', () => {
   };
 
   it('refuses an announcement that is not signed by the account, and changes nothing', async () => {
-    const text = JSON.stringify(announcement());
-    const path = `/webhooks/intelligence?bodySHA256=${createHash('sha256').update(text).digest('hex')}`;
-    const forged = getExpectedTwilioSignature('not-the-auth-token', `${PUBLIC_BASE_URL}${path}`, {});
-    const response = await fetch(`${h.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-twilio-signature': forged },
-      body: text,
-    });
+    const response = await postJson(h, '/webhooks/intelligence', announcement(), 'not-the-auth-token');
     expect(response.status).toBe(403);
     const before = await context();
     expect(before.signals).toEqual({ lastSentiment: null, lastSentimentAt: null, escalationRequested24h: false, doNotContact: false });
