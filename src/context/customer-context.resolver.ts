@@ -200,7 +200,11 @@ export class CustomerContextResolver {
 
   /** The customer's consent (read only when the access policy has consent rules). */
   private consentOf(root: CustomerRoot) {
-    return this.consent.view(root, () => this.contexts.events(root));
+    return this.consent.view(
+      root,
+      () => this.contexts.events(root),
+      () => this.contexts.insights(root),
+    );
   }
 
   private prefetch(root: CustomerRoot, parts: ReadonlySet<CustomerPart>): void {

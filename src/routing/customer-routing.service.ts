@@ -72,7 +72,11 @@ export class CustomerRouting {
       this.contexts.traits(root),
       this.contexts.audiences(root),
       this.contexts.signals(root),
-      this.consent.view(root, () => this.contexts.events(root)),
+      this.consent.view(
+        root,
+        () => this.contexts.events(root),
+        () => this.contexts.insights(root),
+      ),
     ]);
     return { traits, audiences, signals, failures: root.failures(), customer: root, consent };
   }
