@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { eventually } from './support/eventually';
 import { startHarness, type Harness } from './support/harness';
 import { firstPush, subscribeToChanges } from './support/live-client';
-import { postForm, postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
+import { postCustomerMessage, postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
 
 /**
  * Agent Copilot wrap-up notes end to end: Copilot's webhook delivers a note, the service finds the
@@ -147,15 +147,7 @@ describe('Agent Copilot wrap-up notes (e2e)', () => {
     clients.push(pushes.client);
     // Registered once a push arrives: a message on the customer's conversation makes one.
     const conversationSid = byConversation.customer.conversations[0].sid;
-    await firstPush(pushes, (n) =>
-      postForm(h, '/webhooks/conversations', {
-        EventType: 'onMessageAdded',
-        ConversationSid: conversationSid,
-        MessageSid: `IM${createHash('sha256').update(`${noteSid}:${n}`).digest('hex').slice(0, 32)}`,
-        Body: 'ping',
-        Author: byConversation.customer.phone!,
-      }),
-    );
+    await firstPush(pushes, (n) => postCustomerMessage(h, conversationSid, byConversation.customer.phone!, `${noteSid}:${n}`));
 
     expect(await post(delivery(byConversation))).toEqual({ status: 200, body: { outcome: 'applied' } });
     const pushed = await eventually(

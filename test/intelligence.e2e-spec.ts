@@ -5,8 +5,9 @@ import type { Client } from 'graphql-ws';
 import { intelligenceDemo, type SandboxTranscript } from '../src/sandbox/intelligence.server';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
-import { subscribeToChanges } from './support/live-client';
-import { postForm, postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
+import { eventually } from './support/eventually';
+import { firstPush, subscribeToChanges } from './support/live-client';
+import { postCustomerMessage, postForm, postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
 
 /**
  * Conversational Intelligence end to end: the Intelligence Service's webhook announces a
@@ -90,6 +91,7 @@ describe('Conversational Intelligence (e2e)', () => {
     expect(answer.errors).toBeUndefined();
     return answer.data!.customerContext;
   };
+  /** A subscription to the demo customer, registered: a message on their conversation made a first push. */
   const subscribe = async (profileId: string) => {
     const pushes = await subscribeToChanges<Change>(
       h.url,
@@ -98,14 +100,9 @@ describe('Conversational Intelligence (e2e)', () => {
       'profileId parts source insights { transcriptSid kind label }',
     );
     clients.push(pushes.client);
+    const conversation = demo.customer.conversations[0];
+    await firstPush(pushes, (n) => postCustomerMessage(h, conversation.sid, demo.customer.phone!, `${demo.sid}:${n}`));
     return pushes.received;
-  };
-  const until = async (check: () => boolean, timeoutMs = 5_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await new Promise((r) => setTimeout(r, 10));
-    }
   };
 
   it('refuses an announcement that is not signed by the account, and changes nothing', async () => {
@@ -126,16 +123,19 @@ describe('Conversational Intelligence (e2e)', () => {
   it('pushes the results to an open subscription, and journey, signals and routing show them', async () => {
     const { profileId } = await context();
     const received = await subscribe(profileId);
-    // The subscription is registered once the server has processed the subscribe message.
-    await new Promise((r) => setTimeout(r, 150));
 
     const response = await postJson(h, '/webhooks/intelligence', announcement());
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ outcome: 'applied' });
 
-    await until(() => received.length > 0);
-    expect(received[0]).toMatchObject({ profileId, parts: ['intelligence'], source: 'intelligence' });
-    expect(received[0].insights).toEqual([
+    const [pushed] = await eventually(
+      () => received.filter((c) => c.parts.includes('intelligence')),
+      (found) => found.length > 0,
+      5_000,
+      'the results push',
+    );
+    expect(pushed).toMatchObject({ profileId, parts: ['intelligence'], source: 'intelligence' });
+    expect(pushed.insights).toEqual([
       { transcriptSid: demo.sid, kind: 'sentiment', label: 'negative' },
       { transcriptSid: demo.sid, kind: 'escalation', label: 'true' },
       { transcriptSid: demo.sid, kind: 'summary', label: null },
