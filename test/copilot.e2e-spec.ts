@@ -221,6 +221,21 @@ describe('Agent Copilot wrap-up notes (e2e)', () => {
     expect(stranger).toEqual({ sid: noteSid, summary: null, summaryWithheld: true, sentiment: 'positive' });
   });
 
+  it('answers 502 while the Interactions API fails, keeping nothing, so that a redelivery applies', async () => {
+    const sid = `KQ${randomBytes(16).toString('hex')}`;
+    sandbox.faults.add({ service: 'twilio', route: 'interaction', status: 503 });
+    try {
+      const failed = await post({ ...delivery(byConversation), sid });
+      expect(failed.status).toBe(502);
+      expect(failed.body.error?.code).toBe('UPSTREAM_UNAVAILABLE');
+    } finally {
+      sandbox.faults.clear();
+    }
+    expect((await context()).journey.some((j) => j.note?.sid === sid)).toBe(false);
+    expect(await post({ ...delivery(byConversation), sid })).toEqual({ status: 200, body: { outcome: 'applied' } });
+    expect((await context()).journey.some((j) => j.note?.sid === sid)).toBe(true);
+  });
+
   it("finds the customer through the channel's agent when the Interaction's routing names nobody", async () => {
     const sid = `KQ${randomBytes(16).toString('hex')}`;
     expect(await post({ ...delivery(byTask), sid, participant_sid: null })).toEqual({ status: 200, body: { outcome: 'applied' } });
