@@ -120,6 +120,17 @@ describe('Conversational Intelligence (e2e)', () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
   });
 
+  it('answers 502 while Twilio cannot be read, and remembers nothing: the retry is applied (next test)', async () => {
+    sandbox.faults.add({ service: 'twilio', route: 'operator_results', status: 503 });
+    try {
+      const response = await postJson(h, '/webhooks/intelligence', announcement());
+      expect(response.status).toBe(502);
+    } finally {
+      sandbox.faults.clear();
+    }
+    expect((await context()).journey.some((j) => j.kind === 'intelligence')).toBe(false);
+  });
+
   it('pushes the results to an open subscription, and journey, signals and routing show them', async () => {
     const { profileId } = await context();
     const received = await subscribe(profileId);

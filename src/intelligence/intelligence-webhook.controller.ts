@@ -62,7 +62,14 @@ export class IntelligenceWebhookController {
     // No event_type: the Service webhook of older accounts; any other type is not ours to read.
     if (event.event_type !== undefined && event.event_type !== TRANSCRIPT_AVAILABLE) return { outcome: 'ignored' };
     if (!(await this.deliveries.first('intelligence', event.transcript_sid))) return { outcome: 'duplicate' };
-    const outcome = await this.ingest.apply(event.transcript_sid);
+    let outcome: string;
+    try {
+      outcome = await this.ingest.apply(event.transcript_sid);
+    } catch (error) {
+      // Twilio could not be read: the announcement's retry must be done, not taken for a duplicate.
+      await this.deliveries.forget('intelligence', event.transcript_sid);
+      throw error;
+    }
     this.logger.log({ outcome }, 'intelligence webhook');
     return { outcome };
   }
