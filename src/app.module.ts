@@ -11,6 +11,7 @@ import { loggingParams } from './common/logging';
 import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { ContextModule } from './context/context.module';
+import { CopilotModule } from './copilot/copilot.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { IntelligenceModule } from './intelligence/intelligence.module';
@@ -66,6 +67,7 @@ export class AppModule {
         RoutingApiModule,
         IngestModule,
         IntelligenceModule,
+        CopilotModule,
         SecurityModule,
         PipelineModule,
         StrictAccessModule,

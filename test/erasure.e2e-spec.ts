@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { createClient, type Client } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
-import WebSocket from 'ws';
 import { cacheKeys } from '../src/cache/cache-keys';
 import { CacheService } from '../src/cache/cache.service';
 import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
 import { forwardUserDeletion } from '../src/sandbox/segment-deletions';
 import { startHarness, type Harness } from './support/harness';
+import { subscribeToChanges } from './support/live-client';
 import { postSegment } from './support/segment-callers';
 
 const SECRET = 'erasure-secret';
@@ -99,25 +99,9 @@ describe('erasure reaches every copy (e2e)', () => {
   };
 
   const subscribe = async (h: Harness, profileId: string) => {
-    const received: Change[] = [];
-    const client = createClient({
-      url: `${h.url.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { token: sandbox.credentials.agentToken },
-      lazy: false,
-      retryAttempts: 0,
-      onNonLazyError: () => undefined,
-    });
-    clients.push(client);
-    await new Promise<void>((resolve, reject) => {
-      client.on('connected', () => resolve());
-      client.on('closed', () => reject(new Error('closed')));
-    });
-    client.subscribe<{ customerContextChanged: Change }>(
-      { query: `subscription($id: ID!) { customerContextChanged(profileId: $id) { profileId parts source } }`, variables: { id: profileId } },
-      { next: (value) => value.data && received.push(value.data.customerContextChanged), error: () => undefined, complete: () => undefined },
-    );
-    return received;
+    const pushes = await subscribeToChanges<Change>(h.url, sandbox.credentials.agentToken, profileId, 'profileId parts source');
+    clients.push(pushes.client);
+    return pushes.received;
   };
 
   /** Strings that name the customer: identifiers (raw and hashed as keys hash them), profile id, name, conversations. */

@@ -425,6 +425,23 @@ describe('hostile input (e2e)', () => {
         }),
       ),
       twilioJson(
+        '/webhooks/intelligence',
+        fc.record({ json: fc.record({ transcript_sid: sid('GT'), event_type: fc.constantFrom('voice_intelligence_transcript_available', 'other') }) }),
+      ),
+      twilioJson(
+        '/webhooks/copilot',
+        fc.record({
+          json: fc.record({
+            sid: sid('KQ'),
+            event_type: fc.constantFrom('note_created', 'note_updated', 'note_deleted'),
+            interaction_sid: sid('KD'),
+            channel_sid: sid('UO'),
+            summary: fc.option(unicode),
+            generated_sentiment: fc.option(printable),
+          }),
+        }),
+      ),
+      twilioJson(
         '/routing/attributes',
         fc.record({ json: fc.record({ attributes: fc.record({ from: phoneish, channelType: fc.constantFrom('sms', 'whatsapp', 'voice') }) }) }),
       ),
@@ -457,7 +474,7 @@ describe('hostile input (e2e)', () => {
       webhooks()
         .map((w) => w.path)
         .sort(),
-    ).toEqual(['/routing/attributes', '/webhooks/conversations', '/webhooks/segment', '/webhooks/taskrouter']);
+    ).toEqual(['/routing/attributes', '/webhooks/conversations', '/webhooks/copilot', '/webhooks/intelligence', '/webhooks/segment', '/webhooks/taskrouter']);
   });
 
   it('refuses forged, truncated and misplaced signatures with 403 and changes nothing', async () => {

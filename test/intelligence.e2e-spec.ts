@@ -1,14 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
-import { createClient, type Client } from 'graphql-ws';
-import { getExpectedTwilioSignature } from 'twilio';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { intelligenceDemo, type SandboxTranscript } from '../src/sandbox/intelligence.server';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
-import { postForm, postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
+import { eventually } from './support/eventually';
+import { firstPush, subscribeToChanges } from './support/live-client';
+import { postCustomerMessage, postForm, postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
 
 /**
  * Conversational Intelligence end to end: the Intelligence Service's webhook announces a
@@ -92,47 +91,22 @@ describe('Conversational Intelligence (e2e)', () => {
     expect(answer.errors).toBeUndefined();
     return answer.data!.customerContext;
   };
+  /** A subscription to the demo customer, registered: a message on their conversation made a first push. */
   const subscribe = async (profileId: string) => {
-    const received: Change[] = [];
-    const client = createClient({
-      url: `${h.url.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { token: sandbox.credentials.agentToken },
-      lazy: false,
-      retryAttempts: 0,
-      onNonLazyError: () => undefined,
-    });
-    clients.push(client);
-    await new Promise<void>((resolve, reject) => {
-      client.on('connected', () => resolve());
-      client.on('closed', (event) => reject(new Error(`closed: ${(event as { code?: number }).code}`)));
-    });
-    client.subscribe<{ customerContextChanged: Change }>(
-      {
-        query: `subscription($id: ID!) { customerContextChanged(profileId: $id) { profileId parts source insights { transcriptSid kind label } } }`,
-        variables: { id: profileId },
-      },
-      { next: (value) => value.data && received.push(value.data.customerContextChanged), error: () => undefined, complete: () => undefined },
+    const pushes = await subscribeToChanges<Change>(
+      h.url,
+      sandbox.credentials.agentToken,
+      profileId,
+      'profileId parts source insights { transcriptSid kind label }',
     );
-    return received;
-  };
-  const until = async (check: () => boolean, timeoutMs = 5_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    clients.push(pushes.client);
+    const conversation = demo.customer.conversations[0];
+    await firstPush(pushes, (n) => postCustomerMessage(h, conversation.sid, demo.customer.phone!, `${demo.sid}:${n}`));
+    return pushes.received;
   };
 
   it('refuses an announcement that is not signed by the account, and changes nothing', async () => {
-    const text = JSON.stringify(announcement());
-    const path = `/webhooks/intelligence?bodySHA256=${createHash('sha256').update(text).digest('hex')}`;
-    const forged = getExpectedTwilioSignature('not-the-auth-token', `${PUBLIC_BASE_URL}${path}`, {});
-    const response = await fetch(`${h.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-twilio-signature': forged },
-      body: text,
-    });
+    const response = await postJson(h, '/webhooks/intelligence', announcement(), 'not-the-auth-token');
     expect(response.status).toBe(403);
     const before = await context();
     expect(before.signals).toEqual({ lastSentiment: null, lastSentimentAt: null, escalationRequested24h: false, doNotContact: false });
@@ -146,19 +120,33 @@ describe('Conversational Intelligence (e2e)', () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
   });
 
+  it('answers 502 while Twilio cannot be read, and remembers nothing: the retry is applied (next test)', async () => {
+    sandbox.faults.add({ service: 'twilio', route: 'operator_results', status: 503 });
+    try {
+      const response = await postJson(h, '/webhooks/intelligence', announcement());
+      expect(response.status).toBe(502);
+    } finally {
+      sandbox.faults.clear();
+    }
+    expect((await context()).journey.some((j) => j.kind === 'intelligence')).toBe(false);
+  });
+
   it('pushes the results to an open subscription, and journey, signals and routing show them', async () => {
     const { profileId } = await context();
     const received = await subscribe(profileId);
-    // The subscription is registered once the server has processed the subscribe message.
-    await new Promise((r) => setTimeout(r, 150));
 
     const response = await postJson(h, '/webhooks/intelligence', announcement());
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ outcome: 'applied' });
 
-    await until(() => received.length > 0);
-    expect(received[0]).toMatchObject({ profileId, parts: ['intelligence'], source: 'intelligence' });
-    expect(received[0].insights).toEqual([
+    const [pushed] = await eventually(
+      () => received.filter((c) => c.parts.includes('intelligence')),
+      (found) => found.length > 0,
+      5_000,
+      'the results push',
+    );
+    expect(pushed).toMatchObject({ profileId, parts: ['intelligence'], source: 'intelligence' });
+    expect(pushed.insights).toEqual([
       { transcriptSid: demo.sid, kind: 'sentiment', label: 'negative' },
       { transcriptSid: demo.sid, kind: 'escalation', label: 'true' },
       { transcriptSid: demo.sid, kind: 'summary', label: null },

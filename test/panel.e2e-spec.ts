@@ -3,10 +3,12 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BrowserContext, type FrameLocator, type Page, type WebSocketRoute } from 'playwright-core';
 import { launchChromium, startFlexStandIn, USEFUL_MARK, type FlexStandIn } from './support/panel-browser';
+import { intelligenceDemo } from '../src/sandbox/intelligence.server';
+import { interactionsDemo } from '../src/sandbox/interactions.server';
 import type { SandboxCustomer } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
-import { eventually, postForm } from './support/twilio-callers';
+import { eventually, postForm, postJson } from './support/twilio-callers';
 
 /**
  * The agent panel in a real browser (Chromium through playwright-core): what it shows, its states,
@@ -115,16 +117,17 @@ describe('agent panel (browser e2e)', () => {
    * Posts marker events until the panel shows one (its subscription is registered on the service
    * by then), and waits for the query that reconciles it: afterwards nothing is in flight.
    */
-  const untilLive = async (page: Page, customer: SandboxCustomer, view: Page | FrameLocator = page) => {
+  const untilLive = async (page: Page, customer: SandboxCustomer, view: Page | FrameLocator = page, marker = 'live-marker') => {
     await view.locator('.live-live').waitFor();
     for (let attempt = 1; ; attempt++) {
-      const name = `Panel Opened ${attempt}`;
+      // Markers of another test on the same customer are on its timeline already: `marker` tells them apart.
+      const name = marker === 'live-marker' ? `Panel Opened ${attempt}` : `Panel Opened (${marker}) ${attempt}`;
       const reconciled = page.waitForResponse((response) => isQuery(new URL(response.url())), { timeout: 5_000 });
       await postSegment(h, {
         type: 'track',
         event: name,
         userId: customer.userId,
-        messageId: `live-marker-${customer.index}-${attempt}`,
+        messageId: `${marker}-${customer.index}-${attempt}`,
         timestamp: new Date().toISOString(),
       });
       const shown = await view
@@ -560,6 +563,67 @@ describe('agent panel (browser e2e)', () => {
       await expect(open2.getByRole('status').textContent()).resolves.toBe("This customer's data was erased.");
       await shot(open2, 'erased');
       await closePage(open2);
+    } finally {
+      await within('stopping the second instance', 20_000, guarded.close());
+    }
+  });
+
+  it("puts what the last contact left at the top: the wrap-up note's summary, sentiment, a request for a manager; withheld from a role that may not read it", async () => {
+    const world = { accountSid: h.sandbox.credentials.accountSid };
+    const transcript = intelligenceDemo(h.sandbox.data, world, 0)!;
+    const [interaction] = interactionsDemo(h.sandbox.data, world, transcript.customer);
+    const customer = transcript.customer;
+    const announced = await postJson(h, '/webhooks/intelligence', { transcript_sid: transcript.sid, event_type: 'voice_intelligence_transcript_available' });
+    expect(await announced.json()).toEqual({ outcome: 'applied' });
+    const note = (fields: Record<string, unknown>) => ({
+      sid: `KQ${'7'.repeat(32)}`,
+      event_type: 'note_created',
+      interaction_sid: interaction.sid,
+      channel_sid: interaction.channelSid,
+      participant_sid: interaction.agentParticipantSid,
+      summary: null,
+      sentiment: null,
+      generated_summary: 'Order 1042 arrived damaged; a replacement was promised for Friday.',
+      generated_sentiment: 'negative',
+      ...fields,
+    });
+    expect(await (await postJson(h, '/webhooks/copilot', note({}))).json()).toEqual({ outcome: 'applied' });
+
+    const page = await open(phone(customer));
+    const recap = page.getByRole('region', { name: 'Last contact' });
+    await recap.waitFor();
+    await expect(page.evaluate("document.querySelector('.customer').firstElementChild.classList.contains('recap')")).resolves.toBe(true);
+    await expect(recap.locator('blockquote').textContent()).resolves.toBe('Order 1042 arrived damaged; a replacement was promised for Friday.');
+    await expect(recap.locator('.recap-flags').textContent()).resolves.toMatch(/Asked for a manager \(24 h\).*Sentiment: negative/);
+    await expect(recap.locator('figcaption').textContent()).resolves.toContain('Wrap-up note · negative');
+    await shot(page, 'last-contact', false);
+
+    // The agent completes the note with an edit: the open panel shows it without a reload.
+    await untilLive(page, customer, page, 'recap-marker');
+    await page.evaluate('window.notReloaded = true');
+    const edited = 'Replacement shipped with express delivery; the customer accepted.';
+    const sent = await postJson(h, '/webhooks/copilot', note({ event_type: 'note_updated', summary: edited, sentiment: 'positive' }));
+    expect(await sent.json()).toEqual({ outcome: 'applied' });
+    await recap.locator('blockquote', { hasText: edited }).waitFor({ timeout: 5_000 });
+    await expect(recap.locator('figcaption').textContent()).resolves.toContain('Wrap-up note · positive');
+    await expect(page.evaluate('window.notReloaded')).resolves.toBe(true);
+    await closePage(page);
+
+    const guarded = await within(
+      'starting an instance with the example access policy',
+      20_000,
+      // On the same Redis keys: the notes this instance kept are the other's too.
+      startHarness({ sandbox: h.sandbox, keyPrefix: h.config.redis.keyPrefix, env: { ACCESS_POLICY_FILE: EXAMPLE_POLICY } }),
+    );
+    try {
+      const token = h.sandbox.issueToken({ identity: h.sandbox.data.agents[0].identity, roles: ['wfo.data_analyst'] });
+      const hidden = await open(phone(customer), { base: `${guarded.url}/panel`, token });
+      const summary = hidden.getByRole('region', { name: 'Last contact' }).locator('blockquote');
+      await summary.waitFor();
+      await expect(summary.textContent()).resolves.toBe('The summary is not shown to your role.');
+      await expect(summary.getAttribute('data-withheld')).resolves.toBe('');
+      await expect(hidden.locator('.customer').textContent()).resolves.not.toContain('Replacement shipped');
+      await closePage(hidden);
     } finally {
       await within('stopping the second instance', 20_000, guarded.close());
     }

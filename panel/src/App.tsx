@@ -3,6 +3,7 @@ import { Identity } from './components/Identity';
 import { Journey } from './components/Journey';
 import { Messages } from './components/Messages';
 import { Notices } from './components/Notices';
+import { Recap } from './components/Recap';
 import { Routing } from './components/Routing';
 import { Signals } from './components/Signals';
 import { Empty, Erased, Failed, Loading, NoLookup, SignIn } from './components/States';
@@ -63,6 +64,7 @@ export function App({ settings, lookup }: { settings: PanelSettings; lookup: Cus
       {view.state === 'erased' && <Erased />}
       {view.state === 'ready' && (
         <div class="customer" data-state="ready" data-unconfirmed={view.unconfirmed ? '' : undefined}>
+          <Recap context={view.context} now={now} />
           <Identity context={view.context} changes={view.changes} live={live} now={now} />
           <Notices freshness={view.context.freshness} refreshFailed={view.refreshFailed} onRetry={retry} />
           <Withheld withheld={view.context.withheld} />

@@ -9,7 +9,13 @@ export interface Changes {
   summary: string;
 }
 
-export const journeyKey = (entry: JourneyEntry) => (entry.event ? `event:${entry.event.id}` : `conversation:${entry.conversation?.sid}:${entry.at}`);
+/** Intelligence results and wrap-up notes carry neither an event nor a conversation: their kind, title and time tell them apart. */
+export const journeyKey = (entry: JourneyEntry) =>
+  entry.event
+    ? `event:${entry.event.id}`
+    : entry.conversation
+      ? `conversation:${entry.conversation.sid}:${entry.at}`
+      : `${entry.kind}:${entry.title}:${entry.at}`;
 export const messageKey = (sid: string) => `message:${sid}`;
 export const audienceKey = (audience: string) => `audience:${audience}`;
 export const signalKey = (name: string) => `signal:${name}`;

@@ -14,7 +14,8 @@ const CONTEXT_QUERY = `query Panel($lookup: CustomerLookupInput!) {
     traitDetails { key source updatedAt stale }
     account { groupId traits }
     audiences
-    signals { repeatContact24h contacts24h openConversations lastPurchaseAt lastSeenAt }
+    signals { repeatContact24h contacts24h openConversations lastPurchaseAt lastSeenAt lastSentiment escalationRequested24h doNotContact }
+    latestNote { sid summary summaryWithheld sentiment createdAt }
     routing { attributes matchedRules degraded degradedReason explanations { rule matched reason error } }
     journey(first: ${JOURNEY_FIRST}) { at kind title event { id name type } conversation { sid channel state } }
     conversations(first: 3) { totalCount edges { node { sid channel state friendlyName updatedAt messages(last: ${MESSAGES_LAST}) { sid author fromCustomer body bodyWithheld createdAt } } } }
@@ -93,7 +94,13 @@ export interface CustomerContext {
     openConversations: number;
     lastPurchaseAt: string | null;
     lastSeenAt: string | null;
+    /** Conversational Intelligence: the latest sentiment label, a request for a manager, a request not to be contacted. */
+    lastSentiment: string | null;
+    escalationRequested24h: boolean;
+    doNotContact: boolean;
   };
+  /** The latest Agent Copilot wrap-up note (schema: WrapUpNote); summary null and summaryWithheld when the role may not read it. */
+  latestNote: { sid: string; summary: string | null; summaryWithheld: boolean; sentiment: string | null; createdAt: string } | null;
   routing: {
     attributes: Record<string, unknown>;
     matchedRules: string[];

@@ -37,8 +37,10 @@ export const cacheKeys = {
   workerCustomers: (workerSid: string) => `authz:worker:${workerSid}`,
   /** A webhook delivery already handled (Segment retries for hours). */
   delivery: (ids: IdentifierDigest, source: string, id: string) => `dlv:${source}:${ids.of(id)}`,
-  /** Conversational Intelligence results kept for a profile (written by its webhook, never fetched). */
+  /** Conversational Intelligence results kept for a profile (written by its webhook, never fetched); `:order` beside it. */
   insights: (profileKey: string) => `p:{${profileKey}}:insights`,
+  /** Agent Copilot wrap-up notes kept for a profile (written by its webhook, never fetched); `:order` beside it. */
+  notes: (profileKey: string) => `p:{${profileKey}}:notes`,
   /** Every key that holds one profile's Segment data: what an erasure drops. */
   profileKeys(profileKey: string): string[] {
     return [

@@ -139,9 +139,39 @@ export class Insight {
   at!: Date;
 }
 
-@ObjectType({ description: 'One entry of the merged timeline: a Segment event, a conversation or an intelligence result.' })
+@ObjectType({ description: 'An Agent Copilot wrap-up note: what the last agent wrote (or Copilot generated) when they wrapped up an interaction.' })
+export class WrapUpNote {
+  @Field(() => ID, { description: 'The note (KQ…).' })
+  sid!: string;
+
+  @Field({ description: 'The Flex Interaction (KD…) the note wraps up.' })
+  interactionSid!: string;
+
+  @Field(() => String, { nullable: true, description: "The agent's summary, else the one Copilot generated. Read like a message body." })
+  summary!: string | null;
+
+  @Field(() => String, { nullable: true, description: "The agent's sentiment, else the one Copilot generated (e.g. neutral, negative)." })
+  sentiment!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The disposition code (its sid) the agent chose, when they chose one.' })
+  disposition!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The language Copilot detected (en-US).' })
+  language!: string | null;
+
+  @Field({ description: 'note_created, or note_updated once the agent clicked Complete (it replaces the created version).' })
+  event!: string;
+
+  @Field(() => Date, { description: 'When the service first heard of the note.' })
+  createdAt!: Date;
+
+  @Field(() => Date, { description: 'When the service heard of this version.' })
+  updatedAt!: Date;
+}
+
+@ObjectType({ description: 'One entry of the merged timeline: a Segment event, a conversation, an intelligence result or a wrap-up note.' })
 export class JourneyEntry {
-  @Field({ description: 'event, conversation or intelligence' })
+  @Field({ description: 'event, conversation, intelligence or note' })
   kind!: string;
 
   @Field(() => Date)
@@ -158,6 +188,9 @@ export class JourneyEntry {
 
   @Field(() => Insight, { nullable: true })
   insight?: Insight | null;
+
+  @Field(() => WrapUpNote, { nullable: true })
+  note?: WrapUpNote | null;
 }
 
 @ObjectType({ description: 'Facts derived from events and conversations.' })
@@ -188,6 +221,12 @@ export class CustomerSignals {
 
   @Field({ description: 'A "Do Not Contact" operator matched in a kept conversation.' })
   doNotContact!: boolean;
+
+  @Field(() => String, { nullable: true, description: "The latest Agent Copilot wrap-up note's sentiment." })
+  lastNoteSentiment!: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the latest wrap-up note was written.' })
+  lastNoteAt!: Date | null;
 }
 
 @ObjectType()
@@ -284,6 +323,12 @@ export class CustomerContext {
 
   @Field(() => CustomerSignals)
   signals!: CustomerSignals;
+
+  @Field(() => WrapUpNote, {
+    nullable: true,
+    description: 'The latest Agent Copilot wrap-up note: what the last agent wrote, so the next one need not ask again.',
+  })
+  latestNote!: WrapUpNote | null;
 
   @Field(() => RoutingDecision)
   routing!: RoutingDecision;

@@ -5,6 +5,7 @@ import { AppConfig } from '../config/config';
 import type { ConversationSummary } from '../conversations/conversation.types';
 import { messageAuthor } from '../identity/identity';
 import type { ProfileEvent } from '../profiles/profile.types';
+import { latestNote, type WrapUpNote as KeptNote } from '../copilot/wrap-up-note';
 import { consentedEvent } from '../privacy/consent';
 import { ConsentService } from '../privacy/consent.service';
 import { RoutingDecision } from '../routing/routing-decision.model';
@@ -24,6 +25,7 @@ import {
   JourneyEntry,
   Message,
   TraitDetail,
+  WrapUpNote,
 } from './customer-context.model';
 import { CustomerContextService, CustomerRoot, type CustomerPart } from './customer-context.service';
 import { CustomerLookupInput } from './dto/customer-lookup.input';
@@ -34,6 +36,7 @@ import { mergeJourney } from './signals';
 type ConversationParent = Conversation & { root: CustomerRoot; address: string | null };
 
 const toEvent = (e: ProfileEvent): Event => ({ ...e, occurredAt: new Date(e.occurredAt) });
+const toWrapUpNote = (n: KeptNote): WrapUpNote => ({ ...n, createdAt: new Date(n.createdAt), updatedAt: new Date(n.updatedAt) });
 const toConversation =
   (root: CustomerRoot) =>
   (c: ConversationSummary): ConversationParent => ({
@@ -150,24 +153,34 @@ export class CustomerContextResolver {
   @ResolveField(() => [JourneyEntry])
   async journey(@Parent() root: CustomerRoot, @Args('first', { type: () => Int, nullable: true, defaultValue: 50 }) first: number): Promise<JourneyEntry[]> {
     checkFirst('first', first);
-    const [events, conversations, insights, consent] = await Promise.all([
+    const [events, conversations, insights, notes, consent] = await Promise.all([
       this.contexts.events(root),
       this.contexts.conversationsOf(root),
       this.contexts.insights(root),
+      this.contexts.notes(root),
       this.consentOf(root),
     ]);
-    return mergeJourney(events, conversations, first, insights).map((item) => ({
+    return mergeJourney(events, conversations, first, insights, notes).map((item) => ({
       kind: item.kind,
       at: new Date(item.at),
       title: item.event
         ? (item.event.name ?? item.event.type)
         : item.insight
           ? `${item.insight.operator}${item.insight.label ? ` · ${item.insight.label}` : ''}`
-          : `${item.conversation?.channel ?? 'conversation'} · ${item.conversation?.state}`,
+          : item.note
+            ? `Wrap-up note${item.note.sentiment ? ` · ${item.note.sentiment}` : ''}`
+            : `${item.conversation?.channel ?? 'conversation'} · ${item.conversation?.state}`,
       event: item.event ? toEvent(consentedEvent(consent, item.event)) : null,
       conversation: item.conversation ? toConversation(root)(item.conversation) : null,
       insight: item.insight ? { ...item.insight, at: new Date(item.insight.at) } : null,
+      note: item.note ? toWrapUpNote(item.note) : null,
     }));
+  }
+
+  @ResolveField(() => WrapUpNote, { nullable: true })
+  async latestNote(@Parent() root: CustomerRoot): Promise<WrapUpNote | null> {
+    const latest = latestNote(await this.contexts.notes(root));
+    return latest ? toWrapUpNote(latest) : null;
   }
 
   @ResolveField(() => CustomerSignals)
@@ -178,6 +191,7 @@ export class CustomerContextResolver {
       lastSeenAt: signals.lastSeenAt ? new Date(signals.lastSeenAt) : null,
       lastPurchaseAt: signals.lastPurchaseAt ? new Date(signals.lastPurchaseAt) : null,
       lastSentimentAt: signals.lastSentimentAt ? new Date(signals.lastSentimentAt) : null,
+      lastNoteAt: signals.lastNoteAt ? new Date(signals.lastNoteAt) : null,
     };
   }
 
@@ -209,7 +223,11 @@ export class CustomerContextResolver {
 
   /** The customer's consent (read only when the access policy has consent rules). */
   private consentOf(root: CustomerRoot) {
-    return this.consent.view(root, () => this.contexts.events(root));
+    return this.consent.view(
+      root,
+      () => this.contexts.events(root),
+      () => this.contexts.insights(root),
+    );
   }
 
   private prefetch(root: CustomerRoot, parts: ReadonlySet<CustomerPart>): void {

@@ -13,7 +13,10 @@ import { ProfileSource } from '../profiles/profile.source';
 import type { ExternalId, ProfileEvent, ProfileTraits, ResolvedProfile, Traits } from '../profiles/profile.types';
 import { traitDetailsOf, type TraitDetail } from '../profiles/trait-details';
 import { TaskSource, type TaskSnapshot } from '../tasks/task.source';
+import type { WrapUpNote } from '../copilot/wrap-up-note';
+import { MAX_INSIGHTS } from '../intelligence/intelligence.types';
 import type { Insight } from '../intelligence/intelligence.types';
+import { KeptRecords, type KeptKind } from '../live/kept-records';
 import { deriveSignals, type Signals } from './signals';
 import { IdentifierDigest } from '../security/identifier-digest';
 
@@ -149,6 +152,7 @@ export class CustomerContextService {
     private readonly tasks: TaskSource,
     private readonly pending: PendingChanges,
     private readonly ids: IdentifierDigest,
+    private readonly kept: KeptRecords,
   ) {}
 
   /**
@@ -354,22 +358,37 @@ export class CustomerContextService {
     return last === 0 ? [] : all.slice(-last);
   }
 
-  /**
-   * The Conversational Intelligence results its webhook kept for this customer, newest first.
-   * Nothing upstream to ask: a cache that cannot be read is this source's error, not an empty list.
-   */
+  /** The Conversational Intelligence results its webhook kept for this customer, newest first. */
   insights(root: CustomerRoot): Promise<Insight[]> {
+    return this.keptOf<Insight[]>(root, 'insights', 'twilio.intelligence').then((transcripts) =>
+      transcripts
+        .flat()
+        .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))
+        .slice(0, MAX_INSIGHTS),
+    );
+  }
+
+  /** The Agent Copilot wrap-up notes its webhook kept for this customer, newest first. */
+  notes(root: CustomerRoot): Promise<WrapUpNote[]> {
+    return this.keptOf<WrapUpNote>(root, 'notes', 'twilio.copilot').then((notes) => notes.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt)));
+  }
+
+  /**
+   * What a webhook kept for this customer. Nothing upstream to ask: a store that cannot be read is
+   * this source's error, not an empty list.
+   */
+  private keptOf<T>(root: CustomerRoot, kind: KeptKind, source: string): Promise<T[]> {
     const key = root.profileKey;
     if (!key) return Promise.resolve([]);
-    return root.once('insights', async () => {
-      const insightsKey = cacheKeys.insights(key);
+    return root.once(kind, async () => {
+      const storeKey = cacheKeys[kind](key);
       try {
-        const kept = await this.cache.peek<Insight[]>(insightsKey);
-        root.trail.add(insightsKey, kept?.expiresAt ?? Number.POSITIVE_INFINITY);
-        return kept?.value ?? [];
+        const kept = await this.kept.read<T>(kind, key);
+        root.trail.add(storeKey, Number.POSITIVE_INFINITY);
+        return kept;
       } catch {
-        root.trail.add(insightsKey, null);
-        root.record('twilio.intelligence', { fetchedAt: null, stale: true, error: ErrorCode.UPSTREAM_UNAVAILABLE });
+        root.trail.add(storeKey, null);
+        root.record(source, { fetchedAt: null, stale: true, error: ErrorCode.UPSTREAM_UNAVAILABLE });
         return [];
       }
     });
@@ -377,13 +396,14 @@ export class CustomerContextService {
 
   signals(root: CustomerRoot): Promise<Signals> {
     return root.once('signals', async () => {
-      const [events, conversations, traits, insights] = await Promise.all([
+      const [events, conversations, traits, insights, notes] = await Promise.all([
         this.events(root),
         this.conversationsOf(root),
         this.traits(root),
         this.insights(root),
+        this.notes(root),
       ]);
-      return deriveSignals({ events, conversations, traits, insights });
+      return deriveSignals({ events, conversations, traits, insights, notes });
     });
   }
 

@@ -53,6 +53,8 @@ describe('deriveSignals', () => {
       lastSentimentAt: null,
       escalationRequested24h: false,
       doNotContact: false,
+      lastNoteSentiment: null,
+      lastNoteAt: null,
     });
   });
 });

@@ -1,4 +1,5 @@
 import type { ConversationSummary } from '../conversations/conversation.types';
+import { noteSignals, type WrapUpNote } from '../copilot/wrap-up-note';
 import { insightSignals } from '../intelligence/operator-results';
 import type { Insight } from '../intelligence/intelligence.types';
 import type { ProfileEvent, Traits } from '../profiles/profile.types';
@@ -14,13 +15,15 @@ export interface Signals {
   lastSentimentAt: string | null;
   escalationRequested24h: boolean;
   doNotContact: boolean;
+  lastNoteSentiment: string | null;
+  lastNoteAt: string | null;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PURCHASE_EVENTS = new Set(['Order Completed', 'Purchase Completed', 'Checkout Completed']);
 
 export function deriveSignals(
-  input: { events: ProfileEvent[]; conversations: ConversationSummary[]; traits: Traits; insights?: Insight[] },
+  input: { events: ProfileEvent[]; conversations: ConversationSummary[]; traits: Traits; insights?: Insight[]; notes?: WrapUpNote[] },
   now = Date.now(),
 ): Signals {
   const contacts24h = input.conversations.filter((c) => now - Date.parse(c.createdAt) <= DAY_MS).length;
@@ -38,20 +41,29 @@ export function deriveSignals(
     lastSeenAt: lastSeenAt ? new Date(lastSeenAt).toISOString() : null,
     lastPurchaseAt: lastPurchaseAt ? new Date(lastPurchaseAt).toISOString() : null,
     ...insightSignals(input.insights ?? [], now),
+    ...noteSignals(input.notes ?? []),
   };
 }
 
 export interface JourneyItem {
-  kind: 'event' | 'conversation' | 'intelligence';
+  kind: 'event' | 'conversation' | 'intelligence' | 'note';
   at: string;
   event: ProfileEvent | null;
   conversation: ConversationSummary | null;
   insight?: Insight | null;
+  note?: WrapUpNote | null;
 }
 
-/** Events and conversations on one timeline, newest first. */
-export function mergeJourney(events: ProfileEvent[], conversations: ConversationSummary[], limit: number, insights: Insight[] = []): JourneyItem[] {
+/** Events, conversations, intelligence results and wrap-up notes on one timeline, newest first. */
+export function mergeJourney(
+  events: ProfileEvent[],
+  conversations: ConversationSummary[],
+  limit: number,
+  insights: Insight[] = [],
+  notes: WrapUpNote[] = [],
+): JourneyItem[] {
   const items: JourneyItem[] = [
+    ...notes.map((note) => ({ kind: 'note' as const, at: note.createdAt, event: null, conversation: null, note })),
     ...insights.map((insight) => ({ kind: 'intelligence' as const, at: insight.at, event: null, conversation: null, insight })),
     ...events.map((event) => ({ kind: 'event' as const, at: event.occurredAt, event, conversation: null })),
     ...conversations.map((conversation) => ({

@@ -2,8 +2,14 @@ import { Injectable } from '@nestjs/common';
 import type { ContextChange } from '../live/change';
 import { ChangeBus } from '../live/change-bus';
 import type { ResolvedProfile } from '../profiles/profile.types';
-import type { TrackedPart } from '../tracking/tracking-plan';
+import type { ChangeSource, TrackedPart } from '../tracking/tracking-plan';
 import { TrackingService } from '../tracking/tracking.service';
+
+const TRACKED_SOURCE: Partial<Record<ContextChange['source'], ChangeSource>> = {
+  segment: 'segment_webhook',
+  intelligence: 'intelligence_webhook',
+  copilot: 'copilot_webhook',
+};
 
 /** Tells every instance's subscribers, and the data team, that a customer's context changed. */
 @Injectable()
@@ -18,7 +24,7 @@ export class ChangeAnnouncer {
     this.tracking.contextChanged({
       customer: { profileKey: profile.profileId, resolvedBy: null, externalIds: profile.externalIds, addresses: [] },
       parts: change.parts.flatMap((part): TrackedPart[] => (part === 'identity' ? ['external_ids'] : part === 'consent' || part === 'erased' ? [] : [part])),
-      source: change.source === 'segment' ? 'segment_webhook' : change.source === 'intelligence' ? 'intelligence_webhook' : 'conversations_webhook',
+      source: TRACKED_SOURCE[change.source] ?? 'conversations_webhook',
     });
   }
 }

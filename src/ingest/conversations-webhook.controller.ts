@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Logger, Post, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { Public } from '../auth/public.decorator';
-import { DomainError, ErrorCode } from '../common/errors';
+import { validated } from '../common/validated';
 import { TwilioSignatureGuard } from '../twilio/twilio-signature.guard';
 import { ConversationsIngestService, type ConversationEvent } from './conversations-ingest.service';
 import { WebhookMetrics } from '../metrics/webhook-metrics';
@@ -47,12 +47,7 @@ export class ConversationsWebhookController {
   }
 
   private async handle(body: unknown): Promise<{ outcome: string }> {
-    const parsed = form.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new DomainError(ErrorCode.BAD_REQUEST, `${issue.path.join('.') || 'body'}: ${issue.message}`);
-    }
-    const params = parsed.data;
+    const params = validated(form, body);
     if (!HANDLED.has(params.EventType)) return { outcome: 'ignored' };
     const deliveryId = signedDeliveryId(params);
     if (!(await this.deliveries.first('conversations', deliveryId))) return { outcome: 'duplicate' };

@@ -38,6 +38,16 @@ export class Deliveries {
     return this.firstLocally(key);
   }
 
+  /**
+   * Forgets a delivery whose work failed after `first` said it was new, so that the sender's retry
+   * is done rather than taken for a duplicate. Best effort: Redis failing leaves it remembered.
+   */
+  async forget(source: string, id: string): Promise<void> {
+    const key = `${this.config.redis.keyPrefix}${cacheKeys.delivery(this.ids, source, id)}`;
+    this.local.delete(key);
+    await this.client?.del(key).catch(() => undefined);
+  }
+
   private firstLocally(key: string): boolean {
     const now = Date.now();
     const seen = this.local.get(key);

@@ -3,6 +3,7 @@ import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '../auth/public.decorator';
 import { DomainError, ErrorCode } from '../common/errors';
+import { validated } from '../common/validated';
 import { WebhookMetrics } from '../metrics/webhook-metrics';
 import { KEEP_RAW_BODY } from '../twilio/raw-body';
 import { segmentMessage } from './segment-event';
@@ -34,14 +35,7 @@ export class SegmentWebhookController {
     // so it is neither read nor remembered, only counted.
     const signed = segmentSignatureScopeOf(request) === 'body' ? items : items.slice(0, 1);
     const unsigned = items.length - signed.length;
-    const messages = signed.map((item, index) => {
-      const parsed = segmentMessage.safeParse(item);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new DomainError(ErrorCode.BAD_REQUEST, `message ${index}: ${issue.path.join('.') || 'body'}: ${issue.message}`);
-      }
-      return parsed.data;
-    });
+    const messages = signed.map((item, index) => validated(segmentMessage, item, `message ${index}: `));
     const outcomes: Record<IngestOutcome | 'unsigned', number> = { applied: 0, duplicate: 0, unknown_customer: 0, ignored: 0, erased: 0, unsigned };
     // In order: a batch's identify and track about one customer apply as sent.
     for (const message of messages) outcomes[await this.ingest.apply(message)] += 1;

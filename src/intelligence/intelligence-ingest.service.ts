@@ -1,18 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { cacheKeys } from '../cache/cache-keys';
-import { CacheService } from '../cache/cache.service';
 import { AppConfig } from '../config/config';
 import { parseAddress } from '../identity/identity';
 import { ChangeAnnouncer } from '../ingest/change-announcer';
 import type { ContextChange } from '../live/change';
+import { KeptRecords } from '../live/kept-records';
 import type { ResolvedProfile } from '../profiles/profile.types';
 import { CustomerContextService } from '../context/customer-context.service';
 import { IntelligenceSource } from './intelligence.source';
-import type { Insight } from './intelligence.types';
 import { toInsights } from './operator-results';
 
-/** Insights kept per customer, newest first. */
-export const MAX_INSIGHTS = 50;
+/** Transcripts whose results are kept per customer (a transcript gives a few insights). */
+export const MAX_TRANSCRIPTS = 20;
 /** How long a customer's insights are kept after the last one arrived. */
 export const INSIGHTS_TTL_MS = 30 * 24 * 60 * 60_000;
 
@@ -25,7 +23,7 @@ export const INSIGHTS_TTL_MS = 30 * 24 * 60 * 60_000;
 export class IntelligenceIngestService {
   constructor(
     private readonly config: AppConfig,
-    private readonly cache: CacheService,
+    private readonly kept: KeptRecords,
     private readonly intelligence: IntelligenceSource,
     private readonly announcer: ChangeAnnouncer,
     private readonly contexts: CustomerContextService,
@@ -41,13 +39,14 @@ export class IntelligenceIngestService {
     if (!root?.profileKey) return 'unknown_customer';
     const profile: ResolvedProfile = { profileId: root.profileKey, externalIds: root.externalIds };
     const insights = toInsights(await this.intelligence.operatorResults(transcriptSid), transcript.sid, transcript.at);
-    const key = cacheKeys.insights(profile.profileId);
-    const kept = (await this.cache.peek<Insight[]>(key))?.value ?? [];
-    // A transcript's results replace what an earlier delivery of it left.
-    const merged = [...insights, ...kept.filter((i) => i.transcriptSid !== transcript.sid)]
-      .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))
-      .slice(0, MAX_INSIGHTS);
-    await this.cache.put(key, merged, INSIGHTS_TTL_MS);
+    // One record per transcript, written atomically beside the others: its results replace what an
+    // earlier delivery of it left, and two transcripts of one customer arriving at once are both kept.
+    await this.kept.keep(
+      'insights',
+      profile.profileId,
+      { field: transcript.sid, value: insights, at: Date.parse(transcript.at) || Date.now(), rev: 0 },
+      { max: MAX_TRANSCRIPTS, ttlMs: INSIGHTS_TTL_MS },
+    );
     const change: ContextChange = { profileId: profile.profileId, parts: ['intelligence'], source: 'intelligence', at: new Date().toISOString(), insights };
     await this.announcer.announce(change, profile);
     return 'applied';

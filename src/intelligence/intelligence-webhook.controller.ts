@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Logger, Post, UseGuards } from '@nestjs/com
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { z } from 'zod';
 import { Public } from '../auth/public.decorator';
-import { DomainError, ErrorCode } from '../common/errors';
+import { validated } from '../common/validated';
 import { Deliveries } from '../ingest/deliveries';
 import { WebhookMetrics } from '../metrics/webhook-metrics';
 import { KEEP_RAW_BODY } from '../twilio/raw-body';
@@ -58,16 +58,18 @@ export class IntelligenceWebhookController {
   }
 
   private async handle(body: unknown): Promise<{ outcome: string }> {
-    const parsed = payload.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new DomainError(ErrorCode.BAD_REQUEST, `${issue.path.join('.') || 'body'}: ${issue.message}`);
-    }
-    const event = parsed.data;
+    const event = validated(payload, body);
     // No event_type: the Service webhook of older accounts; any other type is not ours to read.
     if (event.event_type !== undefined && event.event_type !== TRANSCRIPT_AVAILABLE) return { outcome: 'ignored' };
     if (!(await this.deliveries.first('intelligence', event.transcript_sid))) return { outcome: 'duplicate' };
-    const outcome = await this.ingest.apply(event.transcript_sid);
+    let outcome: string;
+    try {
+      outcome = await this.ingest.apply(event.transcript_sid);
+    } catch (error) {
+      // Twilio could not be read: the announcement's retry must be done, not taken for a duplicate.
+      await this.deliveries.forget('intelligence', event.transcript_sid);
+      throw error;
+    }
     this.logger.log({ outcome }, 'intelligence webhook');
     return { outcome };
   }

@@ -1,3 +1,6 @@
+/** Insights read per customer, newest first. */
+export const MAX_INSIGHTS = 50;
+
 /** What one language operator concluded about a conversation, as the service keeps it. */
 export type InsightKind = 'sentiment' | 'escalation' | 'do_not_contact' | 'summary' | 'other';
 

@@ -1,6 +1,6 @@
 import { Field, ID, ObjectType } from '@nestjs/graphql';
 import { GraphQLJSON } from 'graphql-scalars';
-import { Event, Insight, Message } from '../context/customer-context.model';
+import { Event, Insight, Message, WrapUpNote } from '../context/customer-context.model';
 
 @ObjectType({ description: 'What changed about a customer; small parts carry their new values.' })
 export class CustomerContextChange {
@@ -8,11 +8,11 @@ export class CustomerContextChange {
   profileId!: string;
 
   @Field(() => [String], {
-    description: 'traits, events, identity, conversations, messages, consent, intelligence; erased: the customer was erased (query again: null)',
+    description: 'traits, events, identity, conversations, messages, consent, intelligence, notes; erased: the customer was erased (query again: null)',
   })
   parts!: string[];
 
-  @Field({ description: 'segment, conversations, intelligence or erasure' })
+  @Field({ description: 'segment, conversations, intelligence, copilot or erasure' })
   source!: string;
 
   @Field(() => Date)
@@ -32,4 +32,7 @@ export class CustomerContextChange {
 
   @Field(() => [Insight], { nullable: true, description: "A transcript's new Conversational Intelligence results." })
   insights?: Insight[] | null;
+
+  @Field(() => WrapUpNote, { nullable: true, description: 'A new Agent Copilot wrap-up note, or its new version.' })
+  note?: WrapUpNote | null;
 }

@@ -50,6 +50,7 @@ export class LiveResolver implements OnModuleInit {
           ? { ...change.message, fromCustomer: change.message.fromCustomer ?? false, createdAt: new Date(change.message.createdAt) }
           : null,
         insights: change.insights?.map((i) => ({ ...i, at: new Date(i.at) })) ?? null,
+        note: change.note ? { ...change.note, createdAt: new Date(change.note.createdAt), updatedAt: new Date(change.note.updatedAt) } : null,
       };
     },
   })

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Registry } from 'prom-client';
 
-export type WebhookSource = 'segment' | 'conversations' | 'taskrouter' | 'intelligence';
+export type WebhookSource = 'segment' | 'conversations' | 'taskrouter' | 'intelligence' | 'copilot';
 
 /**
  * What became of each webhook event that passed its signature check (refusals are in the HTTP
@@ -14,7 +14,7 @@ export class WebhookMetrics {
   constructor(registry: Registry) {
     this.events = new Counter({
       name: 'cc_webhook_events_total',
-      help: 'Webhook events by source and outcome (Segment: applied, duplicate, unknown_customer, ignored, unsigned; Conversations: the same plus dropped; TaskRouter: enqueued, duplicate, ignored, in_process)',
+      help: 'Webhook events by source and outcome (Segment: applied, duplicate, unknown_customer, ignored, unsigned; Conversations: the same plus dropped; TaskRouter: enqueued, duplicate, ignored, in_process; Copilot: applied, unchanged, ignored, unknown_interaction, unknown_customer)',
       labelNames: ['source', 'outcome'] as const,
       registers: [registry],
     });

@@ -22,7 +22,11 @@ export class ConsentResolver {
   })
   async consentState(@Parent() root: CustomerRoot, @Context() context: CallerContext): Promise<CustomerConsent | null> {
     if (!this.policy.unrestricted && !this.consent.rules.visibleTo(principalOf(context)?.roles ?? [])) return null;
-    const state = await this.consent.state(root, () => this.contexts.events(root));
+    const state = await this.consent.state(
+      root,
+      () => this.contexts.events(root),
+      () => this.contexts.insights(root),
+    );
     const ids = [...new Set([...this.consent.rules.categories, ...Object.keys(state.known ? state.categories : {})])];
     const categories: ConsentCategory[] = ids.map((id) => ({ id, status: this.consent.rules.status(state, id) }));
     return { categories, setAt: state.setAt ? new Date(state.setAt) : null, known: state.known };
@@ -33,7 +37,11 @@ export class ConsentResolver {
   })
   async withheld(@Parent() root: CustomerRoot): Promise<WithheldField[]> {
     if (!this.consent.rules.active) return [];
-    const view = await this.consent.view(root, () => this.contexts.events(root));
+    const view = await this.consent.view(
+      root,
+      () => this.contexts.events(root),
+      () => this.contexts.insights(root),
+    );
     if (!view.restricts) return [];
     const [traits, events] = await Promise.all([this.contexts.traits(root), this.contexts.events(root)]);
     const withheld: Withheld[] = [];

@@ -3,7 +3,15 @@ import { AppConfig } from '../config/config';
 import type { CustomerRoot } from '../context/customer-context.service';
 import { PendingChanges } from '../live/pending-changes';
 import type { ProfileEvent } from '../profiles/profile.types';
-import { ConsentRules, foldConsent, type ConsentRecord, type ConsentState, type ConsentView } from './consent';
+import type { Insight } from '../intelligence/intelligence.types';
+import { ConsentRules, foldConsent, withDoNotContact, type ConsentRecord, type ConsentState, type ConsentView } from './consent';
+
+/** When the customer last asked not to be contacted (a matched "Do Not Contact" operator), if ever. */
+function doNotContactAt(insights: readonly Insight[]): string | null {
+  return insights
+    .filter((i) => i.kind === 'do_not_contact' && i.label === 'true')
+    .reduce<string | null>((latest, i) => (!latest || Date.parse(i.at) > Date.parse(latest) ? i.at : latest), null);
+}
 
 const NEVER_SET: ConsentState = { categories: {}, setAt: null, known: true };
 
@@ -29,23 +37,32 @@ export class ConsentService {
     this.nothingConsented = this.rules.view({ categories: Object.fromEntries(this.rules.categories.map((c) => [c, false])), setAt: null, known: true });
   }
 
-  /** The customer's consent; `events` reads their events (through the request's customer, so once). */
-  state(root: CustomerRoot, events: () => Promise<ProfileEvent[]>): Promise<ConsentState> {
+  /**
+   * The customer's consent; `events` reads their events and `insights` their Conversational
+   * Intelligence results (through the request's customer, so once). A "Do Not Contact" result
+   * declines the categories the policy's `consent.doNotContact` lists.
+   */
+  state(root: CustomerRoot, events: () => Promise<ProfileEvent[]>, insights: () => Promise<Insight[]> = async () => []): Promise<ConsentState> {
     const profileKey = root.profileKey;
     if (!profileKey) return Promise.resolve(NEVER_SET);
     return root.once('consent', async () => {
-      const [fetched, delivered] = await Promise.all([events(), this.pending.consent(profileKey).catch(() => [] as ConsentRecord[])]);
+      const asked = this.rules.doNotContact.length > 0;
+      const [fetched, delivered, results] = await Promise.all([
+        events(),
+        this.pending.consent(profileKey).catch(() => [] as ConsentRecord[]),
+        asked ? insights() : Promise.resolve([] as Insight[]),
+      ]);
       const records: ConsentRecord[] = [...delivered];
       for (const event of fetched) if (event.consent) records.push({ preferences: event.consent, at: event.occurredAt });
       // The events could not be read: what the customer chose is unknown, which counts as never collected.
       const eventsRead = root.sources.get('segment.events')?.fetchedAt !== null;
-      return foldConsent(records, eventsRead || delivered.length > 0);
+      return withDoNotContact(foldConsent(records, eventsRead || delivered.length > 0), this.rules.doNotContact, doNotContactAt(results));
     });
   }
 
   /** What the customer's consent lets through; without consent rules, everything (and nothing is read). */
-  async view(root: CustomerRoot, events: () => Promise<ProfileEvent[]>): Promise<ConsentView> {
+  async view(root: CustomerRoot, events: () => Promise<ProfileEvent[]>, insights?: () => Promise<Insight[]>): Promise<ConsentView> {
     if (!this.rules.active) return this.rules.view(NEVER_SET);
-    return this.rules.view(await this.state(root, events));
+    return this.rules.view(await this.state(root, events, insights));
   }
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { evaluate, parseRulesFile } from '../routing/rules';
 import { AccessPolicy } from '../security/access-policy';
-import { ConsentRules, ConsentRulesError, consentedEvent, foldConsent, preferencesOf, type Withheld } from './consent';
+import { ConsentRules, ConsentRulesError, consentedEvent, foldConsent, preferencesOf, withDoNotContact, type Withheld } from './consent';
 
 const EXAMPLE_POLICY = join(__dirname, '..', '..', 'config', 'access-policy.example.yaml');
 
@@ -30,6 +30,23 @@ describe(ConsentRules.name, () => {
     expect(foldConsent([later, first])).toEqual({ categories: { Advertising: false, Personalization: true }, setAt: '2026-12-02T10:00:00.000Z', known: true });
     expect(foldConsent([first, { preferences: {}, at: '2026-12-03T00:00:00Z' }]).categories).toEqual({ Advertising: false, Personalization: false });
     expect(foldConsent([])).toEqual({ categories: {}, setAt: null, known: true });
+  });
+
+  it('takes a "Do Not Contact" request as a newer choice declining the categories the file names', () => {
+    const rules = ConsentRules.fromSection({ doNotContact: ['Advertising'], categories: {} });
+    expect(rules.doNotContact).toEqual(['Advertising']);
+    expect(rules.active).toBe(true);
+    const consented = foldConsent([{ preferences: { Advertising: true, Personalization: true }, at: '2026-12-01T10:00:00Z' }]);
+    const after = withDoNotContact(consented, rules.doNotContact, '2026-12-02T10:00:00Z');
+    expect(after).toEqual({ categories: { Advertising: false, Personalization: true }, setAt: '2026-12-02T10:00:00.000Z', known: true });
+    expect(rules.status(after, 'Advertising')).toBe('declined');
+    // Consent given again since the call wins; no request, or no categories, changes nothing.
+    expect(withDoNotContact(consented, ['Advertising'], '2026-11-30T10:00:00Z')).toBe(consented);
+    expect(withDoNotContact(consented, ['Advertising'], null)).toBe(consented);
+    expect(withDoNotContact(consented, [], '2026-12-02T10:00:00Z')).toBe(consented);
+    // Never collected, or unreadable: the request still declines.
+    expect(withDoNotContact(foldConsent([], false), ['Advertising'], '2026-12-02T10:00:00Z').categories).toEqual({ Advertising: false });
+    expect(() => ConsentRules.fromSection({ doNotContact: [''], categories: {} })).toThrow(ConsentRulesError);
   });
 
   it('hides and masks what the customer did not consent to, and says which consent covers it', () => {

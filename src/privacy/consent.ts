@@ -25,6 +25,11 @@ export const consentSectionSchema = z
     neverCollected: z.enum(['declined', 'consented']).default('declined'),
     /** Roles that may read CustomerContext.consent; absent: every role. */
     visibleTo: z.array(z.string().min(1)).optional(),
+    /**
+     * Categories a Conversational Intelligence "Do Not Contact" result declines: the customer said
+     * so on a call, which counts like a newer consent preference setting these to false.
+     */
+    doNotContact: z.array(z.string().min(1).max(100)).max(50).default([]),
     categories: z.record(z.string().min(1).max(100), categorySchema),
   })
   .strict();
@@ -90,6 +95,18 @@ export function foldConsent(records: readonly ConsentRecord[], known = true): Co
   return { categories, setAt: last ? new Date(last.at).toISOString() : null, known };
 }
 
+/**
+ * The consent after a "Do Not Contact" request the customer made at `at` (a Conversational
+ * Intelligence result): the given categories declined, unless the customer set their consent
+ * again since (the newest choice wins, as between Segment's consent preference objects).
+ */
+export function withDoNotContact(state: ConsentState, categories: readonly string[], at: string | null): ConsentState {
+  if (!at || categories.length === 0 || Number.isNaN(Date.parse(at))) return state;
+  if (state.known && state.setAt && Date.parse(state.setAt) >= Date.parse(at)) return state;
+  const declined = Object.fromEntries(categories.map((c) => [c, false]));
+  return { categories: { ...(state.known ? state.categories : {}), ...declined }, setAt: new Date(at).toISOString(), known: true };
+}
+
 export class ConsentRulesError extends Error {
   override name = 'ConsentRulesError';
 }
@@ -100,7 +117,7 @@ export class ConsentRulesError extends Error {
  * to every role (the customer's choice, not the agent's), before the role rules.
  */
 export class ConsentRules {
-  static readonly NONE = new ConsentRules([], 'declined', undefined, []);
+  static readonly NONE = new ConsentRules([], 'declined', undefined, [], []);
 
   private constructor(
     private readonly rules: readonly Rule[],
@@ -108,11 +125,13 @@ export class ConsentRules {
     private readonly visibleToRoles: readonly string[] | undefined,
     /** The categories the file names, in file order. */
     readonly categories: readonly string[],
+    /** The categories a "Do Not Contact" result declines. */
+    readonly doNotContact: readonly string[],
   ) {}
 
-  /** True when the file has consent rules: only then is a customer's consent read at all. */
+  /** True when the file has consent rules (or Do Not Contact categories): only then is a customer's consent read at all. */
   get active(): boolean {
-    return this.rules.length > 0;
+    return this.rules.length > 0 || this.doNotContact.length > 0;
   }
 
   static fromSection(section: unknown, source = 'consent rules'): ConsentRules {
@@ -137,7 +156,7 @@ export class ConsentRules {
     }
     // Hiding beats masking when two categories cover one path.
     rules.sort((a, b) => (a.action === b.action ? 0 : a.action === 'hidden' ? -1 : 1));
-    return new ConsentRules(rules, parsed.data.neverCollected, parsed.data.visibleTo, Object.keys(parsed.data.categories));
+    return new ConsentRules(rules, parsed.data.neverCollected, parsed.data.visibleTo, Object.keys(parsed.data.categories), parsed.data.doNotContact);
   }
 
   /** The `consent` section of ACCESS_POLICY_FILE; no file or no section: no rules. */

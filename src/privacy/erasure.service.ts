@@ -6,6 +6,7 @@ import { CustomerContextService } from '../context/customer-context.service';
 import type { ConversationSummary } from '../conversations/conversation.types';
 import { lookupFromTaskAttributes, normalizeLookup, unique, type LookupInput } from '../identity/identity';
 import { ChangeBus } from '../live/change-bus';
+import { KeptRecords } from '../live/kept-records';
 import { PendingChanges } from '../live/pending-changes';
 import { RoutingService } from '../routing/routing.service';
 import { TaskSource, type TaskSnapshot } from '../tasks/task.source';
@@ -54,6 +55,7 @@ export class ErasureService {
     private readonly cache: CacheService,
     private readonly contexts: CustomerContextService,
     private readonly pending: PendingChanges,
+    private readonly kept: KeptRecords,
     private readonly tasks: TaskSource,
     private readonly router: RoutingService,
     private readonly bus: ChangeBus,
@@ -99,6 +101,8 @@ export class ErasureService {
     ]);
     const lockEntries = await this.cache.erase(keys);
     const pendingChanges = profileKey ? await this.pending.forget(profileKey) : 0;
+    // Conversational Intelligence results and wrap-up notes kept for the customer.
+    const keptRecords = profileKey ? await this.kept.forget(profileKey) : 0;
 
     // Resolve to nobody for the suppression window: "no profile" for every identifier, "no
     // conversations" for every address (stored like any remembered miss, under hashed keys).
@@ -116,7 +120,7 @@ export class ErasureService {
 
     const report: ErasureReport = {
       found: root !== null,
-      cacheEntries: keys.length + lockEntries,
+      cacheEntries: keys.length + lockEntries + keptRecords,
       pendingChanges,
       tasksNeutralised,
       tasksFailed,

@@ -28,6 +28,8 @@ const SIGNALS: Signals = {
   lastSentimentAt: null,
   escalationRequested24h: false,
   doNotContact: false,
+  lastNoteSentiment: null,
+  lastNoteAt: null,
 };
 
 function routingWith(resolve: () => Promise<CustomerRoot | null>, sourceError?: string) {

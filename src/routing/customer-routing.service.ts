@@ -84,7 +84,11 @@ export class CustomerRouting {
       this.contexts.profileTraits(root),
       this.contexts.audiences(root),
       this.contexts.signals(root),
-      this.consent.view(root, () => this.contexts.events(root)),
+      this.consent.view(
+        root,
+        () => this.contexts.events(root),
+        () => this.contexts.insights(root),
+      ),
       // Read only when a rule names `account`: the Profile API budget is shared.
       this.router.readsAccount() ? this.contexts.accounts(root) : Promise.resolve([]),
     ]);

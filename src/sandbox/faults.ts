@@ -20,7 +20,9 @@ export type SandboxRoute =
   | 'token_validate' // twilio iam
   | 'transcript'
   | 'operator_results' // twilio conversational intelligence
-  | 'flex_plugin_service'; // twilio flex plugins api
+  | 'flex_plugin_service' // twilio flex plugins api
+  | 'interaction'
+  | 'interaction_participants'; // twilio flex interactions api
 
 export const SANDBOX_ROUTES: readonly SandboxRoute[] = [
   'traits',
@@ -43,6 +45,8 @@ export const SANDBOX_ROUTES: readonly SandboxRoute[] = [
   'flex_plugin_service',
   'transcript',
   'operator_results',
+  'interaction',
+  'interaction_participants',
 ];
 
 export interface FaultRule {

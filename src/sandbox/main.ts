@@ -1,8 +1,10 @@
+import { intelligenceDemo } from './intelligence.server';
+import { interactionsDemo } from './interactions.server';
 import { startSandbox } from './sandbox';
 
 /**
  * Runs a sandbox on its own, for benchmarks that keep it out of the measured process:
- * prints `{segmentUrl, trackingUrl, twilioUrl, credentials}` as one JSON line on stdout and
+ * prints `{segmentUrl, trackingUrl, twilioUrl, credentials, copilotInteractionSid}` as one JSON line on stdout and
  * serves until SIGTERM/SIGINT. Env: SANDBOX_CUSTOMERS (default 50), SANDBOX_SEED (default 42).
  */
 
@@ -24,7 +26,10 @@ async function main(): Promise<void> {
     quiet: true,
   });
   const { segmentUrl, trackingUrl, twilioUrl, credentials } = sandbox;
-  process.stdout.write(`${JSON.stringify({ segmentUrl, trackingUrl, twilioUrl, credentials })}\n`);
+  // The Flex Interaction a rehearsed Agent Copilot note can name (docs/setup-twilio.md).
+  const world = { accountSid: credentials.accountSid };
+  const copilotInteractionSid = interactionsDemo(sandbox.data, world, intelligenceDemo(sandbox.data, world, 0)?.customer ?? null)[0]?.sid ?? null;
+  process.stdout.write(`${JSON.stringify({ segmentUrl, trackingUrl, twilioUrl, credentials, copilotInteractionSid })}\n`);
   const stop = (): void => {
     void sandbox.close().then(() => process.exit(0));
   };

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RESERVATION_STATUSES, type ReservationStatus, type SandboxStore, type TaskChanges } from './data';
 import { FlexPluginService } from './flex-plugins.server';
 import { intelligenceDemo, registerIntelligence } from './intelligence.server';
+import { interactionsDemo, registerInteractions } from './interactions.server';
 import type { FlexTokens } from './flex-tokens';
 import type { SandboxMessage, SandboxParticipant, SandboxTask, TaskAssignmentStatus } from './seed';
 import { basicCredentials, createServiceServer, queryValue, queryValues, routeConfig, type SandboxContext } from './service-server';
@@ -212,6 +213,11 @@ export function createTwilioServer(store: SandboxStore, tokens: FlexTokens, cont
 
   const demo = intelligenceDemo(store, world, store.clock());
   registerIntelligence(app, () => (demo ? [demo] : []), world);
+
+  // --- Flex Interactions (flex-api.twilio.com), read for Agent Copilot wrap-up notes ---------
+  // The intelligence demo customer's conversation is the one whose note the demo wraps up.
+  const interactions = interactionsDemo(store, world, demo?.customer ?? null);
+  registerInteractions(app, () => interactions);
 
   return app;
 }

@@ -18,6 +18,7 @@ const SDL = `
   type Event { properties: JSON }
   type Message { author: String body: String fromCustomer: Boolean! }
   type Insight { text: String }
+  type WrapUpNote { summary: String }
   scalar JSON
 `;
 const POLICY = AccessPolicy.parse(`

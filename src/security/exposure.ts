@@ -41,6 +41,10 @@ const EXPOSED: Record<string, Record<string, Apply>> = {
   Insight: {
     text: (view, value) => view.conversationText('messages.body', value as string),
   },
+  // So does an Agent Copilot wrap-up note's summary.
+  WrapUpNote: {
+    summary: (view, value) => view.conversationText('messages.body', value as string),
+  },
   // An account's traits follow the role's trait rules under `account.<key>`: deny and mask
   // patterns reach them (at any depth), an allow list must name them (`account.*`, `account.plan`).
   Account: {

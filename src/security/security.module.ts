@@ -3,7 +3,7 @@ import { AppConfig } from '../config/config';
 import { AccessPolicy } from './access-policy';
 import { AuditLog } from './audit-log';
 import { AuditSink } from './audit-sink';
-import { MessageTextResolver } from './message-text.resolver';
+import { MessageTextResolver, WrapUpNoteTextResolver } from './message-text.resolver';
 import { RateLimits } from './rate-limits';
 
 /**
@@ -17,6 +17,7 @@ import { RateLimits } from './rate-limits';
     AuditSink,
     AuditLog,
     MessageTextResolver,
+    WrapUpNoteTextResolver,
     RateLimits,
   ],
   exports: [AccessPolicy, AuditLog, RateLimits],

@@ -26,9 +26,9 @@ export const CONTEXT_PARTS = [
 export type ContextPart = (typeof CONTEXT_PARTS)[number];
 
 /** The cached resources a webhook can change. */
-export type TrackedPart = 'traits' | 'audiences' | 'events' | 'external_ids' | 'conversations' | 'messages' | 'intelligence';
+export type TrackedPart = 'traits' | 'audiences' | 'events' | 'external_ids' | 'conversations' | 'messages' | 'intelligence' | 'notes';
 
-export type ChangeSource = 'segment_webhook' | 'conversations_webhook' | 'intelligence_webhook';
+export type ChangeSource = 'segment_webhook' | 'conversations_webhook' | 'intelligence_webhook' | 'copilot_webhook';
 
 export interface CustomerContextViewed {
   viewer_worker_sid: string | null;

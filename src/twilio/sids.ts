@@ -12,6 +12,13 @@ export const SID_PATTERNS = {
   conversation: sid('CH'),
   message: sid('IM'),
   participant: sid('MB'),
+  /** Flex Interactions (twilio_flex_v1.json): an Interaction, its channel, a channel's participant. */
+  interaction: sid('KD'),
+  interactionChannel: sid('UO'),
+  interactionParticipant: sid('UT'),
+  /** An Agent Copilot wrap-up note (https://www.twilio.com/docs/flex/developer/copilot-webhooks). */
+  note: sid('KQ'),
+  flexInstance: sid('GO'),
 } as const;
 
 export type SidKind = keyof typeof SID_PATTERNS;

@@ -24,12 +24,34 @@ export function postForm(h: Signed, path: string, params: Record<string, string>
   });
 }
 
-/** Twilio's scheme for JSON: the body's SHA-256 rides in the URL, and the URL is signed without parameters. */
-export function postJson(h: Signed, path: string, body: unknown): Promise<Response> {
+/**
+ * Twilio's scheme for JSON: the body's SHA-256 rides in the URL, and the URL is signed without
+ * parameters. `signWith` signs with another auth token (a forgery); null sends no signature.
+ */
+export function postJson(h: Signed, path: string, body: unknown, signWith: string | null = h.config.twilio.authToken): Promise<Response> {
   const text = JSON.stringify(body);
   const signedPath = `${path}?bodySHA256=${createHash('sha256').update(text).digest('hex')}`;
-  const signature = getExpectedTwilioSignature(h.config.twilio.authToken, `${h.config.publicBaseUrl}${signedPath}`, {});
-  return fetch(`${h.url}${signedPath}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': signature }, body: text });
+  const signature = signWith === null ? null : getExpectedTwilioSignature(signWith, `${h.config.publicBaseUrl}${signedPath}`, {});
+  return fetch(`${h.url}${signedPath}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(signature === null ? {} : { 'x-twilio-signature': signature }) },
+    body: text,
+  });
+}
+
+/**
+ * A message from the customer in one of their conversations, as the Conversations post-event
+ * webhook reports it (`onMessageAdded`); each `seed` gives a message of its own. It makes the
+ * service push `messages` to the customer's subscribers: a way to see a subscription registered.
+ */
+export function postCustomerMessage(h: Signed, conversationSid: string, author: string, seed: string): Promise<Response> {
+  return postForm(h, '/webhooks/conversations', {
+    EventType: 'onMessageAdded',
+    ConversationSid: conversationSid,
+    MessageSid: `IM${createHash('sha256').update(seed).digest('hex').slice(0, 32)}`,
+    Body: 'ping',
+    Author: author,
+  });
 }
 
 /** A TaskRouter `task.created` event as the EventCallbackUrl receives it. */

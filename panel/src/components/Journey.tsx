@@ -14,6 +14,8 @@ interface Props {
 
 function detail(entry: JourneyEntry): string {
   if (entry.event) return entry.event.type === 'page' ? 'web page' : 'web event';
+  if (entry.kind === 'note') return 'wrap-up note';
+  if (entry.kind === 'intelligence') return 'call analysis';
   return entry.conversation?.state === 'active' ? 'conversation, open' : 'conversation';
 }
 
