@@ -127,13 +127,23 @@ describe(CacheService.name, () => {
     const [one, two] = [await instance(prefix), await instance(prefix)];
     let calls = 0;
     const fetch = async () => ({ fetched: ++calls });
-    const short = { ttlMs: 100, graceMs: 60_000 };
+    // A TTL long enough that the refreshed value is still fresh when read on a busy machine.
+    const short = { ttlMs: 1_000, graceMs: 60_000 };
     await one.getOrSet('k', short, fetch);
-    await new Promise((r) => setTimeout(r, 150));
+    // The barrier: the bus tells instance one that instance two wrote the refreshed value.
+    const heard = new Promise<void>((resolve) => {
+      const off = one.onKeysChanged((keys) => {
+        if (keys.some((key) => key.endsWith('k'))) {
+          off();
+          resolve();
+        }
+      });
+    });
+    await new Promise((r) => setTimeout(r, 1_100));
     // Past its TTL: answered stale at once, refreshed in the background.
     const stale = await two.getOrSet('k', short, fetch);
     expect(stale).toMatchObject({ value: { fetched: 1 }, stale: true });
-    await new Promise((r) => setTimeout(r, 50));
+    await heard;
     const fresh = await one.getOrSet('k', short, fetch);
     expect(fresh).toMatchObject({ value: { fetched: 2 }, stale: false });
     expect(calls).toBe(2);
