@@ -239,7 +239,10 @@ describe.each([
   });
 
   it('keeps answering while Redis is down, says so in /readyz, and recovers when it is back', async () => {
-    const { instances, keyPrefix } = await deployment(1);
+    // Commands wait a minute before they time out here: a lookup that queued its Redis commands
+    // for a connection that is down (rather than failing them at once) would not answer within
+    // the test's time at all, however loaded the machine.
+    const { instances, keyPrefix } = await deployment(1, { REDIS_COMMAND_TIMEOUT_MS: '60000' });
     const [h] = instances;
     const [c1, c2, c3] = [customerWith((c) => Boolean(c.userId), 6), customerWith((c) => Boolean(c.userId), 7), customerWith((c) => Boolean(c.userId), 8)];
     await h.gql<Answer>(PROFILE, { lookup: { userId: c1.userId } });
@@ -249,11 +252,9 @@ describe.each([
       const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { status: string; redis: { status: string } };
       expect(ready).toMatchObject({ status: 'degraded', redis: { status: 'down' } });
       for (const customer of [c1, c2]) {
-        const startedAt = Date.now();
         const answer = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
         expect(answer.errors).toBeUndefined();
         expect(answer.data?.customerContext?.profileId).toBe(customer.profileId);
-        expect(Date.now() - startedAt).toBeLessThan(5_000);
       }
     } finally {
       await redis.start();
