@@ -104,7 +104,7 @@ describe.each([
 
   beforeAll(async () => {
     redis = await makeRedis();
-    sandbox = await startSandbox({ customers: 2600, quiet: true });
+    sandbox = await startSandbox({ customers: 600, quiet: true });
   }, 60_000);
   afterAll(async () => {
     await Promise.all(started.map((h) => h.close().catch(() => undefined)));
@@ -181,17 +181,23 @@ describe.each([
     });
   });
 
-  it('never lets a burst of 2,000 distinct customers push the Profile API over SEGMENT_MAX_RPS', async () => {
+  it('never lets a burst of distinct customers push the Profile API over SEGMENT_MAX_RPS', async () => {
     // Generous timeouts and HTTP rate limits: only the Profile API budget may hold this burst back.
+    // A budget of 20 calls a second, and 150 customers looked up 50 at a time: each lookup asks
+    // for several Profile API calls at once, so the first wave alone asks for far more than the
+    // bucket holds, and even a busy machine (which has driven no more than about 35 calls a
+    // second here) asks for more than 20 a second throughout; the answers that waited too long
+    // come back partial. With the budget broken, the calls go over 20 in a second.
     const { instances } = await deployment(2, {
-      SEGMENT_MAX_RPS: '50',
+      SEGMENT_MAX_RPS: '20',
       SEGMENT_BUDGET_WAIT_MS: '300',
-      UPSTREAM_TIMEOUT_MS: '3000',
+      // Only the budget may make an answer partial, not a sandbox slowed down by a busy machine.
+      UPSTREAM_TIMEOUT_MS: '20000',
       RATE_LIMIT_WORKER_MAX: '100000',
       RATE_LIMIT_IP_MAX: '100000',
     });
-    const customers = sandbox.data.customers.filter((c) => c.profileId && (c.userId || c.email || c.phone)).slice(0, 2000);
-    expect(customers).toHaveLength(2000);
+    const customers = sandbox.data.customers.filter((c) => c.profileId && (c.userId || c.email || c.phone)).slice(0, 150);
+    expect(customers).toHaveLength(150);
     let next = 0;
     let partial = 0;
     let complete = 0;
@@ -213,11 +219,11 @@ describe.each([
         } else complete += 1;
       }
     };
-    await Promise.all(Array.from({ length: 100 }, (_, i) => worker(instances[i % 2])));
-    expect(sandbox.calls.maxPerSecond('segment')).toBeLessThanOrEqual(50);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => worker(instances[i % 2])));
+    expect(sandbox.calls.maxPerSecond('segment')).toBeLessThanOrEqual(20);
     expect(complete).toBeGreaterThan(0);
     expect(partial).toBeGreaterThan(0);
-    expect(complete + partial).toBe(2000);
+    expect(complete + partial).toBe(150);
   }, 90_000);
 
   it('refreshCustomerContext on one instance drops the copy every instance holds', async () => {
