@@ -396,8 +396,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await sleep(window);
       await redis.start();
       redisDown.push([redisStart, Date.now()]);
-      await sleep(10_000);
-      pressing = false;
+      if (pressing) {
+        await sleep(10_000);
+        pressing = false;
+      }
       await waitUntil(at(0.3));
       const victim = instances[instances.length - 1];
       faults.push(`instance-${victim.index} killed with SIGKILL and restarted at +${Math.round((Date.now() - started) / 1000)}s`);
