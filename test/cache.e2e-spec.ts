@@ -156,9 +156,12 @@ describe.each([
     expect(stale.data?.customerContext?.freshness.sources.find((s) => s.source === 'segment.traits')?.stale).toBe(true);
     await until(() => sandbox.calls.log().some((c) => c.route === 'traits' && c.status === 200 && !c.path.includes('class=audience')));
     sandbox.faults.clear();
-    await new Promise((r) => setTimeout(r, 50));
-    const fresh = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
-    expect(fresh.data?.customerContext?.freshness.sources.find((s) => s.source === 'segment.traits')?.stale).toBe(false);
+    // Stored once the refresh lands (before its lock is let go): asked until then, the stale copy
+    // starts no second refresh.
+    await until(async () => {
+      const fresh = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
+      return fresh.data?.customerContext?.freshness.sources.find((s) => s.source === 'segment.traits')?.stale === false;
+    });
     expect(traitsReads()).toHaveLength(1);
   });
 
