@@ -241,9 +241,10 @@ describe('customerContext (e2e)', () => {
     it('gives a partial answer when events time out', async () => {
       const customer = h.sandbox.data.byArchetype('new');
       h.sandbox.faults.add({ service: 'segment', route: 'events', timeout: true });
-      const started = Date.now();
       const ctx = await context({ userId: customer.userId });
-      expect(Date.now() - started).toBeLessThan(5_000);
+      // Segment holds the call for good: an answer at all is one the upstream timeout gave, by
+      // attempts (UPSTREAM_RETRIES at most), not by a clock.
+      expect(h.sandbox.calls.count({ service: 'segment', route: 'events' })).toBeLessThanOrEqual(h.config.upstream.retries + 1);
       expect(ctx?.profileId).toBe(customer.profileId);
       expect(ctx?.events.totalCount).toBe(0);
       expect(sourceError(ctx, 'segment.events')).toBe('UPSTREAM_TIMEOUT');

@@ -1,9 +1,10 @@
-import { createClient, type Client } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import { createHmac } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { getExpectedTwilioSignature } from 'twilio';
-import WebSocket from 'ws';
 import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
+import { eventually } from './support/eventually';
+import { connectGraphqlWs, subscribeToChanges } from './support/graphql-ws-client';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
 import { postForm, PUBLIC_BASE_URL } from './support/twilio-callers';
@@ -59,41 +60,17 @@ describe('live context (e2e)', () => {
 
   const postConversations = (h: Harness, params: Record<string, string>, signature?: string) => postForm(h, '/webhooks/conversations', params, signature);
 
-  /** A graphql-ws subscriber on an instance; collects every change it receives. */
+  /** A graphql-ws subscriber on an instance, registered (a sentinel change received); collects every change it receives. */
   const subscribe = async (h: Harness, profileId: string, token = sandbox.credentials.agentToken) => {
-    const received: Change[] = [];
-    const client = createClient({
-      url: `${h.url.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { token },
-      lazy: false,
-      retryAttempts: 0,
-      onNonLazyError: () => undefined,
+    const subscriber = await subscribeToChanges<Change>(h, {
+      token,
+      profileId,
+      selection: 'profileId parts source traits event { id name } message { sid body fromCustomer }',
     });
-    clients.push(client);
-    let failed: unknown;
-    await new Promise<void>((resolve, reject) => {
-      client.on('connected', () => resolve());
-      client.on('closed', (event) => reject(new Error(`closed: ${(event as { code?: number }).code}`)));
-    });
-    client.subscribe<{ customerContextChanged: Change }>(
-      {
-        query: `subscription($id: ID!) { customerContextChanged(profileId: $id) { profileId parts source traits event { id name } message { sid body fromCustomer } } }`,
-        variables: { id: profileId },
-      },
-      { next: (value) => value.data && received.push(value.data.customerContextChanged), error: (error) => (failed = error), complete: () => undefined },
-    );
-    // The subscription is registered once the server has processed the subscribe message.
-    await new Promise((r) => setTimeout(r, 150));
-    return { received, failed: () => failed };
+    clients.push(subscriber.client);
+    return subscriber;
   };
-  const until = async (check: () => boolean, timeoutMs = 5_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
+  const until = async (check: () => boolean, timeoutMs = 5_000) => eventually(check, (met) => met, timeoutMs);
   const known = async (customer: SandboxCustomer) => {
     const answer = await b.gql<Answer>(CONTEXT, { lookup: { userId: customer.userId, phone: customer.phone } });
     expect(answer.errors).toBeUndefined();
@@ -231,7 +208,8 @@ describe('live context (e2e)', () => {
     expect(unsigned.status).toBe(401);
     const forgedTwilio = await postConversations(a, { EventType: 'onMessageAdded', ConversationSid: before.conversations.edges[0].node.sid }, 'bm9wZQ==');
     expect(forgedTwilio.status).toBe(403);
-    await new Promise((r) => setTimeout(r, 300));
+    // A change would have been published before the webhook was answered: the sentinel comes after it.
+    await sub.barrier(a);
     expect(sub.received).toEqual([]);
     expect((await known(c)).events.edges[0]).toEqual(before.events.edges[0]);
   });
@@ -245,8 +223,7 @@ describe('live context (e2e)', () => {
     const again = await postSegment(b, message);
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ outcomes: { duplicate: 1 } });
-    await until(() => sub.received.length >= 1);
-    await new Promise((r) => setTimeout(r, 300));
+    await sub.barrier(a);
     expect(sub.received).toHaveLength(1);
   });
 
@@ -272,7 +249,9 @@ describe('live context (e2e)', () => {
     const response = await postSegment(a, [signed, ...appended], signature);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ received: 3, outcomes: { applied: 1, duplicate: 0, unknown_customer: 0, ignored: 0, erased: 0, unsigned: 2 } });
-    await until(() => sub.received.length === 1);
+    // Only the signed element was pushed.
+    await sub.barrier(a);
+    expect(sub.received.map((change) => change.event?.id ?? null)).toEqual(['batch-1']);
     const after = await known(c);
     expect(after.events.edges.map((e) => e.node.id)).toContain('batch-1');
     expect(after.events.edges.map((e) => e.node.id)).not.toContain('batch-3');
@@ -368,7 +347,7 @@ describe('live context (e2e)', () => {
       body: '{"type":',
     });
     expect(bad.status).toBe(400);
-    await expect(subscribe(b, 'use_x', 'not-a-token')).rejects.toThrow(/closed/);
+    await expect(connectGraphqlWs(b, 'not-a-token')).rejects.toThrow(/closed/);
   });
 });
 

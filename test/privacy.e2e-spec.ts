@@ -1,9 +1,8 @@
-import { createClient } from 'graphql-ws';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import type { Sandbox } from '../src/sandbox/sandbox';
+import { subscribeToChanges } from './support/graphql-ws-client';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
 
@@ -133,34 +132,27 @@ describe('consent-aware views (e2e)', () => {
   });
 
   it('pushes no value a consent rule covers, whatever the customer chose', async () => {
-    const client = createClient({
-      url: `${h.url.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { token: h.sandbox.credentials.agentToken },
-      retryAttempts: 0,
+    // Looked up first: the webhook applies to customers someone has looked up.
+    expect(
+      (await h.gql(`query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId } }`, { lookup: { userId: vip.userId } })).errors,
+    ).toBeUndefined();
+    const subscriber = await subscribeToChanges<{ traits: Record<string, unknown> | null }>(h, {
+      token: h.sandbox.credentials.agentToken,
+      profileId: vip.profileId!,
+      selection: 'traits',
     });
-    const pushed: Array<{ traits: Record<string, unknown> | null }> = [];
     try {
-      client.subscribe<{ customerContextChanged: { traits: Record<string, unknown> | null } }>(
-        { query: `subscription ($id: ID!) { customerContextChanged(profileId: $id) { traits } }`, variables: { id: vip.profileId } },
-        { next: (value) => value.data && pushed.push(value.data.customerContextChanged), error: () => undefined, complete: () => undefined },
-      );
-      // Sent until one arrives: the first push also tells that the subscription is registered.
-      const deadline = Date.now() + 5_000;
-      for (let i = 0; pushed.length === 0; i++) {
-        if (Date.now() > deadline) throw new Error('no push arrived');
-        const response = await postSegment(h, {
-          type: 'identify',
-          userId: vip.userId,
-          messageId: `consent-push-${Date.now()}-${i}`,
-          traits: { preferred_store: 'Evanston', nickname: 'Cap' },
-        });
-        expect(response.status).toBe(200);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(pushed[0].traits).toEqual({ nickname: 'Cap' });
+      const response = await postSegment(h, {
+        type: 'identify',
+        userId: vip.userId,
+        messageId: `consent-push-${Date.now()}`,
+        traits: { preferred_store: 'Evanston', nickname: 'Cap' },
+      });
+      expect(response.status).toBe(200);
+      await subscriber.barrier();
+      expect(subscriber.received).toEqual([{ traits: { nickname: 'Cap' } }]);
     } finally {
-      await client.dispose();
+      await subscriber.close();
     }
   });
 

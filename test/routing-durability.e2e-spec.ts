@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { loadConfig } from '../src/config/config';
 import { CONSUMER_GROUP, queueKeys } from '../src/routing/enrichment/queue-keys';
+import { TaskEnricher } from '../src/routing/enrichment/task-enricher';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { sandboxConfig } from '../src/sandbox/sandbox-config';
 import { startHarness, type Harness } from './support/harness';
@@ -64,10 +65,23 @@ describe('enrichment queue durability (e2e)', () => {
     const taken = await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'dead-instance', 'COUNT', 10, 'STREAMS', keys.jobs, '>');
     expect(taken).not.toBeNull();
   };
+  /** The enrichment attempts an instance starts, as they run. */
+  const attemptsOf = (h: Harness) => {
+    const attempts: Array<Promise<unknown>> = [];
+    const enricher = h.app.get(TaskEnricher);
+    const enrich = enricher.enrich.bind(enricher);
+    jest.spyOn(enricher, 'enrich').mockImplementation((...args) => {
+      const attempt = enrich(...args);
+      attempts.push(attempt);
+      return attempt;
+    });
+    return attempts;
+  };
   const pendingCount = async () => Number(((await redis.xpending(queueKeys(keyPrefix).jobs, CONSUMER_GROUP)) as [number])[0]);
 
   it('an instance stopped in the middle of a job releases it, and another instance stamps the task once', async () => {
     const a = await start({ ENRICHMENT_SHUTDOWN_GRACE_MS: '100' });
+    const attempts = attemptsOf(a);
     const sid = await vipTask();
     sandbox.faults.add({ service: 'twilio', route: 'task', latencyMs: 2_500, times: 1 });
 
@@ -87,8 +101,12 @@ describe('enrichment queue durability (e2e)', () => {
       (reads) => reads[0].status !== 0,
     );
     await eventually(pendingCount, (n) => n === 0);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A's attempt has ended, so whatever it was going to write it has written: only B's stamp landed.
+    expect(attempts).toHaveLength(1);
+    await Promise.allSettled(attempts);
     expect(sandbox.data.task(sid)?.updates).toHaveLength(1);
+    // Nor did A try to: the one write TaskRouter saw is B's.
+    expect(sandbox.calls.log().filter((c) => c.method === 'POST' && c.path.includes(sid))).toHaveLength(1);
     expect(b.url).not.toBe(a.url);
   });
 
@@ -104,11 +122,12 @@ describe('enrichment queue durability (e2e)', () => {
     );
     await stop(a);
     expect(sandbox.data.task(sid)?.updates).toHaveLength(1);
+    // Acknowledged and deleted before A stopped: nothing is left that any instance could run again.
+    expect(await pendingCount()).toBe(0);
+    expect(await redis.xlen(queueKeys(keyPrefix).jobs)).toBe(0);
 
     await start({ ENRICHMENT_CLAIM_IDLE_MS: '300' });
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(readsOf(sid)).toHaveLength(1);
-    expect(await pendingCount()).toBe(0);
   });
 
   it('the job of an instance that died is claimed by another once idle, and the task stamped once', async () => {

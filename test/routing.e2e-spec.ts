@@ -172,13 +172,13 @@ describe('routing (e2e)', () => {
       const customer = h.sandbox.data.customers.find((c) => c.archetype === 'regular' && c.phone)!;
       h.sandbox.faults.add({ service: 'segment', status: 503 });
       const sid = await createTask({ from: customer.phone, foreign_key: 'kept' });
-      const startedAt = Date.now();
 
       expect((await announce(sid)).status).toBe(204);
       const task = await stamped(sid);
-      expect(Date.now() - startedAt).toBeLessThan(h.config.enrichment.jobDeadlineMs + 2_000);
       expect(task.attributes.foreign_key).toBe('kept');
+      // Stamped once Segment's failure was known, not at the job deadline.
       expect(stampOf(sid)).toMatchObject({ known_customer: false, vip: false, degraded: true, degraded_reason: expect.stringContaining('segment') });
+      expect(stampOf(sid)?.degraded_reason).not.toMatch(/deadline/);
     });
 
     it('answers 400 to a body that is no TaskRouter event', async () => {
@@ -323,14 +323,13 @@ describe('routing deadlines (e2e)', () => {
   it('stamps the defaults with degraded: true once the job deadline passes', async () => {
     const vip = h.sandbox.data.byArchetype('vip');
     const sid = (await taskRouter(h).tasks.create({ attributes: JSON.stringify({ from: vip.phone, foreign_key: 'kept' }) })).sid;
-    const startedAt = Date.now();
 
     expect((await postForm(h, WEBHOOK, taskCreatedEvent(h, sid, '{}'))).status).toBe(204);
     const task = await eventually(
       () => h.sandbox.data.task(sid)!,
       (t) => t.attributes.customer_context !== undefined,
     );
-    expect(Date.now() - startedAt).toBeLessThan(5_000);
+    // Segment never answers and its timeout is 20 s: a stamp that names the deadline came by it.
     expect(task.attributes).toMatchObject({
       foreign_key: 'kept',
       customer_context: { vip: false, known_customer: false, degraded: true, degraded_reason: expect.stringContaining('deadline') },
@@ -338,13 +337,12 @@ describe('routing deadlines (e2e)', () => {
   });
 
   it('answers /routing/attributes with the defaults and degraded: true by ROUTING_DEADLINE_MS', async () => {
-    const startedAt = Date.now();
     const response = await postJson(h, ATTRIBUTES, { from: h.sandbox.data.byArchetype('vip').phone });
 
     expect(response.status).toBe(200);
-    expect(Date.now() - startedAt).toBeLessThan(5_000);
     const body = (await response.json()) as { attributes: Record<string, Stamp> };
-    expect(body.attributes.customer_context).toMatchObject({ vip: false, degraded: true });
+    // Segment never answers and its timeout is 20 s: an answer that names the deadline came by it.
+    expect(body.attributes.customer_context).toMatchObject({ vip: false, degraded: true, degraded_reason: expect.stringContaining('deadline') });
   });
 });
 

@@ -1,15 +1,15 @@
-import { createClient } from 'graphql-ws';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getIntrospectionQuery } from 'graphql';
 import { connect, type Socket } from 'node:net';
-import WebSocket from 'ws';
 import { ErrorCode } from '../src/common/errors';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { AuditLog } from '../src/security/audit-log';
+import { StrictAccess } from '../src/security/strict-access';
 import { eventually } from './support/eventually';
+import { subscribeToChanges } from './support/graphql-ws-client';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
 import { postForm, taskRouter } from './support/twilio-callers';
@@ -34,23 +34,9 @@ const post = (url: string, body: unknown, headers: Record<string, string> = {}) 
 const codes = (result: { errors?: Array<{ extensions?: { code?: string } }> }) => result.errors?.map((e) => e.extensions?.code);
 const SEGMENT_SECRET = 'security-suite-secret';
 
-/** Subscribes over graphql-ws with a token in connection_init; collects what arrives. */
-async function subscribe(h: Harness, token: string, profileId: string, selection = 'traits') {
-  const received: Array<Record<string, unknown>> = [];
-  const errors: unknown[] = [];
-  const client = createClient({ url: `${h.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { token }, retryAttempts: 0 });
-  client.subscribe<{ customerContextChanged: Record<string, unknown> }>(
-    { query: `subscription($id: ID!) { customerContextChanged(profileId: $id) { ${selection} } }`, variables: { id: profileId } },
-    {
-      next: (value) => (value.errors ? errors.push(...value.errors) : value.data && received.push(value.data.customerContextChanged)),
-      error: (error) => errors.push(error),
-      complete: () => undefined,
-    },
-  );
-  // The subscription is registered once the server has processed the subscribe message.
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  return { received, errors, close: () => client.dispose() };
-}
+/** Subscribes over graphql-ws with a token in connection_init, registered (a sentinel received); collects what arrives. */
+const subscribe = (h: Harness, token: string, profileId: string, selection = 'traits', registered = true) =>
+  subscribeToChanges(h, { token, profileId, selection, registered });
 
 describe('Flex-token authentication (e2e)', () => {
   let h: Harness;
@@ -173,16 +159,11 @@ describe('access policy (e2e)', () => {
     return result.data!.customerContext;
   };
   const tokenFor = (roles: string[]) => h.sandbox.issueToken({ identity: h.sandbox.data.agents[0].identity, roles });
-  /** Posts a signed Segment message and waits until every subscriber got a push. */
-  const pushedTo = async (subscribers: Array<{ received: unknown[] }>, message: Record<string, unknown>) => {
+  /** Posts a signed Segment message and waits until every subscriber got what it was pushed (a sentinel after it received). */
+  const pushedTo = async (subscribers: Array<{ barrier(): Promise<void> }>, message: Record<string, unknown>) => {
     const posted = await postSegment(h, message);
     expect(posted.status).toBe(200);
-    await eventually(
-      () => subscribers.map((s) => s.received.length),
-      (counts) => counts.every((n) => n > 0),
-      10_000,
-      'a push to every subscriber',
-    );
+    await Promise.all(subscribers.map(async (s) => s.barrier()));
   };
 
   it('masks emails and phones for agents, in traits, external ids and routing attributes', async () => {
@@ -342,12 +323,6 @@ describe('access policy (e2e)', () => {
     await profileAs(roles.agent, { phone: customer.phone }); // cached: the webhook applies to it
     const selection = 'message { sid author fromCustomer body bodyWithheld }';
     const subscribers = await Promise.all(Object.values(roles).map((token) => subscribe(h, token, customer.profileId!, selection)));
-    // Every subscription registered: identifies (no message) pushed until each subscriber got one.
-    for (let i = 0; i < 20 && subscribers.some((s) => s.received.length === 0); i++) {
-      await postSegment(h, { type: 'identify', userId: customer.userId, messageId: `security-ready-${i}`, traits: { plan: `p${i}` } });
-      for (let j = 0; j < 25 && subscribers.some((s) => s.received.length === 0); j++) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(subscribers.map((s) => s.received.length > 0)).toEqual([true, true, true]);
     const body = 'My address is 12 Elm Street';
     const message = h.sandbox.data.addMessage(conversation.sid, { author: conversation.address, body });
     try {
@@ -361,8 +336,8 @@ describe('access policy (e2e)', () => {
         AccountSid: h.sandbox.credentials.accountSid,
       });
       expect(posted.status).toBe(200);
-      const messages = () => subscribers.map((s) => s.received.filter((change) => change.message !== null).length);
-      for (let i = 0; i < 100 && messages().includes(0); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      // Every change published before the sentinels has reached each subscriber (or was refused).
+      await Promise.all(subscribers.map(async (s) => s.barrier()));
       const MESSAGES = `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) {
         conversations(first: 10) { edges { node { sid messages(last: 5) { sid author fromCustomer body bodyWithheld } } } } } }`;
       type Messages = { customerContext: { conversations: { edges: Array<{ node: { sid: string; messages: Array<{ sid: string }> } }> } } };
@@ -523,12 +498,23 @@ describe('ACCESS_STRICT (e2e)', () => {
     const vip = h.sandbox.data.byArchetype('vip');
     const holder = freshAgent();
     const reservation = h.sandbox.data.reserve(vip.tasks[0].sid, holder.workerSid, 'accepted');
-    // The sandbox agent's worker holds no task of the VIP's.
-    const agent = await subscribe(h, h.sandbox.credentials.agentToken, vip.profileId!);
+    // The sandbox agent's worker holds no task of the VIP's: the server refuses that subscription.
+    const agent = await subscribe(h, h.sandbox.credentials.agentToken, vip.profileId!, 'traits', false);
     const mine = await subscribe(h, holder.token, vip.profileId!);
     const supervisor = await subscribe(h, h.sandbox.credentials.supervisorToken, vip.profileId!);
+    const strict = h.app.get(StrictAccess);
+    const check = strict.check.bind(strict);
+    let holderRefusals = 0;
+    const spy = jest.spyOn(strict, 'check').mockImplementation(async (principal, target) => {
+      try {
+        await check(principal, target);
+      } catch (error) {
+        if (principal?.identity === holder.identity) holderRefusals += 1;
+        throw error;
+      }
+    });
     try {
-      // The refusal comes once the worker's tasks were read from TaskRouter: longer than subscribe's pause when cold.
+      // The refusal comes once the worker's tasks were read from TaskRouter.
       await eventually(
         () => agent.errors.length,
         (n) => n > 0,
@@ -545,31 +531,36 @@ describe('ACCESS_STRICT (e2e)', () => {
         traits: { loyalty_tier: 'strict-platinum' },
       });
       expect(posted.status).toBe(200);
-      await eventually(
-        () => [mine.received.length, supervisor.received.length],
-        (counts) => counts.every((n) => n > 0),
-        10_000,
-        'a push to the holder and the supervisor',
-      );
+      await Promise.all([mine.barrier(), supervisor.barrier()]);
       expect(mine.received).toEqual([{ traits: { loyalty_tier: 'strict-platinum' } }]);
       expect(supervisor.received).toEqual([{ traits: { loyalty_tier: 'strict-platinum' } }]);
       expect(agent.received).toEqual([]);
 
       // The task is done: once the kept task list (ACCESS_STRICT_CACHE_MS, 1 s here) expires,
-      // the holder's open subscription stops receiving the customer's changes.
+      // the holder's open subscription stops receiving the customer's changes. The holder's own
+      // query is refused once the list was read again.
       h.sandbox.data.setReservationStatus(reservation.sid, 'completed');
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      await postSegment(h, { type: 'identify', userId: vip.userId, messageId: 'strict-identify-2', traits: { loyalty_tier: 'strict-diamond' } });
       await eventually(
-        () => supervisor.received.length,
+        async () => codes(await readAs(holder.token, { userId: vip.userId })),
+        (refused) => refused?.[0] === 'FORBIDDEN',
+        15_000,
+        "the holder's refusal once the reservation completed",
+      );
+      holderRefusals = 0;
+      await postSegment(h, { type: 'identify', userId: vip.userId, messageId: 'strict-identify-2', traits: { loyalty_tier: 'strict-diamond' } });
+      await supervisor.barrier();
+      expect(supervisor.received).toHaveLength(2);
+      // The holder's subscription handles its changes in order: its filter refused the identify and
+      // then the sentinel that followed it, so the identify was not pushed to it.
+      await eventually(
+        () => holderRefusals,
         (n) => n >= 2,
         10_000,
-        "the supervisor's second push",
+        "the holder's subscription refusing the identify and the sentinel after it",
       );
-      expect(supervisor.received).toHaveLength(2);
-      await new Promise((resolve) => setTimeout(resolve, 200));
       expect(mine.received).toHaveLength(1);
     } finally {
+      spy.mockRestore();
       await Promise.all([agent.close(), mine.close(), supervisor.close()]);
     }
   });

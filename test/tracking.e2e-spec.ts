@@ -48,12 +48,6 @@ async function failures(h: Harness, reason: string): Promise<number> {
   return metric?.values.find((v) => v.labels.reason === reason)?.value ?? 0;
 }
 
-async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
-  const started = performance.now();
-  const result = await work();
-  return { result, ms: performance.now() - started };
-}
-
 describe('Segment tracking (e2e)', () => {
   let h: Harness;
   let vip: SandboxCustomer;
@@ -246,19 +240,28 @@ describe('Segment tracking delivery (e2e)', () => {
   it.each([
     ['hangs', async (): Promise<Record<string, string>> => ({})],
     ['is down', async (): Promise<Record<string, string>> => ({ SEGMENT_WRITE_KEY: 'wk', SEGMENT_TRACKING_HOST: `http://127.0.0.1:${await freePort()}` })],
-  ])('answers queries at full speed while the collector %s, and still stops on time', async (state, collectorEnv) => {
+  ])('answers queries without waiting on the collector while it %s, and stops without waiting for it', async (state, collectorEnv) => {
     const h = await startHarness({ sandbox: { customers: 6 }, env: { ...FAST, TRACKING_SHUTDOWN_TIMEOUT_MS: '300', ...(await collectorEnv()) } });
     const vip = h.sandbox.data.byArchetype('vip');
-    if (state === 'hangs') h.sandbox.faults.add({ service: 'tracking', timeout: true });
+    const hangs = state === 'hangs';
+    // A hanging collector holds every batch until the sandbox closes: a query or a shutdown that
+    // waited for delivery would never finish.
+    if (hangs) h.sandbox.faults.add({ service: 'tracking', timeout: true });
+    const held = () => h.sandbox.calls.count({ service: 'tracking', status: 0 });
     try {
       for (let i = 0; i < 5; i++) {
-        const { result, ms } = await timed(() => profileQuery(h, vip));
+        const result = await profileQuery(h, vip);
         expect(result.data).toEqual({ customerContext: { profileId: vip.profileId } });
-        expect(ms).toBeLessThan(1_000);
       }
+      if (hangs) await until('a batch held by the collector', () => (held() > 0 ? true : undefined));
     } finally {
-      const { ms } = await timed(() => h.app.close());
-      expect(ms).toBeLessThan(3_000);
+      await h.app.close();
+      if (hangs) {
+        // Stopped while the collector still holds its batches: nothing was delivered nor given up.
+        expect(held()).toBeGreaterThan(0);
+        expect(h.sandbox.calls.count({ service: 'tracking' })).toBe(held());
+        expect(await failures(h, 'delivery')).toBe(0);
+      }
       // A held request fails when the collector lets go of it (here: when the sandbox closes).
       await h.sandbox.close();
       await until('the lost event to be counted', async () => ((await failures(h, 'delivery')) >= 1 ? true : undefined));

@@ -60,10 +60,9 @@ describe(CustomerRouting.name, () => {
 
   it('decides on the defaults, degraded, when the deadline passes first', async () => {
     const { routing } = routingWith(() => new Promise(() => undefined));
-    const startedAt = Date.now();
+    // The customer's data never comes: a decision at all is one the deadline made.
     const decision = await routing.decideBy(routing.factsFor({ phone: '+15555550100' }), { lang: 'es' }, Date.now() + 30);
 
-    expect(Date.now() - startedAt).toBeLessThan(1_000);
     expect(decision.attributes).toEqual({
       customer_context: { vip: false, language: 'es', degraded: true, degraded_reason: 'customer data not ready by the deadline' },
     });

@@ -20,6 +20,12 @@ export interface SoakOptions {
   webhooksPerSecond: number;
   /** Conversations onMessageAdded webhooks per second (default 1). */
   conversationsPerSecond?: number;
+  /**
+   * Lookups per second of customers not asked about before, from 5 s before Redis is killed until
+   * 10 s after it returns (default 0): each costs several Profile API calls, so the demand goes
+   * well above SEGMENT_MAX_RPS and the budget is pressed across the outage and the recovery.
+   */
+  coldPerSecond?: number;
   maxRps: number;
   log?: (line: string) => void;
 }
@@ -91,11 +97,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     conversations_webhooks: 0,
     conversations_webhooks_applied: 0,
     webhook_errors: 0,
+    cold_queries: 0,
+    cold_degraded: 0,
+    cold_skipped: 0,
   };
   const faults: string[] = [];
   const tasks: Array<{ sid: string; marker: string }> = [];
   const changes: Array<{ messageId: string; profileId: string; at: number }> = [];
   let stopping = false;
+  let pressing = false;
+  const pressed: Array<[number, number]> = [];
 
   const envFor = (port: number, index: number): Record<string, string> => ({
     PORT: String(port),
@@ -149,8 +160,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const up = () => instances.filter((inst) => !inst.down.some(([, end]) => end === 0));
     const auth = { authorization: `Bearer ${sandbox.credentials.agentToken}` };
 
-    const query = async () => {
-      const customer = pick();
+    const query = async (customer = pick(), cold = false) => {
       for (let attempt = 0; attempt < 3; attempt++) {
         const candidates = up();
         const target = candidates[Math.floor(Math.random() * candidates.length)];
@@ -163,9 +173,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
             signal: AbortSignal.timeout(15_000),
           });
           counts.queries += 1;
+          if (cold) counts.cold_queries += 1;
           if (response.status >= 500) counts.queries_5xx += 1;
           const body = (await response.json()) as { data?: { customerContext?: { freshness?: { stale?: boolean } } } };
           if (body.data?.customerContext?.freshness?.stale) counts.queries_degraded += 1;
+          if (cold && body.data?.customerContext?.freshness?.stale) counts.cold_degraded += 1;
           return;
         } catch {
           // The instance went away under us (killed): a load balancer would send it elsewhere.
@@ -318,6 +330,26 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       subscribers.push(subscriber);
     };
 
+    // Customers nobody asked about yet, in a fixed shuffled order: each lookup is Profile API calls.
+    const cold = known.filter((c) => !hot.includes(c)).sort(() => Math.random() - 0.5);
+    let coldNext = 0;
+    let coldInFlight = 0;
+    const COLD_IN_FLIGHT = 200;
+    const coldLookup = async () => {
+      if (!pressing) return;
+      // Bounded: a machine too busy to answer does not pile up lookups without end.
+      if (coldInFlight >= COLD_IN_FLIGHT) {
+        counts.cold_skipped += 1;
+        return;
+      }
+      coldInFlight += 1;
+      try {
+        await query(cold[coldNext++ % cold.length], true);
+      } finally {
+        coldInFlight -= 1;
+      }
+    };
+
     const loop = async (perSecond: number, work: () => Promise<unknown>) => {
       const pending: Array<Promise<unknown>> = [];
       while (!stopping) {
@@ -356,6 +388,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const schedule = async () => {
       const waitUntil = async (t: number) => sleep(Math.max(0, t - Date.now()));
       const window = Math.max(2_000, durationMs / 20);
+      await waitUntil(at(0.1) - 5_000);
+      pressing = (options.coldPerSecond ?? 0) > 0;
+      const pressFrom = Date.now();
       await waitUntil(at(0.1));
       faults.push(`Redis killed for ${window / 1000}s at +${Math.round((Date.now() - started) / 1000)}s`);
       const redisStart = Date.now();
@@ -363,6 +398,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await sleep(window);
       await redis.start();
       redisDown.push([redisStart, Date.now()]);
+      if (pressing) {
+        await sleep(10_000);
+        pressing = false;
+        pressed.push([pressFrom, Date.now()]);
+      }
       await waitUntil(at(0.3));
       const victim = instances[instances.length - 1];
       faults.push(`instance-${victim.index} killed with SIGKILL and restarted at +${Math.round((Date.now() - started) / 1000)}s`);
@@ -399,6 +439,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       loop(options.tasksPerSecond, createTask),
       loop(options.webhooksPerSecond, segmentWebhook),
       loop(options.conversationsPerSecond ?? 1, conversationsWebhook),
+      ...(options.coldPerSecond ? [loop(options.coldPerSecond, coldLookup)] : []),
     ]);
     await schedule();
     sandbox.faults.clear();
@@ -469,6 +510,27 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         `busiest per instance: ${own.join(', ')}`,
       ok: busiest.calls <= options.maxRps,
     });
+    if (options.coldPerSecond) {
+      // The invariant above proves little unless the demand reached the budget around the Redis
+      // outage: the bucket plans for 80 % of SEGMENT_MAX_RPS, so the busiest second of the cold
+      // lookups' window must come near that.
+      const [from, to] = pressed[0] ?? [started, started];
+      const perSecond = new Map<number, number>();
+      for (const call of sandbox.calls.log()) {
+        if (call.service !== 'segment' || call.at < from || call.at >= to) continue;
+        const second = Math.floor(call.at / 1000);
+        perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+      }
+      const [peakAt, peak] = [...perSecond.entries()].reduce((a, b) => (b[1] > a[1] ? b : a), [from / 1000, 0]);
+      const split = taps.countsBetween(peakAt * 1000, peakAt * 1000 + 1000, instances.length);
+      invariants.push({
+        name: 'the cold lookups pressed the Profile API budget around the Redis outage (busiest second at least 70 % of it)',
+        value:
+          `${peak}/s at +${Math.round((peakAt * 1000 - started) / 1000)}s (${split.map((n, i) => `instance-${i} ${n}`).join(', ')}); ` +
+          `${counts.cold_queries} cold lookups, ${counts.cold_degraded} answered degraded, ${counts.cold_skipped} skipped (200 in flight)`,
+        ok: peak >= options.maxRps * 0.7,
+      });
+    }
     // Read after a full collection, at warm-up and here. V8 still grows its heap in steps and
     // rarely gives RSS back; in a short run the step taken while one instance carries all the
     // load (its peer killed) is most of the window, so memory is judged on runs of 90 s and more

@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { eventually } from '../../../test/support/eventually';
 import type { EnrichmentJob } from './enrichment-queue';
 import { CONSUMER_GROUP, queueKeys } from './queue-keys';
 import { RedisEnrichmentQueue } from './redis-enrichment-queue';
@@ -16,8 +17,12 @@ describe(RedisEnrichmentQueue.name, () => {
     clients.push(redis);
     return redis;
   };
-  const queue = (consumer: string, overrides: Partial<{ maxAttempts: number; claimIdleMs: number; dedupeTtlMs: number }> = {}) =>
-    new RedisEnrichmentQueue(client(), client(), {
+  const queue = (
+    consumer: string,
+    overrides: Partial<{ maxAttempts: number; claimIdleMs: number; dedupeTtlMs: number; blockMs: number }> = {},
+    reader = client(),
+  ) =>
+    new RedisEnrichmentQueue(client(), reader, {
       maxAttempts: 2,
       claimIdleMs: 100,
       dedupeTtlMs: 60_000,
@@ -128,5 +133,59 @@ describe(RedisEnrichmentQueue.name, () => {
     await a.release(first);
     const [again] = await b.take(10);
     expect(again).toMatchObject({ id: first.id, attempt: 2 });
+  });
+
+  /** What the group's pending list says of one consumer's jobs: [id, consumer, idle ms, deliveries]. */
+  const pendingOf = async (consumer: string) =>
+    (await client().xpending(queueKeys(prefix).jobs, CONSUMER_GROUP, '-', '+', 10, consumer)) as Array<[string, string, number, number]>;
+
+  it('keeps renewing the jobs its workers are on while it takes nothing (every worker busy)', async () => {
+    const a = queue('a', { claimIdleMs: 1_000 });
+    await a.enqueue(job('WT1'), 'task:WT1');
+    const [first] = await takeSome(a);
+    // No take from here on, so no sweep: the job's idle time must still drop back, twice.
+    let renewals = 0;
+    let last = (await pendingOf('a'))[0][2];
+    await eventually(
+      async () => {
+        const idle = (await pendingOf('a'))[0][2];
+        if (idle < last) renewals += 1;
+        last = idle;
+        return renewals;
+      },
+      (n) => n >= 2,
+      10_000,
+      'two renewals without a take',
+    );
+    // Just renewed: another instance's claim sweep finds it not idle long enough.
+    expect(await queue('b', { claimIdleMs: 1_000 }).take(10)).toEqual([]);
+    await a.complete(first);
+  });
+
+  it('hands out a job whose read reply was lost to a command timeout, at once and as the same attempt', async () => {
+    // The reader gives up on a read long before Redis answers it; Redis delivers all the same.
+    const reader = new Redis(process.env.TEST_REDIS_URL as string, { commandTimeout: 100 });
+    clients.push(reader);
+    const a = queue('a', { claimIdleMs: 60_000, blockMs: 2_000 }, reader);
+    await expect(a.take(10)).rejects.toThrow(/timed out/);
+    // Enqueued while Redis still holds the blocked read: it is delivered to that read, whose reply nobody waits for.
+    await a.enqueue(job('WT1'), 'task:WT1');
+    const [lost] = await eventually(
+      () => pendingOf('a'),
+      (pending) => pending.length === 1,
+      5_000,
+      'the job delivered to the abandoned read',
+    );
+    expect(lost[3]).toBe(1);
+    // Handed out by the next take, long before the claim-idle time would let a sweep find it.
+    const [delivery] = await a.take(10);
+    expect(delivery).toMatchObject({ id: lost[0], job: job('WT1'), attempt: 1 });
+    // Handed out once: not again while its attempt runs, nor after it failed (left for the claim
+    // sweep). Each read times out, so each next take looks for lost replies again.
+    await expect(a.take(10)).rejects.toThrow(/timed out/);
+    expect(await a.take(10).catch(() => [])).toEqual([]);
+    await a.fail(delivery, 'boom');
+    await expect(a.take(10)).rejects.toThrow(/timed out/);
+    expect(await a.take(10).catch(() => [])).toEqual([]);
   });
 });

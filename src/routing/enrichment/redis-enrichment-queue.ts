@@ -67,6 +67,14 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
   private nextSweepAt = 0;
   /** Handed out here and not yet completed, failed or released: attempts in flight. */
   private readonly inFlight = new Set<string>();
+  /** Failed or released here and left pending on purpose, for a claim sweep to hand out again. */
+  private readonly leftPending = new Set<string>();
+  /**
+   * A read failed (a command timeout, typically under load): Redis may have delivered jobs to this
+   * consumer all the same, and its reply was dropped. They are pending to us but nobody runs them.
+   */
+  private readMayHaveLost = false;
+  private renewTimer?: NodeJS.Timeout;
 
   /** `reader` serves the blocking reads alone: a blocked connection cannot send anything else. */
   constructor(
@@ -90,6 +98,11 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
   async take(max: number): Promise<Delivery[]> {
     try {
       await this.ensureGroup();
+      if (this.readMayHaveLost) {
+        this.readMayHaveLost = false;
+        const recovered = await this.recoverLostReads(max);
+        if (recovered.length > 0) return recovered;
+      }
       if (Date.now() >= this.nextSweepAt) {
         this.nextSweepAt = Date.now() + this.sweepEveryMs;
         // An attempt may outlast the claim-idle time (a slow upstream, a loaded machine): renewed
@@ -108,6 +121,7 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
 
   async complete(delivery: Delivery): Promise<void> {
     this.inFlight.delete(delivery.id);
+    this.leftPending.delete(delivery.id);
     await exec(this.commands.multi().xack(this.keys.jobs, CONSUMER_GROUP, delivery.id).xdel(this.keys.jobs, delivery.id));
   }
 
@@ -115,10 +129,12 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
     // Otherwise the job stays pending, and the claim sweep hands it out again once it is idle.
     this.inFlight.delete(delivery.id);
     if (delivery.attempt >= this.settings.maxAttempts) await this.deadLetter(delivery.id, delivery.job, delivery.attempt, error);
+    else this.leftPending.add(delivery.id);
   }
 
   async release(delivery: Delivery): Promise<void> {
     this.inFlight.delete(delivery.id);
+    this.leftPending.add(delivery.id);
     // Marked idle for the whole claim time, so the next sweep anywhere takes it; JUSTID leaves the delivery count alone.
     await this.commands.xclaim(this.keys.jobs, CONSUMER_GROUP, this.settings.consumer, 0, delivery.id, 'IDLE', this.settings.claimIdleMs, 'JUSTID');
   }
@@ -161,19 +177,47 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
     await scripted.renewEnrichmentJobs(this.keys.jobs, CONSUMER_GROUP, this.settings.consumer, ...this.inFlight);
   }
 
+  /**
+   * Renews the attempts in flight on a timer as well: a worker whose slots are all busy takes
+   * nothing (so no sweep runs in take) for as long as its attempts last.
+   */
+  private keepRenewing(): void {
+    if (this.renewTimer || this.inFlight.size === 0) return;
+    this.renewTimer = setTimeout(() => {
+      void this.renew()
+        .catch(() => undefined) // the next take or tick tries again
+        .finally(() => {
+          this.renewTimer = undefined;
+          if ((this.commands as { status?: string }).status !== 'end') this.keepRenewing();
+        });
+    }, this.sweepEveryMs);
+    this.renewTimer.unref();
+  }
+
+  /** Jobs pending to this consumer that were never handed out here: the reply that carried them was lost. */
+  private async recoverLostReads(max: number): Promise<Delivery[]> {
+    const pending = (await this.commands.xpending(this.keys.jobs, CONSUMER_GROUP, '-', '+', 1_000, this.settings.consumer)) as Array<
+      [id: string, consumer: string, idleMs: number, deliveries: number]
+    >;
+    const ours = new Set(pending.map(([id]) => id));
+    for (const id of this.leftPending) if (!ours.has(id)) this.leftPending.delete(id);
+    const lost = pending.filter(([id]) => !this.inFlight.has(id) && !this.leftPending.has(id)).slice(0, max);
+    const entries: Array<{ entry: StreamEntry; deliveries: number }> = [];
+    for (const [id, , , deliveries] of lost) {
+      const [entry] = (await this.commands.xrange(this.keys.jobs, id, id)) as StreamEntry[];
+      entries.push({ entry: entry ?? [id, null], deliveries: Number(deliveries) });
+    }
+    if (entries.length > 0) this.logger.warn(`enrichment queue: ${entries.length} job(s) whose read reply was lost taken up again`);
+    return this.deliveries(entries);
+  }
+
   private async read(max: number): Promise<Delivery[]> {
-    const reply = (await this.reader.xreadgroup(
-      'GROUP',
-      CONSUMER_GROUP,
-      this.settings.consumer,
-      'COUNT',
-      max,
-      'BLOCK',
-      this.settings.blockMs,
-      'STREAMS',
-      this.keys.jobs,
-      '>',
-    )) as Array<[string, StreamEntry[]]> | null;
+    const reply = (await this.reader
+      .xreadgroup('GROUP', CONSUMER_GROUP, this.settings.consumer, 'COUNT', max, 'BLOCK', this.settings.blockMs, 'STREAMS', this.keys.jobs, '>')
+      .catch((error: unknown) => {
+        this.readMayHaveLost = true;
+        throw error;
+      })) as Array<[string, StreamEntry[]]> | null;
     const entries = reply?.[0]?.[1] ?? [];
     return this.deliveries(entries.map((entry) => ({ entry, deliveries: 1 })));
   }
@@ -213,13 +257,16 @@ export class RedisEnrichmentQueue extends EnrichmentQueue {
         await this.deadLetter(id, job, deliveries - 1, 'the last attempt was interrupted (instance stopped or lost)');
       } else {
         this.inFlight.add(id);
+        this.leftPending.delete(id);
         out.push({ id, job, attempt: deliveries });
       }
     }
+    this.keepRenewing();
     return out;
   }
 
   private async deadLetter(id: string, job: EnrichmentJob, attempts: number, error: string): Promise<void> {
+    this.leftPending.delete(id);
     const failedAt = new Date().toISOString();
     this.logger.error(`enrichment of task ${job.taskSid} dead-lettered after ${attempts} attempts: ${error}`);
     await exec(
