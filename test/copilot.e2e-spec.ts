@@ -8,8 +8,8 @@ import { interactionsDemo, type SandboxInteraction } from '../src/sandbox/intera
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { eventually } from './support/eventually';
 import { startHarness, type Harness } from './support/harness';
-import { firstPush, subscribeToChanges } from './support/live-client';
-import { postCustomerMessage, postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
+import { subscribeToChanges } from './support/graphql-ws-client';
+import { postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
 
 /**
  * Agent Copilot wrap-up notes end to end: Copilot's webhook delivers a note, the service finds the
@@ -143,11 +143,13 @@ describe('Agent Copilot wrap-up notes (e2e)', () => {
 
   it('pushes a new note to an open subscription, and journey, latestNote, signals and routing show it', async () => {
     const { profileId } = await context();
-    const pushes = await subscribeToChanges<Change>(h.url, sandbox.credentials.agentToken, profileId, 'profileId parts source note { sid summary event }');
+    // Resolves once the subscription is registered (a sentinel change reached it).
+    const pushes = await subscribeToChanges<Change>(h, {
+      token: sandbox.credentials.agentToken,
+      profileId,
+      selection: 'profileId parts source note { sid summary event }',
+    });
     clients.push(pushes.client);
-    // Registered once a push arrives: a message on the customer's conversation makes one.
-    const conversationSid = byConversation.customer.conversations[0].sid;
-    await firstPush(pushes, (n) => postCustomerMessage(h, conversationSid, byConversation.customer.phone!, `${noteSid}:${n}`));
 
     expect(await post(delivery(byConversation))).toEqual({ status: 200, body: { outcome: 'applied' } });
     const pushed = await eventually(

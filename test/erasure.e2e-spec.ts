@@ -7,7 +7,7 @@ import { CacheService } from '../src/cache/cache.service';
 import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
 import { forwardUserDeletion } from '../src/sandbox/segment-deletions';
 import { startHarness, type Harness } from './support/harness';
-import { subscribeToChanges } from './support/live-client';
+import { subscribeToChanges } from './support/graphql-ws-client';
 import { postSegment } from './support/segment-callers';
 
 const SECRET = 'erasure-secret';
@@ -99,7 +99,7 @@ describe('erasure reaches every copy (e2e)', () => {
   };
 
   const subscribe = async (h: Harness, profileId: string) => {
-    const pushes = await subscribeToChanges<Change>(h.url, sandbox.credentials.agentToken, profileId, 'profileId parts source');
+    const pushes = await subscribeToChanges<Change>(h, { token: sandbox.credentials.agentToken, profileId, selection: 'profileId parts source' });
     clients.push(pushes.client);
     return pushes.received;
   };

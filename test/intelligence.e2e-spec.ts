@@ -6,8 +6,8 @@ import { intelligenceDemo, type SandboxTranscript } from '../src/sandbox/intelli
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
 import { eventually } from './support/eventually';
-import { firstPush, subscribeToChanges } from './support/live-client';
-import { postCustomerMessage, postForm, postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
+import { subscribeToChanges } from './support/graphql-ws-client';
+import { postForm, postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
 
 /**
  * Conversational Intelligence end to end: the Intelligence Service's webhook announces a
@@ -91,17 +91,14 @@ describe('Conversational Intelligence (e2e)', () => {
     expect(answer.errors).toBeUndefined();
     return answer.data!.customerContext;
   };
-  /** A subscription to the demo customer, registered: a message on their conversation made a first push. */
+  /** A subscription to the demo customer, registered (a sentinel change reached it). */
   const subscribe = async (profileId: string) => {
-    const pushes = await subscribeToChanges<Change>(
-      h.url,
-      sandbox.credentials.agentToken,
+    const pushes = await subscribeToChanges<Change>(h, {
+      token: sandbox.credentials.agentToken,
       profileId,
-      'profileId parts source insights { transcriptSid kind label }',
-    );
+      selection: 'profileId parts source insights { transcriptSid kind label }',
+    });
     clients.push(pushes.client);
-    const conversation = demo.customer.conversations[0];
-    await firstPush(pushes, (n) => postCustomerMessage(h, conversation.sid, demo.customer.phone!, `${demo.sid}:${n}`));
     return pushes.received;
   };
 

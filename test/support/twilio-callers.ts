@@ -39,21 +39,6 @@ export function postJson(h: Signed, path: string, body: unknown, signWith: strin
   });
 }
 
-/**
- * A message from the customer in one of their conversations, as the Conversations post-event
- * webhook reports it (`onMessageAdded`); each `seed` gives a message of its own. It makes the
- * service push `messages` to the customer's subscribers: a way to see a subscription registered.
- */
-export function postCustomerMessage(h: Signed, conversationSid: string, author: string, seed: string): Promise<Response> {
-  return postForm(h, '/webhooks/conversations', {
-    EventType: 'onMessageAdded',
-    ConversationSid: conversationSid,
-    MessageSid: `IM${createHash('sha256').update(seed).digest('hex').slice(0, 32)}`,
-    Body: 'ping',
-    Author: author,
-  });
-}
-
 /** A TaskRouter `task.created` event as the EventCallbackUrl receives it. */
 export function taskCreatedEvent(h: Signed, taskSid: string, taskAttributes: string): Record<string, string> {
   const now = Date.now();
