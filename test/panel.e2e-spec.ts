@@ -596,6 +596,8 @@ describe('agent panel (browser e2e)', () => {
     await expect(recap.locator('blockquote').textContent()).resolves.toBe('Order 1042 arrived damaged; a replacement was promised for Friday.');
     await expect(recap.locator('.recap-flags').textContent()).resolves.toMatch(/Asked for a manager \(24 h\).*Sentiment: negative/);
     await expect(recap.locator('figcaption').textContent()).resolves.toContain('Wrap-up note · negative');
+    // The same customer buys for a business account: the identity block names it.
+    await expect(page.getByLabel('Account').textContent()).resolves.toContain('Contoso Logistics');
     await shot(page, 'last-contact', false);
 
     // The agent completes the note with an edit: the open panel shows it without a reload.

@@ -186,7 +186,8 @@ describe('trait origins and accounts (e2e)', () => {
       expect(sandbox.calls.count({ route: 'links' })).toBe(1);
       expect(sandbox.calls.count({ route: 'account_traits' })).toBe(0);
 
-      const regular = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.userId) as SandboxCustomer;
+      // The last such customer: the tests below link earlier ones to accounts before their first read.
+      const regular = [...sandbox.data.customers].reverse().find((c) => c.archetype === 'regular' && c.userId && c.accounts.length === 0) as SandboxCustomer;
       expect(await context(h, ACCOUNT, { userId: regular.userId })).toMatchObject({ account: null, accounts: [], freshness: { stale: false } });
     });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SandboxData } from './data';
-import { twilioDate, type SandboxCustomer, type SandboxWorld } from './seed';
+import { isRecapDemo, twilioDate, type SandboxCustomer, type SandboxWorld } from './seed';
 import { queryValue, routeConfig } from './service-server';
 import { twilioError } from './twilio-wire';
 
@@ -25,10 +25,9 @@ export interface SandboxTranscript {
 
 const hex32 = (seed: string) => createHash('sha256').update(seed).digest('hex').slice(0, 32);
 
-/** The customer the demo transcript is about: the first with a profile, a user id and a phone. */
+/** The customer the demo transcript is about (`isRecapDemo`; else the first with a profile and a phone). */
 export function intelligenceDemo(data: Pick<SandboxData, 'customers'>, world: Pick<SandboxWorld, 'accountSid'>, nowMs: number): SandboxTranscript | null {
-  const customer =
-    data.customers.find((c) => c.profileId && c.userId && c.phone && c.archetype === 'regular') ?? data.customers.find((c) => c.profileId && c.phone);
+  const customer = data.customers.find(isRecapDemo) ?? data.customers.find((c) => c.profileId && c.phone);
   if (!customer) return null;
   const sid = `GT${hex32(`${world.accountSid}:transcript:${customer.index}`)}`;
   const result = (name: string, type: string, fields: Record<string, unknown>) => ({

@@ -380,8 +380,15 @@ export function seedCustomers(world: SandboxWorld, options: SeedOptions): Sandbo
     const generator = new CustomerGenerator(world, options, index);
     customers[index] = generator.build(fixed[index] ?? 'regular');
   }
+  // The customer of the Intelligence and Copilot demos buys for a business account too, so one
+  // panel shows what the last contact left, its sentiment and the account.
+  const recap = customers.find(isRecapDemo);
+  if (recap && world.accounts[1]) recap.accounts = [world.accounts[1].groupId];
   return customers;
 }
+
+/** The customer the demo transcript and wrap-up notes are about: the first regular one with a profile, a user id and a phone. */
+export const isRecapDemo = (c: SandboxCustomer): boolean => Boolean(c.profileId && c.userId && c.phone && c.archetype === 'regular');
 
 /** Builds one customer from its own random stream. */
 class CustomerGenerator {

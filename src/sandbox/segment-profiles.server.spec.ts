@@ -375,7 +375,7 @@ describe('Segment Profile API', () => {
       expect(await get(`${phoneId(vip)}/links`)).toMatchObject({ status: 200, body: { data: [link(northwind.groupId)] } });
       expect((await get(`${phoneId(long)}/links`)).body).toEqual({ data: [link(contoso.groupId), link(northwind.groupId)] });
       expect((await get(`${phoneId(long)}/links?limit=1`)).body).toEqual({ data: [link(contoso.groupId)] });
-      const regular = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.phone) as SandboxCustomer;
+      const regular = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.phone && c.accounts.length === 0) as SandboxCustomer;
       expect(await get(`${phoneId(regular)}/links`)).toMatchObject({ status: 200, body: { data: [] } });
       expect((await get(`${phoneId(vip)}/links?limit=21`)).status).toBe(400);
     });
