@@ -31,8 +31,9 @@ export class CopilotIngestService {
     if (!lookup && delivery.channel_sid) {
       lookup = lookupFromParticipants(await this.interactions.participants(interaction.sid, delivery.channel_sid), delivery.participant_sid ?? null);
     }
-    // Resolved as any lookup is: from the cache, else through Twilio and the budgeted Profile API.
-    const root = lookup ? await this.contexts.resolve(lookup) : null;
+    // Resolved as any lookup is: from the cache, else through Twilio and the budgeted Profile API;
+    // a failed read on the way is a 502, so Copilot's retry finds the customer.
+    const root = lookup ? await this.contexts.resolveProfile(lookup) : null;
     if (!root?.profileKey) return 'unknown_customer';
     const profileId = root.profileKey;
 
