@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DomainError, ErrorCode } from '../common/errors';
 import { CustomerContextService } from '../context/customer-context.service';
 import { ChangeAnnouncer } from '../ingest/change-announcer';
 import type { ContextChange } from '../live/change';
@@ -38,7 +39,11 @@ export class CopilotIngestService {
     const profileId = root.profileKey;
 
     // The version's own times: the webhook carries none, so when this service heard of it.
-    const earlier = (await this.contexts.notes(root)).find((n) => n.sid === delivery.sid);
+    const notes = await this.contexts.notes(root);
+    // The notes kept so far could not be read: the note's first time would be lost, and a
+    // redelivery would look new. Refused (503) so that Copilot retries.
+    if (root.sources.get('twilio.copilot')?.error) throw new DomainError(ErrorCode.UNAVAILABLE, 'The kept notes cannot be read; retry later');
+    const earlier = notes.find((n) => n.sid === delivery.sid);
     const at = now.toISOString();
     let note: WrapUpNote = toNote(delivery, earlier?.createdAt ?? at, at);
     // A redelivery of the version kept is that version, times included: nothing changes, nothing is pushed.
