@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
 import { cacheKeys } from '../src/cache/cache-keys';
 import { CacheService } from '../src/cache/cache.service';
+import { tokenDigest } from '../src/auth/flex-token';
 import { RequestPipeline } from '../src/pipeline/request-pipeline';
 import { StrictAccess } from '../src/security/strict-access';
 import { startHarness, type Harness } from './support/harness';
@@ -139,10 +140,28 @@ describe('kept answers (e2e)', () => {
     await kept(a, c, token);
     sandbox.revokeToken(token);
     // Its validation leaves the cache (as it would at the end of its TTL): IAM is asked again.
-    await a.app.get(CacheService).delete([cacheKeys.authToken(token)]);
+    await a.app.get(CacheService).delete([cacheKeys.authTokenDigest(tokenDigest(token))]);
     const refused = await a.gql<Answer>(PANEL, { lookup: lookupOf(c) }, { authorization: `Bearer ${token}` });
     expect(refused.status).toBe(401);
     expect(refused.data).toBeNull();
+    expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a revoked token on every instance once its validation is dropped on one', async () => {
+    const c = customer(11);
+    const token = sandbox.issueToken({ identity: sandbox.data.agents[0].identity, roles: ['supervisor'] });
+    await ask(a, c, token);
+    // B reads A's validation from Redis and keeps it in process (for as long as the token lives).
+    await ask(b, c, token);
+    await ask(b, c, token);
+    sandbox.revokeToken(token);
+    await a.app.get(CacheService).delete([cacheKeys.authTokenDigest(tokenDigest(token))]);
+    // The bus drops B's in-process copy: B asks IAM again, which refuses.
+    const refused = await eventually(
+      () => b.gql<Answer>(PANEL, { lookup: lookupOf(c) }, { authorization: `Bearer ${token}` }),
+      (answer) => answer.status !== 200,
+    );
+    expect(refused.status).toBe(401);
     expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 

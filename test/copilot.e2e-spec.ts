@@ -238,6 +238,21 @@ describe('Agent Copilot wrap-up notes (e2e)', () => {
     expect((await context()).journey.some((j) => j.note?.sid === sid)).toBe(true);
   });
 
+  it('answers 502 while Segment cannot say who the customer is, keeping nothing, so that a redelivery applies', async () => {
+    // The byTask customer is resolved nowhere before this test: the lookup reaches Segment.
+    const sid = `KQ${randomBytes(16).toString('hex')}`;
+    sandbox.faults.add({ service: 'segment', status: 503 });
+    try {
+      const failed = await post({ ...delivery(byTask), sid, participant_sid: null });
+      expect(failed.status).toBe(502);
+      expect(failed.body.error?.code).toBe('UPSTREAM_UNAVAILABLE');
+    } finally {
+      sandbox.faults.clear();
+    }
+    expect((await context({ taskSid: byTask.customer.tasks[0].sid })).journey.some((j) => j.note?.sid === sid)).toBe(false);
+    expect(await post({ ...delivery(byTask), sid, participant_sid: null })).toEqual({ status: 200, body: { outcome: 'applied' } });
+  });
+
   it("finds the customer through the channel's agent when the Interaction's routing names nobody", async () => {
     const sid = `KQ${randomBytes(16).toString('hex')}`;
     expect(await post({ ...delivery(byTask), sid, participant_sid: null })).toEqual({ status: 200, body: { outcome: 'applied' } });

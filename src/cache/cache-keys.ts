@@ -1,4 +1,3 @@
-import { plainDigest } from '../common/digest';
 import type { IdentifierDigest } from '../security/identifier-digest';
 
 /**
@@ -29,9 +28,7 @@ export const cacheKeys = {
   task: (taskSid: string) => `task:${taskSid}`,
   /** What webhooks told us about a profile recently, merged into every fetch of its data. */
   pendingChanges: (profileKey: string) => `p:{${profileKey}}:pending`,
-  /** A Flex token's validation, under a digest: neither Redis nor a key dump holds a usable token. */
-  authToken: (token: string) => cacheKeys.authTokenDigest(plainDigest(token)),
-  /** The same, from the token's digest (`tokenDigest`) when it is already known. */
+  /** A Flex token's validation, under its digest (`tokenDigest`): neither Redis nor a key dump holds a usable token. */
   authTokenDigest: (digest: string) => `auth:${digest}`,
   /** The customers of the tasks a worker holds now (ACCESS_STRICT). */
   workerCustomers: (workerSid: string) => `authz:worker:${workerSid}`,

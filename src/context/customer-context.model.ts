@@ -233,7 +233,7 @@ export class CustomerSignals {
 export class SourceStatus {
   @Field({
     description:
-      'segment.traits, segment.audiences, segment.events, segment.external_ids, segment.accounts, segment.account_traits, twilio.conversations, twilio.messages',
+      'segment.profile, segment.traits, segment.audiences, segment.events, segment.accounts, segment.account_traits, twilio.task, twilio.conversations, twilio.messages, twilio.intelligence, twilio.copilot',
   })
   source!: string;
 

@@ -236,6 +236,21 @@ export class CustomerContextService {
   }
 
   /**
+   * The customer's Segment profile for a webhook that keeps something under it: null only when
+   * nobody has one. When a read on the way failed (the task, the conversation, the Profile API), who
+   * the customer is stays unknown, and that is an error (UPSTREAM_UNAVAILABLE), so that the sender
+   * retries rather than hears that nobody was found and drops its record.
+   */
+  async resolveProfile(input: LookupInput): Promise<CustomerRoot | null> {
+    const root = await this.resolve(input);
+    if (root?.profileKey) return root;
+    const failed = root?.failures() ?? [];
+    // Source names and error codes only: no identifier of the customer.
+    if (failed.length > 0) throw new DomainError(ErrorCode.UPSTREAM_UNAVAILABLE, `The customer could not be resolved: ${failed.join(', ')}`);
+    return null;
+  }
+
+  /**
    * A profile just found by one identifier is remembered under all of its identifiers, so a
    * lookup (or a webhook) by another one needs no Profile API call.
    */

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DomainError, ErrorCode } from '../common/errors';
 import { CustomerContextService } from '../context/customer-context.service';
 import { ChangeAnnouncer } from '../ingest/change-announcer';
 import type { ContextChange } from '../live/change';
@@ -31,13 +32,18 @@ export class CopilotIngestService {
     if (!lookup && delivery.channel_sid) {
       lookup = lookupFromParticipants(await this.interactions.participants(interaction.sid, delivery.channel_sid), delivery.participant_sid ?? null);
     }
-    // Resolved as any lookup is: from the cache, else through Twilio and the budgeted Profile API.
-    const root = lookup ? await this.contexts.resolve(lookup) : null;
+    // Resolved as any lookup is: from the cache, else through Twilio and the budgeted Profile API;
+    // a failed read on the way is a 502, so Copilot's retry finds the customer.
+    const root = lookup ? await this.contexts.resolveProfile(lookup) : null;
     if (!root?.profileKey) return 'unknown_customer';
     const profileId = root.profileKey;
 
     // The version's own times: the webhook carries none, so when this service heard of it.
-    const earlier = (await this.contexts.notes(root)).find((n) => n.sid === delivery.sid);
+    const notes = await this.contexts.notes(root);
+    // The notes kept so far could not be read: the note's first time would be lost, and a
+    // redelivery would look new. Refused (503) so that Copilot retries.
+    if (root.sources.get('twilio.copilot')?.error) throw new DomainError(ErrorCode.UNAVAILABLE, 'The kept notes cannot be read; retry later');
+    const earlier = notes.find((n) => n.sid === delivery.sid);
     const at = now.toISOString();
     let note: WrapUpNote = toNote(delivery, earlier?.createdAt ?? at, at);
     // A redelivery of the version kept is that version, times included: nothing changes, nothing is pushed.

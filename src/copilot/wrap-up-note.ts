@@ -41,7 +41,6 @@ export const NOTE_REVISION: Record<NoteEvent, number> = { note_created: 1, note_
 
 const text = (value: string | null | undefined, max: number) => (typeof value === 'string' && value.trim() ? value.trim().slice(0, max) : null);
 
-/** The webhook's fields as the note keeps them: what the agent set wins over what Copilot generated. */
 /** A wrap-up note webhook, validated (see the controller for its documented fields). */
 export interface NoteDelivery {
   sid: string;
@@ -57,6 +56,7 @@ export interface NoteDelivery {
   detected_language?: string | null;
 }
 
+/** The webhook's fields as the note keeps them: what the agent set wins over what Copilot generated. */
 export function toNote(payload: NoteDelivery, createdAt: string, updatedAt: string): WrapUpNote {
   return {
     sid: payload.sid,

@@ -40,7 +40,7 @@ describe('IntelligenceIngestService', () => {
         return [result(sid.endsWith('1') ? 'negative' : 'positive')];
       },
     };
-    const contexts = { resolve: () => Promise.resolve({ profileKey: 'use_race', externalIds: [] }) } as unknown as CustomerContextService;
+    const contexts = { resolveProfile: () => Promise.resolve({ profileKey: 'use_race', externalIds: [] }) } as unknown as CustomerContextService;
     const announced: string[] = [];
     const announcer = {
       announce: (change: { insights?: Insight[] }) => Promise.resolve(void announced.push(change.insights![0].transcriptSid)),

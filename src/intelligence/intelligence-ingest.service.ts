@@ -33,9 +33,10 @@ export class IntelligenceIngestService {
     const transcript = await this.intelligence.transcript(transcriptSid);
     if (!transcript) return 'unknown_transcript';
     const parsed = transcript.customerAddress ? parseAddress(transcript.customerAddress, this.config.identity.defaultPhoneRegion) : null;
-    // Resolved as any lookup is: from the cache, else through the budgeted Profile API.
+    // Resolved as any lookup is: from the cache, else through the budgeted Profile API; a failed
+    // read on the way is an error, so the announcement's retry finds the customer.
     const root =
-      parsed && (parsed.phone || parsed.email) ? await this.contexts.resolve(parsed.phone ? { phone: parsed.phone } : { email: parsed.email }) : null;
+      parsed && (parsed.phone || parsed.email) ? await this.contexts.resolveProfile(parsed.phone ? { phone: parsed.phone } : { email: parsed.email }) : null;
     if (!root?.profileKey) return 'unknown_customer';
     const profile: ResolvedProfile = { profileId: root.profileKey, externalIds: root.externalIds };
     const insights = toInsights(await this.intelligence.operatorResults(transcriptSid), transcript.sid, transcript.at);

@@ -72,6 +72,17 @@ describe('KeptRecords', () => {
     });
   }
 
+  it('refuses a write or an erasure Redis did not take as UNAVAILABLE (503, retried), not an internal error', async () => {
+    // A client that cannot send: ioredis rejects its commands with a plain Error.
+    const down = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    const connection = { enabled: true, create: () => down } as unknown as RedisConnection;
+    const kept = new KeptRecords({ redis: { keyPrefix: 'down:' } } as AppConfig, connection, { onChange: () => () => undefined } as unknown as ChangeBus);
+    kept.onModuleInit();
+    await expect(kept.keep('notes', 'use_1', write('KQ1', 1, 1), bounds)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(kept.forget('use_1')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    down.disconnect();
+  });
+
   it('answers a read from its memo until the profile changes', async () => {
     const prefix = `kept${process.pid}memo:`;
     const kept = store(prefix);

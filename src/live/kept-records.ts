@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { cacheKeys } from '../cache/cache-keys';
-import { RedisConnection } from '../cache/redis-connection';
+import { RedisConnection, redisUnavailable } from '../cache/redis-connection';
 import { AppConfig } from '../config/config';
 import { ChangeBus } from './change-bus';
 
@@ -24,6 +24,11 @@ export interface KeptBounds {
   max: number;
   ttlMs: number;
 }
+
+/** A write or erasure Redis did not take is refused with 503 (UNAVAILABLE), so whoever asked retries. */
+const unavailable = (error: unknown): never => {
+  throw redisUnavailable(error);
+};
 
 /** Profiles whose records are memoised per instance; the change bus drops a profile's memo when it changes. */
 const MAX_MEMOISED = 10_000;
@@ -102,7 +107,9 @@ export class KeptRecords implements OnModuleInit {
       if (this.client) {
         const [hash, order] = this.keys(kind, profileKey);
         return (
-          (await this.client.ccKeep(hash, order, write.field, json, Math.round(write.at), Math.max(0, Math.floor(write.rev)), bounds.max, bounds.ttlMs)) === 1
+          (await this.client
+            .ccKeep(hash, order, write.field, json, Math.round(write.at), Math.max(0, Math.floor(write.rev)), bounds.max, bounds.ttlMs)
+            .catch(unavailable)) === 1
         );
       }
       return this.keepLocally(kind, profileKey, write, json, bounds);
@@ -138,8 +145,8 @@ export class KeptRecords implements OnModuleInit {
     for (const kind of ['insights', 'notes'] as const) {
       if (this.client) {
         const [hash, order] = this.keys(kind, profileKey);
-        count += await this.client.hlen(hash);
-        await this.client.del(hash, order);
+        const [[, found]] = (await this.client.multi().hlen(hash).del(hash, order).exec().catch(unavailable)) as Array<[Error | null, number]>;
+        count += found;
       } else {
         count += this.local.get(`${kind}\n${profileKey}`)?.size ?? 0;
         this.local.delete(`${kind}\n${profileKey}`);

@@ -50,6 +50,18 @@ describe(ConsentService.name, () => {
     expect((await consent.view(root(), events, () => Promise.resolve([dnc('true', '2026-11-30T10:00:00.000Z')]))).categories()).toEqual({ Advertising: true });
   });
 
+  it('declines the listed categories when the insights could not be read (a Do Not Contact may be among them)', async () => {
+    const consent = service(POLICY);
+    const customer = root();
+    // As the customer context answers a store it cannot read: its source's error, and no insights.
+    const unreadable = () => {
+      customer.record('twilio.intelligence', { fetchedAt: null, stale: true, error: 'UPSTREAM_UNAVAILABLE' });
+      return Promise.resolve([] as Insight[]);
+    };
+    const view = await consent.view(customer, () => Promise.resolve([consented]), unreadable);
+    expect(view.categories()).toEqual({ Advertising: false });
+  });
+
   it('reads no insights when the policy names no categories for it', async () => {
     const consent = service('roles: {}\nconsent:\n  categories: { Advertising: { hide: ["traits.ad_*"] } }\n');
     const insights = jest.fn(() => Promise.resolve([dnc('true', '2026-12-02T10:00:00.000Z')]));

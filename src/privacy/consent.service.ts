@@ -56,7 +56,11 @@ export class ConsentService {
       for (const event of fetched) if (event.consent) records.push({ preferences: event.consent, at: event.occurredAt });
       // The events could not be read: what the customer chose is unknown, which counts as never collected.
       const eventsRead = root.sources.get('segment.events')?.fetchedAt !== null;
-      return withDoNotContact(foldConsent(records, eventsRead || delivered.length > 0), this.rules.doNotContact, doNotContactAt(results));
+      // The insights could not be read: a Do Not Contact may be among them, so it counts as made
+      // just now and declines its categories (closed, never open) until they can be read again.
+      const insightsUnread = asked && Boolean(root.sources.get('twilio.intelligence')?.error);
+      const dncAt = insightsUnread ? new Date().toISOString() : doNotContactAt(results);
+      return withDoNotContact(foldConsent(records, eventsRead || delivered.length > 0), this.rules.doNotContact, dncAt);
     });
   }
 

@@ -19,8 +19,11 @@ export const CONTEXT_PARTS = [
   'events',
   'conversations',
   'journey',
+  'latestNote',
   'signals',
   'routing',
+  'consent',
+  'withheld',
   'freshness',
 ] as const;
 export type ContextPart = (typeof CONTEXT_PARTS)[number];
