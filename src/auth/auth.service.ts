@@ -14,10 +14,12 @@ const refuse = (message: string) => new DomainError(ErrorCode.UNAUTHENTICATED, m
 const REFUSED_FOR_MS = 60_000;
 const MAX_REFUSED = 10_000;
 /**
- * Twilio access tokens (Flex tokens among them) live at most 24 hours
- * (https://www.twilio.com/docs/iam/access-tokens, `ttl`).
+ * How long an instance that found a token's validation in Redis keeps its own copy: long enough
+ * that a busy token costs each instance a Redis read every few minutes, not one per request;
+ * short enough that deleting `auth:*` in Redis cuts tokens off everywhere within minutes (the
+ * service's own deletes reach every instance at once through the cache's bus).
  */
-const LONGEST_TOKEN = { ttlMs: 24 * 60 * 60_000, graceMs: 0 };
+const IN_PROCESS_COPY = { ttlMs: 5 * 60_000, graceMs: 0 };
 
 /**
  * Who a Flex token belongs to. One IAM call per token: the answer is cached (L1 + Redis) until the
@@ -81,14 +83,13 @@ export class AuthService implements OnApplicationBootstrap {
     const refusal = this.refused.get(hash);
     if (refusal) throw refusal;
     // The token's own TTL is known once IAM answers (policyFor); no grace: an expired token is
-    // never served (checked below). The policy's TTL is what an instance that finds the answer in
-    // Redis keeps its in-process copy for: the longest a token lives, not 1 ms (which cost every
-    // request on every other instance a Redis read).
+    // never served (checked below). An instance that finds the answer in Redis keeps its copy for
+    // IN_PROCESS_COPY (it was 1 ms, which cost every request on every other instance a Redis read).
     const validate = async () => {
       await beforeValidation?.();
       return this.validate(token, hash);
     };
-    const { value: principal } = await this.cache.getOrSet(cacheKeys.authTokenDigest(hash), LONGEST_TOKEN, validate, {
+    const { value: principal } = await this.cache.getOrSet(cacheKeys.authTokenDigest(hash), IN_PROCESS_COPY, validate, {
       policyFor: (p) => ({ ttlMs: Math.max(1, p.expiresAt - Date.now()), graceMs: 0 }),
     });
     // The cache TTL ends with the token; this covers clock skew between instances.
