@@ -20,9 +20,12 @@ interface Pending {
   events: ProfileEvent[];
   traits: Record<string, { value: unknown; at: number }>;
   consent: ConsentRecord[];
+  /** Redis could not be read: the overlay is empty because it is unknown, not because nothing came. */
+  unread?: true;
 }
 
 const EMPTY: Pending = { events: [], traits: {}, consent: [] };
+const UNREAD: Pending = { ...EMPTY, unread: true };
 
 /** A webhook's news that Redis did not take is refused with 503, so its sender retries. */
 const rethrow = (error: unknown): never => {
@@ -68,9 +71,14 @@ export class PendingChanges implements OnModuleInit {
     await this.write(profileKey, `c:${messageId}`, JSON.stringify(record));
   }
 
-  /** The consent preferences webhooks delivered lately, in no particular order. */
+  /**
+   * The consent preferences webhooks delivered lately, in no particular order. Throws UNAVAILABLE
+   * when Redis could not be read: a withdrawal may be among them, so "none" would fail open.
+   */
   async consent(profileKey: string): Promise<ConsentRecord[]> {
-    return (await this.read(profileKey)).consent;
+    const pending = await this.read(profileKey);
+    if (pending.unread) throw redisUnavailable(new Error('webhook news could not be read'));
+    return pending.consent;
   }
 
   /** Drops everything webhooks told about a profile (erasure). Returns how many items there were. */
@@ -121,7 +129,7 @@ export class PendingChanges implements OnModuleInit {
       const loading = this.load(profileKey).catch(() => {
         // Redis trouble: answer without the overlay now, and ask Redis again on the next read.
         if (this.memo.get(profileKey) === loading) this.memo.delete(profileKey);
-        return EMPTY;
+        return UNREAD;
       });
       pending = loading;
       this.memo.set(profileKey, pending);

@@ -14,10 +14,10 @@ describe(ConsentService.name, () => {
   beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'cc-consent-'))));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const service = (policy: string) => {
+  const service = (policy: string, delivered: () => Promise<unknown[]> = () => Promise.resolve([])) => {
     const file = join(dir, `${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(file, policy);
-    const pending = { consent: () => Promise.resolve([]) } as unknown as PendingChanges;
+    const pending = { consent: delivered } as unknown as PendingChanges;
     return new ConsentService({ access: { policyFile: file } } as AppConfig, pending);
   };
   const root = () => new CustomerRoot('use_dnc', null, [], [], null);
@@ -48,6 +48,14 @@ describe(ConsentService.name, () => {
     // Not matched, or before the customer consented: their consent stands.
     expect((await consent.view(root(), events, () => Promise.resolve([dnc('false', '2026-12-02T10:00:00.000Z')]))).categories()).toEqual({ Advertising: true });
     expect((await consent.view(root(), events, () => Promise.resolve([dnc('true', '2026-11-30T10:00:00.000Z')]))).categories()).toEqual({ Advertising: true });
+  });
+
+  it('declines every category while the consent webhooks delivered cannot be read (a withdrawal may be among them)', async () => {
+    const unreadable = service(POLICY, () => Promise.reject(new Error('Redis is away')));
+    const events = () => Promise.resolve([consented]);
+    expect((await unreadable.view(root(), events)).categories()).toEqual({ Advertising: false });
+    // Readable again: the customer's own choice stands.
+    expect((await service(POLICY).view(root(), events)).categories()).toEqual({ Advertising: true });
   });
 
   it('declines the listed categories when the insights could not be read (a Do Not Contact may be among them)', async () => {

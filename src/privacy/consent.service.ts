@@ -28,6 +28,8 @@ export class ConsentService {
    * a push never shows what a query might hide. The panel queries again on each push anyway.
    */
   readonly nothingConsented: ConsentView;
+  /** Every category the policy names declined: what counts while the consent webhooks delivered cannot be read. */
+  private readonly allDeclined: ConsentState;
 
   constructor(
     config: AppConfig,
@@ -35,6 +37,8 @@ export class ConsentService {
   ) {
     this.rules = ConsentRules.load(config.access.policyFile);
     this.nothingConsented = this.rules.view({ categories: Object.fromEntries(this.rules.categories.map((c) => [c, false])), setAt: null, known: true });
+    const named = new Set([...this.rules.categories, ...this.rules.doNotContact]);
+    this.allDeclined = { categories: Object.fromEntries([...named].map((c) => [c, false])), setAt: null, known: true };
   }
 
   /**
@@ -49,9 +53,12 @@ export class ConsentService {
       const asked = this.rules.doNotContact.length > 0;
       const [fetched, delivered, results] = await Promise.all([
         events(),
-        this.pending.consent(profileKey).catch(() => [] as ConsentRecord[]),
+        // null: Redis could not say what webhooks delivered (a withdrawal may be among them).
+        this.pending.consent(profileKey).catch(() => null),
         asked ? insights() : Promise.resolve([] as Insight[]),
       ]);
+      // Closed, never open: every category declined until the deliveries can be read again.
+      if (delivered === null) return this.allDeclined;
       const records: ConsentRecord[] = [...delivered];
       for (const event of fetched) if (event.consent) records.push({ preferences: event.consent, at: event.occurredAt });
       // The events could not be read: what the customer chose is unknown, which counts as never collected.
