@@ -67,7 +67,7 @@ describe(SegmentProfileSource.name, () => {
       ['links', expect.stringMatching(/\/collections\/users\/profiles\/user_id:[^/]+\/links$/)],
       ['account_traits', expect.stringMatching(new RegExp(`/collections/accounts/profiles/group_id:${northwind.groupId}/traits$`))],
     ]);
-    const regular = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.userId) as SandboxCustomer;
+    const regular = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.userId && c.accounts.length === 0) as SandboxCustomer;
     expect(await profiles.accounts({ type: 'user_id', id: regular.userId as string })).toEqual([]);
     await expect(profiles.accountTraits('grp_nobody')).rejects.toEqual(expect.objectContaining({ code: ErrorCode.PROFILE_NOT_FOUND }));
   });
