@@ -261,10 +261,18 @@ describe.each([
     try {
       const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { status: string; redis: { status: string } };
       expect(ready).toMatchObject({ status: 'degraded', redis: { status: 'down' } });
-      for (const customer of [c1, c2]) {
-        const answer = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
-        expect(answer.errors).toBeUndefined();
-        expect(answer.data?.customerContext?.profileId).toBe(customer.profileId);
+      // The customer read before Redis went away is answered from this instance's own copy.
+      const warm = await h.gql<Answer>(PROFILE, { lookup: { userId: c1.userId } });
+      expect(warm.errors).toBeUndefined();
+      expect(warm.data?.customerContext?.profileId).toBe(c1.profileId);
+      // A customer it never saw needs the Profile API while Redis is down (the budget then runs on
+      // this instance's in-memory share; a Cluster client waits on its own queue): resolved when
+      // that read succeeds, and otherwise the answer names the failed resolution, never "nobody".
+      const cold = await h.gql<Answer>(PROFILE, { lookup: { userId: c2.userId } });
+      expect(cold.errors).toBeUndefined();
+      const context = cold.data?.customerContext;
+      if (context?.profileId !== c2.profileId) {
+        expect(context?.freshness.sources).toContainEqual(expect.objectContaining({ source: 'segment.profile', error: expect.any(String) }));
       }
     } finally {
       await redis.start();
