@@ -2,7 +2,7 @@ import cors from '@fastify/cors';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { sendError } from '../common/error-handling';
 import { mapError } from '../common/error-mapper';
@@ -33,16 +33,45 @@ export async function registerHttpSecurity(app: NestFastifyApplication, config: 
     strictPreflight: false,
   });
 
-  // helmet itself, built once: @fastify/helmet builds it again (parsing the CSP) on every request.
-  const securityHeaders = helmet({
-    // The panel is shown in Flex's CRM container (an iframe): frame-ancestors names who may frame
-    // it, which X-Frame-Options cannot. GraphiQL (GRAPHQL_IDE, development only) loads from a CDN.
-    frameguard: false,
-    contentSecurityPolicy: config.graphql.ide
-      ? false
-      : { directives: { frameAncestors: ["'self'", ...config.http.corsOrigins], upgradeInsecureRequests: null } },
+  // helmet decides the security headers; none of ours depends on the request (no CSP nonce or
+  // directive function), so helmet is asked once, at start, and each reply gets its answer.
+  const securityHeaders = headersOf(
+    helmet({
+      // The panel is shown in Flex's CRM container (an iframe): frame-ancestors names who may frame
+      // it, which X-Frame-Options cannot. GraphiQL (GRAPHQL_IDE, development only) loads from a CDN.
+      frameguard: false,
+      contentSecurityPolicy: config.graphql.ide
+        ? false
+        : { directives: { frameAncestors: ["'self'", ...config.http.corsOrigins], upgradeInsecureRequests: null } },
+    }),
+  );
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    void reply.headers(securityHeaders);
+    done();
   });
-  fastify.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (error) => done(error as Error | undefined)));
+}
+
+/**
+ * The headers a Connect-style header middleware (helmet) sets, run once against a response that
+ * only records them. It must answer synchronously, as helmet does: anything else is a setup error.
+ */
+export function headersOf(middleware: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) => {
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    },
+    removeHeader: (name: string) => {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  let finished = false;
+  middleware({ headers: {} } as IncomingMessage, recorder as unknown as ServerResponse, (error) => {
+    if (error) throw error instanceof Error ? error : new Error('the security headers middleware failed');
+    finished = true;
+  });
+  if (!finished) throw new Error('the security headers middleware did not answer synchronously');
+  return headers;
 }
 
 /** Fastify's frameworkErrors: a URL the router cannot decode gets the documented shape too. */
