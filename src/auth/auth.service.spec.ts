@@ -11,7 +11,19 @@ const agent = (expiresAt = Date.now() + 3_600_000): Principal => ({ identity: 'j
 /** A cache that remembers values and the TTL each was stored with, and never stores a failure. */
 class MemoryCache {
   readonly stored = new Map<string, { value: unknown; ttlMs: number }>();
+  reads = 0;
+  private readonly listeners = new Set<(keys: string[]) => void>();
+  onKeysChanged(listener: (keys: string[]) => void) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  /** As the cache does for a key deleted here or, through its bus, on another instance. */
+  delete(key: string) {
+    this.stored.delete(key);
+    this.listeners.forEach((listener) => listener([key]));
+  }
   async getOrSet<T>(key: string, policy: { ttlMs: number }, factory: () => Promise<T>, options: { policyFor?: (v: T) => { ttlMs: number } } = {}) {
+    this.reads++;
     const hit = this.stored.get(key);
     if (hit) return { value: hit.value as T, fetchedAt: 0, stale: false, error: null };
     const value = await factory();
@@ -51,6 +63,23 @@ describe(AuthService.name, () => {
     expect(key).toMatch(/^auth:[A-Za-z0-9_-]{43}$/);
     expect(entry.ttlMs).toBeGreaterThan(590_000);
     expect(entry.ttlMs).toBeLessThanOrEqual(600_000);
+  });
+
+  it('keeps a known token in hand, and asks the cache again once the cache says its key changed', async () => {
+    let answer: Principal | null = agent();
+    const { cache, validator, service } = setup(async () => answer);
+    const token = jwt({ sub: 'jane' });
+    await service.authenticate(token);
+    await service.authenticate(token);
+    const readsBefore = cache.reads;
+    await service.authenticate(token);
+    await service.authenticate(token);
+    expect(cache.reads).toBe(readsBefore);
+    // Revoked: IAM now refuses it, and its validation is deleted (here or on another instance).
+    answer = null;
+    cache.delete([...cache.stored.keys()][0]);
+    await expect(service.authenticate(token)).rejects.toMatchObject({ code: ErrorCode.UNAUTHENTICATED });
+    expect(validator.calls).toBe(2);
   });
 
   it('refuses a token Twilio calls invalid, and remembers nothing', async () => {
