@@ -98,7 +98,7 @@ export const envSchema = z
     SEGMENT_WRITE_KEY: optionalString,
     SEGMENT_TRACKING_HOST: z.url({ protocol: /^https?$/ }).default('https://api.segment.io'),
     SEGMENT_WEBHOOK_SECRET: optionalString,
-    TRACKING_FLUSH_AT: z.coerce.number().int().min(1).max(1000).default(15),
+    TRACKING_FLUSH_AT: z.coerce.number().int().min(1).max(1000).default(100),
     TRACKING_FLUSH_INTERVAL_MS: duration(10_000),
     TRACKING_SHUTDOWN_TIMEOUT_MS: duration(5_000),
     TRACKING_VIEW_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
