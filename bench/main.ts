@@ -78,6 +78,17 @@ const only = process.env.BENCH_ONLY?.split(',')
   .map((s) => s.trim())
   .filter(Boolean);
 
+/**
+ * BENCH_ENV="TRACKING_VIEW_SAMPLE_RATE=0 LOG_LEVEL=warn" sets the services' variables over the
+ * production defaults: to see what one guarantee costs. The report then no longer judges the defaults.
+ */
+const overrides = Object.fromEntries(
+  (process.env.BENCH_ENV ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
+
 /** Runs a scenario; a failure becomes a gap in the report instead of ending the run. */
 async function attempt<T>(name: string, run: () => Promise<T>): Promise<T | Gap> {
   if (only && !only.some((scenario) => name.startsWith(scenario))) return { gap: 'skipped (BENCH_ONLY)' };
@@ -96,6 +107,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = loadavg();
   say(`logs in ${logDir}`);
+  if (Object.keys(overrides).length > 0) say(`BENCH_ENV over the production defaults: ${JSON.stringify(overrides)}`);
   const redis = await startRedisServer();
   const sandbox = await startBenchSandbox(SANDBOX_CUSTOMERS);
   const token = sandbox.info.credentials.agentToken;
@@ -110,6 +122,7 @@ async function main(): Promise<void> {
     TRACKING_VIEW_SAMPLE_RATE: '1',
     ACCESS_POLICY_FILE: 'config/access-policy.example.yaml',
     ...LONG_TTLS,
+    ...overrides,
   };
   const services: BenchService[] = [];
   // The panel scenario's Flex stand-in frames the main instance's panel: its origin is allowed there.
