@@ -239,8 +239,9 @@ export class RequestPipeline implements OnModuleInit, OnApplicationBootstrap {
         selected: new Set(read.parts),
         refresh: read.field === 'refreshCustomerContext',
         startedAt: state.startedAt,
+        freshness: keptFreshness,
         // A computed answer's reads may outlive it (one started for a field that then failed).
-        settled: keptFreshness ? () => Promise.resolve(keptFreshness) : () => customer.settled().then(() => freshnessOf(customer)),
+        settled: () => customer.settled().then(() => freshnessOf(customer)),
       });
     }
     const answered: Answered = { request, state, kept, statusCode: reply.statusCode };

@@ -131,6 +131,15 @@ describe(TrackingService.name, () => {
     expect(JSON.stringify(event)).not.toContain('2015550199');
   });
 
+  it('tracks a kept answer\'s view with the freshness it carries, without waiting for reads', async () => {
+    const { service } = build();
+    const settled = jest.fn(view().settled);
+    const freshness = { stale: false, sources: [{ source: 'segment.traits', error: null }] };
+    const [event] = await delivered(service, () => service.contextViewed(view({ settled, freshness })));
+    expect(event.properties).toMatchObject({ stale: false, failed_sources: [] });
+    expect(settled).not.toHaveBeenCalled();
+  });
+
   it('does nothing without a write key: no request, no error, a clean shutdown', async () => {
     const { service } = build({}, { writeKey: undefined });
     const settled = jest.fn(view().settled);

@@ -21,8 +21,10 @@ export interface ContextView {
   refresh: boolean;
   /** `performance.now()` when the resolver began. */
   startedAt: number;
-  /** Settles once every read the request started has; only called for sampled views. */
+  /** Settles once every read the request started has; only called for sampled views without `freshness`. */
   settled(): Promise<FreshnessSummary>;
+  /** Known already (a kept answer): the view is tracked at once. */
+  freshness?: FreshnessSummary;
 }
 
 export interface TaskEnrichment {
@@ -98,32 +100,41 @@ export class TrackingService implements OnApplicationShutdown {
     this.logger.log(`tracking to ${trackingHost} (batches of ${config.tracking.flushAt}, every ${config.tracking.flushIntervalMs} ms)`);
   }
 
-  /** `Customer Context Viewed`, once the view's reads settle; sampled by TRACKING_VIEW_SAMPLE_RATE. */
+  /**
+   * `Customer Context Viewed`, once the view's reads settle (at once for a kept answer, whose
+   * freshness is known); sampled by TRACKING_VIEW_SAMPLE_RATE.
+   */
   contextViewed(view: ContextView): void {
     const sampleRate = this.config.tracking.viewSampleRate;
     if (!this.analytics || Math.random() >= sampleRate) return;
+    if (view.freshness) {
+      this.viewed(view, view.freshness, sampleRate);
+      return;
+    }
     const done = view
       .settled()
-      .then((freshness) =>
-        this.track('Customer Context Viewed', view.customer, {
-          viewer_worker_sid: view.viewer.workerSid,
-          viewer_role: view.viewer.role,
-          parts: [...view.selected].filter((field): field is ContextPart => KNOWN_PARTS.has(field)).sort(),
-          refresh: view.refresh,
-          resolved_by: view.customer.resolvedBy?.type ?? null,
-          has_profile: view.customer.profileKey !== null,
-          stale: freshness.stale,
-          failed_sources: freshness.sources
-            .filter((s) => s.error)
-            .map((s) => s.source)
-            .sort(),
-          latency_ms: Math.round(performance.now() - view.startedAt),
-          sample_rate: sampleRate,
-        }),
-      )
+      .then((freshness) => this.viewed(view, freshness, sampleRate))
       .catch((error: unknown) => this.logger.warn({ err: error }, 'Customer Context Viewed not tracked'))
       .finally(() => this.pendingViews.delete(done));
     this.pendingViews.add(done);
+  }
+
+  private viewed(view: ContextView, freshness: FreshnessSummary, sampleRate: number): void {
+    this.track('Customer Context Viewed', view.customer, {
+      viewer_worker_sid: view.viewer.workerSid,
+      viewer_role: view.viewer.role,
+      parts: [...view.selected].filter((field): field is ContextPart => KNOWN_PARTS.has(field)).sort(),
+      refresh: view.refresh,
+      resolved_by: view.customer.resolvedBy?.type ?? null,
+      has_profile: view.customer.profileKey !== null,
+      stale: freshness.stale,
+      failed_sources: freshness.sources
+        .filter((s) => s.error)
+        .map((s) => s.source)
+        .sort(),
+      latency_ms: Math.round(performance.now() - view.startedAt),
+      sample_rate: sampleRate,
+    });
   }
 
   taskEnriched(enrichment: TaskEnrichment): void {
