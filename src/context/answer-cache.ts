@@ -24,6 +24,8 @@ export interface AnswerRead {
 }
 
 interface Shape {
+  /** Names the query text in questions: a number hashes faster than the text. Never reused. */
+  id: number;
   document: DocumentNode;
 }
 
@@ -38,7 +40,7 @@ export interface KeptAnswer {
 
 /** An answer being computed that may be kept: what it was asked, and when. */
 export interface PendingAnswer {
-  /** The query text, variables and operation name, hashed. */
+  /** The operation name, the variables and the query text (by its shape), hashed. */
   question: string;
   document: DocumentNode;
   epoch: number;
@@ -70,6 +72,7 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
   /** Cache key or profile → keys of the answers built from it. */
   private readonly index = new Map<string, Set<string>>();
   private readonly shapes = new Map<string, Shape | null>();
+  private shapesMade = 0;
   /** Question → how many answers (one per policy view) are kept for it. */
   private readonly questions = new Map<string, number>();
   /** Change counter, and the counter's value at each indexed name's last change. */
@@ -129,7 +132,7 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
     const body = request.body as { query: string; variables?: unknown; operationName?: unknown };
     // Keyed like every other identifier-bearing key: the variables carry phones and emails.
     const question = this.ids.of(
-      `${typeof body.operationName === 'string' ? body.operationName : JSON.stringify(body.operationName ?? '')}\n${JSON.stringify(body.variables ?? null)}\n${body.query}`,
+      `${typeof body.operationName === 'string' ? body.operationName : JSON.stringify(body.operationName ?? '')}\n${JSON.stringify(body.variables ?? null)}\n${shape.id}`,
       43,
     );
     const pending = { question, document: shape.document, epoch: this.epoch };
@@ -222,7 +225,8 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
     if (body.query.length > this.config.graphql.maxQueryBytes) return null;
     let shape = this.shapes.get(body.query);
     if (shape === undefined) {
-      shape = shapeOfQuery(body.query);
+      const document = cacheableQuery(body.query);
+      shape = document ? { id: ++this.shapesMade, document } : null;
       if (this.shapes.size >= MAX_SHAPES) this.shapes.clear();
       this.shapes.set(body.query, shape);
     }
@@ -230,7 +234,8 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-function shapeOfQuery(query: string): Shape | null {
+/** The parsed query when it is one operation of `customerContext` fields only. */
+function cacheableQuery(query: string): DocumentNode | null {
   let document: DocumentNode;
   try {
     document = parse(query, { noLocation: true });
@@ -243,5 +248,5 @@ function shapeOfQuery(query: string): Shape | null {
   const cacheable = operation.selectionSet.selections.every(
     (s) => s.kind === Kind.FIELD && s.name.value === 'customerContext' && (s.directives?.length ?? 0) === 0,
   );
-  return cacheable && (operation.directives?.length ?? 0) === 0 ? { document } : null;
+  return cacheable && (operation.directives?.length ?? 0) === 0 ? document : null;
 }

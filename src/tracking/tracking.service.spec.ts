@@ -131,7 +131,7 @@ describe(TrackingService.name, () => {
     expect(JSON.stringify(event)).not.toContain('2015550199');
   });
 
-  it('tracks a kept answer\'s view with the freshness it carries, without waiting for reads', async () => {
+  it("tracks a kept answer's view with the freshness it carries, without waiting for reads", async () => {
     const { service } = build();
     const settled = jest.fn(view().settled);
     const freshness = { stale: false, sources: [{ source: 'segment.traits', error: null }] };
