@@ -116,7 +116,7 @@ describe(RedisConnection.name, () => {
         const store = bentostore()
           .useL1Layer(memoryDriver({ maxItems: 100 }))
           .useL2Layer(redisDriver({ connection: l2[i] }))
-          .useBus(connection.busDriver('cache-bus'));
+          .useBus(connection.busDriver());
         const bento = new BentoCache({ default: 'cache', stores: { cache: store } });
         bento.use('cache'); // builds the bus: it subscribes now, with Redis still away
         bentos.push(bento);
@@ -135,6 +135,50 @@ describe(RedisConnection.name, () => {
       expect(await unhandled.settled()).toEqual([]);
     } finally {
       unhandled.stop();
+      await Promise.all(bentos.map((bento) => bento.disconnectAll()));
+    }
+  });
+
+  it("puts bentocache's bus and every other channel on one subscriber connection, and delivers one instance's messages in order", async () => {
+    server = await startRedisServer();
+    const port = Number(new URL(server.url).port);
+    const [a, b] = [connect(port), connect(port)];
+    const received: string[] = [];
+    const bentos: Array<BentoCache<{ cache: ReturnType<typeof bentostore> }>> = [];
+    try {
+      for (const connection of [a, b]) {
+        const store = bentostore()
+          .useL1Layer(memoryDriver({ maxItems: 100 }))
+          .useBus(connection.busDriver());
+        const bento = new BentoCache({ default: 'cache', stores: { cache: store } });
+        bento.on('bus:message:received', ({ message }: { message: { keys?: string[] } }) => received.push(`key ${message.keys?.join()}`));
+        bento.use('cache');
+        bentos.push(bento);
+      }
+      await b.pubSub().subscribe('changes', (message) => received.push(message)).subscribed;
+      await b.onApplicationBootstrap();
+      // One instance's publishes, one after the other: a key change, then a change on another channel.
+      const [bentoA] = bentos;
+      await publishUntilHeard(port, 'bentocache.notifications:cache', 'not a bus message', 2);
+      await bentoA.delete({ key: 'p:{use_1}:news' });
+      await a.pubSub().publish('changes', 'pushed');
+      for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(received).toEqual(['key p:{use_1}:news', 'pushed']);
+      // Each instance: one connection subscribed to both channels (or to bentocache's only, for a),
+      // one publisher; nothing else subscribes.
+      const admin = new Redis(port, '127.0.0.1');
+      try {
+        const clients = (await admin.client('LIST')) as string;
+        const subscribed = clients
+          .split('\n')
+          .map((line) => /\bsub=(\d+)/.exec(line)?.[1])
+          .filter((n): n is string => n !== undefined && n !== '0')
+          .sort();
+        expect(subscribed).toEqual(['1', '2']);
+      } finally {
+        admin.disconnect();
+      }
+    } finally {
       await Promise.all(bentos.map((bento) => bento.disconnectAll()));
     }
   });
