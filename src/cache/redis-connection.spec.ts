@@ -2,6 +2,7 @@ import { BentoCache, bentostore } from 'bentocache';
 import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisDriver } from 'bentocache/drivers/redis';
 import Redis, { type Cluster } from 'ioredis';
+import { startRedisCluster } from '../../test/support/redis-cluster';
 import { freePort, startRedisServer, type RedisServer } from '../../test/support/redis-server';
 import { loadConfig } from '../config/config';
 import { RedisConnection, redisUnavailable } from './redis-connection';
@@ -229,6 +230,42 @@ describe(RedisConnection.name, () => {
     await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
     await expect(client.set('k', 'v')).resolves.toBe('OK');
   }, 15_000);
+});
+
+describe('RedisConnection.pubSub on a Redis Cluster', () => {
+  /** PUBLISH commands each node has executed (INFO commandstats; a message forwarded over the cluster bus is not one). */
+  const publishes = async (ports: number[]) =>
+    Promise.all(
+      ports.map(async (port) => {
+        const node = new Redis(port, '127.0.0.1');
+        try {
+          return Number(/cmdstat_publish:calls=(\d+)/.exec(await node.info('commandstats'))?.[1] ?? 0);
+        } finally {
+          node.disconnect();
+        }
+      }),
+    );
+
+  it('sends every PUBLISH of an instance to one node, so two of its messages take the same route to every subscriber', async () => {
+    const cluster = await startRedisCluster();
+    const ports = cluster.nodes.split(',').map((node) => Number(node.split(':')[1]));
+    const connection = new RedisConnection(loadConfig({ REDIS_CLUSTER_NODES: cluster.nodes }));
+    try {
+      const pubSub = connection.pubSub();
+      await connection.onModuleInit();
+      // Every master's connection open (they open at start, after the Cluster itself is ready).
+      const publisher = (pubSub as unknown as { publisher: Cluster }).publisher;
+      for (let i = 0; i < 200 && publisher.nodes('master').filter((node) => node.status === 'ready').length < 3; i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      const before = await publishes(ports);
+      for (let i = 0; i < 30; i++) await pubSub.publish('changes', `m${i}`);
+      const after = await publishes(ports);
+      expect(after.map((n, i) => n - before[i]).sort((x, y) => x - y)).toEqual([0, 0, 30]);
+    } finally {
+      await connection.onModuleDestroy();
+      await cluster.stop();
+    }
+  }, 60_000);
 });
 
 describe('redisUnavailable', () => {
