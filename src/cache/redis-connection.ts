@@ -196,8 +196,8 @@ type Listener = (message: string) => void;
  * link per pair of nodes, in order); two PUBLISHes sent to two nodes would take two routes and
  * could overtake each other. So every PUBLISH goes to the same node: the first ready master in
  * order of address (ioredis's `Cluster#nodes`), or through the Cluster client while none is
- * ready (it then fails at once). Only a failover that changes that node between two messages
- * can reorder them.
+ * ready (it then fails at once). Only a change of that node between two messages (a failover,
+ * or the connections to the masters opening after start) can reorder them.
  *
  * A publish fails at once while Redis is away (a command connection); the subscriber connection
  * is `RedisConnection.subscriber()`: its SUBSCRIBEs wait for Redis and are renewed after each
