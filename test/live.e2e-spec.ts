@@ -6,6 +6,7 @@ import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox
 import { eventually } from './support/eventually';
 import { connectGraphqlWs, subscribeToChanges } from './support/graphql-ws-client';
 import { startHarness, type Harness } from './support/harness';
+import { startRedisProxy, type RedisProxy } from './support/redis-proxy';
 import { postSegment } from './support/segment-callers';
 import { postForm, PUBLIC_BASE_URL } from './support/twilio-callers';
 
@@ -348,6 +349,67 @@ describe('live context (e2e)', () => {
     });
     expect(bad.status).toBe(400);
     await expect(connectGraphqlWs(b, 'not-a-token')).rejects.toThrow(/closed/);
+  });
+});
+
+/**
+ * A webhook's change is announced as a cache key change (bentocache's bus) and then pushed (the
+ * change bus); the kept answers, the pending overlay's memo and bentocache's L1 are dropped by
+ * the key change alone. Instance B reaches Redis through a proxy that holds what Redis sends to
+ * B's subscriber connections and hands over first the connection that received last, as an
+ * unlucky network may: the push must not reach B's subscribers before the key change reaches
+ * B's caches.
+ */
+describe('one path for changes between instances (e2e)', () => {
+  let sandbox: Sandbox;
+  let proxy: RedisProxy;
+  let a: Harness;
+  let b: Harness;
+  let subscriber: Client | undefined;
+  const until = async (check: () => boolean, timeoutMs = 5_000) => eventually(check, (met) => met, timeoutMs);
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ customers: 30, quiet: true });
+    proxy = await startRedisProxy(process.env.TEST_REDIS_URL!);
+    const env = { SEGMENT_WEBHOOK_SECRET: SECRET };
+    const keyPrefix = `onepath${process.pid}:`;
+    a = await startHarness({ sandbox, env, keyPrefix });
+    b = await startHarness({ sandbox, env, keyPrefix, redis: proxy.url });
+  });
+  afterAll(async () => {
+    proxy?.releaseAll();
+    await subscriber?.dispose();
+    await a?.close();
+    await b?.close();
+    await proxy?.close();
+    await sandbox?.close();
+  });
+
+  it('a subscriber on B that reads the customer again when the push arrives reads the change, not the answer B kept from before', async () => {
+    const c = sandbox.data.customers.filter((x) => x.index > 5 && x.userId && x.phone)[0];
+    const read = async () => {
+      const answer = await b.gql<Answer>(CONTEXT, { lookup: { userId: c.userId, phone: c.phone } });
+      expect(answer.errors).toBeUndefined();
+      return answer.data!.customerContext!;
+    };
+    const sub = await subscribeToChanges<Change>(b, { token: sandbox.credentials.agentToken, profileId: c.profileId!, selection: 'profileId parts traits' });
+    subscriber = sub.client;
+    // Read after the subscription's barrier (a change of its own): B keeps this answer, the overlay memo and the traits in L1.
+    const before = await read();
+    expect(before.traits.plan).not.toBe('ordered-gold');
+
+    proxy.hold();
+    const response = await postSegment(a, { type: 'identify', userId: c.userId, messageId: 'one-path-1', traits: { plan: 'ordered-gold' } });
+    expect(response.status).toBe(200);
+    // Both messages reached B's side: the key change (its news key) and the push (its trait value).
+    await proxy.holding(`p:{${c.profileId}}:news`, 'ordered-gold');
+    proxy.releaseNewest();
+    await until(() => sub.received.length === 1);
+    const reread = await read(); // what a panel does on the push
+    proxy.releaseAll();
+
+    expect(sub.received[0]).toMatchObject({ profileId: c.profileId, parts: ['traits'], traits: { plan: 'ordered-gold' } });
+    expect(reread.traits).toEqual({ ...before.traits, plan: 'ordered-gold' });
   });
 });
 

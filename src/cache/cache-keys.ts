@@ -28,6 +28,14 @@ export const cacheKeys = {
   task: (taskSid: string) => `task:${taskSid}`,
   /** What webhooks told us about a profile recently, merged into every fetch of its data. */
   pendingChanges: (profileKey: string) => `p:{${profileKey}}:pending`,
+  /**
+   * Never written: the key under which a change to what webhooks told about a profile (its pending
+   * overlay, insights, notes) is announced (`CacheService.announce`). Kept answers of the profile
+   * are indexed under it, and the per-instance memos of that news are dropped when it changes.
+   */
+  news: (profileKey: string) => `p:{${profileKey}}:news`,
+  /** The profile whose `news` key this is, or undefined for any other key. */
+  profileOfNews: (key: string): string | undefined => (key.startsWith('p:{') && key.endsWith('}:news') ? key.slice(3, -6) : undefined),
   /** A Flex token's validation, under its digest (`tokenDigest`): neither Redis nor a key dump holds a usable token. */
   authTokenDigest: (digest: string) => `auth:${digest}`,
   /** The customers of the tasks a worker holds now (ACCESS_STRICT). */

@@ -64,7 +64,7 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     if (redis.enabled) {
       // The bus publishes on a connection that fails at once while Redis is down: bentocache
       // awaits each publish, and a request must not wait for Redis to return.
-      store = store.useL2Layer(redisDriver({ connection: redis.create('cache') })).useBus(redis.busDriver('cache-bus'));
+      store = store.useL2Layer(redisDriver({ connection: redis.create('cache') })).useBus(redis.busDriver());
       this.singleFlight = new SingleFlight(redis.create('cache-locks'), `${config.redis.keyPrefix}`, config.cache.lockTimeoutMs);
       this.mode = 'redis';
     } else {
@@ -233,6 +233,16 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
   async delete(keys: string[]): Promise<void> {
     // One key at a time: a pipeline over keys of different Cluster slots would be refused.
     await Promise.all(keys.map((key) => this.bento.delete({ key })));
+  }
+
+  /**
+   * Announces that keys changed whose data the cache does not hold (a webhook's news of a profile,
+   * `cacheKeys.news`): the `onKeysChanged` listeners hear it here at once, and on every other
+   * instance through bentocache's bus. Resolves once the bus has published it (or queued it for
+   * retry while Redis is away).
+   */
+  async announce(keys: string[]): Promise<void> {
+    await this.delete(keys);
   }
 
   /**

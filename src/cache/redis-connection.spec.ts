@@ -2,6 +2,7 @@ import { BentoCache, bentostore } from 'bentocache';
 import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisDriver } from 'bentocache/drivers/redis';
 import Redis, { type Cluster } from 'ioredis';
+import { startRedisCluster } from '../../test/support/redis-cluster';
 import { freePort, startRedisServer, type RedisServer } from '../../test/support/redis-server';
 import { loadConfig } from '../config/config';
 import { RedisConnection, redisUnavailable } from './redis-connection';
@@ -116,7 +117,7 @@ describe(RedisConnection.name, () => {
         const store = bentostore()
           .useL1Layer(memoryDriver({ maxItems: 100 }))
           .useL2Layer(redisDriver({ connection: l2[i] }))
-          .useBus(connection.busDriver('cache-bus'));
+          .useBus(connection.busDriver());
         const bento = new BentoCache({ default: 'cache', stores: { cache: store } });
         bento.use('cache'); // builds the bus: it subscribes now, with Redis still away
         bentos.push(bento);
@@ -135,6 +136,50 @@ describe(RedisConnection.name, () => {
       expect(await unhandled.settled()).toEqual([]);
     } finally {
       unhandled.stop();
+      await Promise.all(bentos.map((bento) => bento.disconnectAll()));
+    }
+  });
+
+  it("puts bentocache's bus and every other channel on one subscriber connection, and delivers one instance's messages in order", async () => {
+    server = await startRedisServer();
+    const port = Number(new URL(server.url).port);
+    const [a, b] = [connect(port), connect(port)];
+    const received: string[] = [];
+    const bentos: Array<BentoCache<{ cache: ReturnType<typeof bentostore> }>> = [];
+    try {
+      for (const connection of [a, b]) {
+        const store = bentostore()
+          .useL1Layer(memoryDriver({ maxItems: 100 }))
+          .useBus(connection.busDriver());
+        const bento = new BentoCache({ default: 'cache', stores: { cache: store } });
+        bento.on('bus:message:received', ({ message }: { message: { keys?: string[] } }) => received.push(`key ${message.keys?.join()}`));
+        bento.use('cache');
+        bentos.push(bento);
+      }
+      await b.pubSub().subscribe('changes', (message) => received.push(message)).subscribed;
+      await b.onApplicationBootstrap();
+      // One instance's publishes, one after the other: a key change, then a change on another channel.
+      const [bentoA] = bentos;
+      await publishUntilHeard(port, 'bentocache.notifications:cache', 'not a bus message', 2);
+      await bentoA.delete({ key: 'p:{use_1}:news' });
+      await a.pubSub().publish('changes', 'pushed');
+      for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(received).toEqual(['key p:{use_1}:news', 'pushed']);
+      // Each instance: one connection subscribed to both channels (or to bentocache's only, for a),
+      // one publisher; nothing else subscribes.
+      const admin = new Redis(port, '127.0.0.1');
+      try {
+        const clients = (await admin.client('LIST')) as string;
+        const subscribed = clients
+          .split('\n')
+          .map((line) => /\bsub=(\d+)/.exec(line)?.[1])
+          .filter((n): n is string => n !== undefined && n !== '0')
+          .sort();
+        expect(subscribed).toEqual(['1', '2']);
+      } finally {
+        admin.disconnect();
+      }
+    } finally {
       await Promise.all(bentos.map((bento) => bento.disconnectAll()));
     }
   });
@@ -185,6 +230,42 @@ describe(RedisConnection.name, () => {
     await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
     await expect(client.set('k', 'v')).resolves.toBe('OK');
   }, 15_000);
+});
+
+describe('RedisConnection.pubSub on a Redis Cluster', () => {
+  /** PUBLISH commands each node has executed (INFO commandstats; a message forwarded over the cluster bus is not one). */
+  const publishes = async (ports: number[]) =>
+    Promise.all(
+      ports.map(async (port) => {
+        const node = new Redis(port, '127.0.0.1');
+        try {
+          return Number(/cmdstat_publish:calls=(\d+)/.exec(await node.info('commandstats'))?.[1] ?? 0);
+        } finally {
+          node.disconnect();
+        }
+      }),
+    );
+
+  it('sends every PUBLISH of an instance to one node, so two of its messages take the same route to every subscriber', async () => {
+    const cluster = await startRedisCluster();
+    const ports = cluster.nodes.split(',').map((node) => Number(node.split(':')[1]));
+    const connection = new RedisConnection(loadConfig({ REDIS_CLUSTER_NODES: cluster.nodes }));
+    try {
+      const pubSub = connection.pubSub();
+      await connection.onModuleInit();
+      // Every master's connection open (they open at start, after the Cluster itself is ready).
+      const publisher = (pubSub as unknown as { publisher: Cluster }).publisher;
+      for (let i = 0; i < 200 && publisher.nodes('master').filter((node) => node.status === 'ready').length < 3; i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      const before = await publishes(ports);
+      for (let i = 0; i < 30; i++) await pubSub.publish('changes', `m${i}`);
+      const after = await publishes(ports);
+      expect(after.map((n, i) => n - before[i]).sort((x, y) => x - y)).toEqual([0, 0, 30]);
+    } finally {
+      await connection.onModuleDestroy();
+      await cluster.stop();
+    }
+  }, 60_000);
 });
 
 describe('redisUnavailable', () => {

@@ -23,6 +23,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationBootstrap, On
   private readonly firstAnswers = new WeakMap<Redis | Cluster, Promise<boolean>>();
   /** Set on shutdown: a SUBSCRIBE dropped then is not a failure worth a line. */
   private closed = false;
+  private shared?: PubSub;
   readonly enabled: boolean;
 
   constructor(private readonly config: AppConfig) {
@@ -79,12 +80,22 @@ export class RedisConnection implements OnModuleInit, OnApplicationBootstrap, On
   }
 
   /**
-   * bentocache's bus (its documented custom bus driver): publishes on a command connection, so a
-   * publish fails at once while Redis is down and bentocache's retry queue keeps the message, and
-   * listens on a `subscriber()` connection, so no SUBSCRIBE is ever lost to an outage at start.
+   * The instance's one pub/sub transport (see `PubSub`): made on first use, shared by every bus
+   * (bentocache's and the change bus), so that what one instance publishes in order reaches every
+   * other instance in that order.
    */
-  busDriver(name: string): CreateBusDriverResult {
-    return { options: {}, factory: () => new RedisBus(this, name) };
+  pubSub(): PubSub {
+    this.shared ??= new PubSub(this);
+    return this.shared;
+  }
+
+  /**
+   * bentocache's bus (its documented custom bus driver) on the shared `pubSub()`: a publish fails
+   * at once while Redis is down (bentocache's retry queue keeps the message and retries once the
+   * publisher is back), and no SUBSCRIBE is ever lost to an outage at start.
+   */
+  busDriver(): CreateBusDriverResult {
+    return { options: {}, factory: () => new RedisBus(this.pubSub()) };
   }
 
   /** Settles with the connection's first answer: true once ready, false once its first attempt failed. */
@@ -169,26 +180,97 @@ function firstAnswerOf(client: Redis | Cluster): Promise<boolean> {
   });
 }
 
+type Listener = (message: string) => void;
+
+/**
+ * One instance's pub/sub: ONE publisher connection and ONE subscriber connection, every channel
+ * of every bus on them. Redis delivers the messages of one subscriber connection in the order it
+ * handled their PUBLISHes, and handles one connection's PUBLISHes in the order they were sent;
+ * so two messages this instance publishes one after the other (the second sent once the first is
+ * answered) reach every other instance in that order, whatever their channels, and are handed to
+ * the listeners there one after the other, synchronously. Two subscriber connections would give
+ * no such order (nothing orders the reads of two sockets). That is what lets a change be
+ * announced as a cache key change and then pushed: a reader that sees the push reads the change.
+ *
+ * On a Redis Cluster a PUBLISH may go to any node, which forwards it over the cluster bus (one
+ * link per pair of nodes, in order); two PUBLISHes sent to two nodes would take two routes and
+ * could overtake each other. So every PUBLISH goes to the same node: the first ready master in
+ * order of address (ioredis's `Cluster#nodes`), or through the Cluster client while none is
+ * ready (it then fails at once). Only a change of that node between two messages (a failover,
+ * or the connections to the masters opening after start) can reorder them.
+ *
+ * A publish fails at once while Redis is away (a command connection); the subscriber connection
+ * is `RedisConnection.subscriber()`: its SUBSCRIBEs wait for Redis and are renewed after each
+ * reconnect.
+ */
+export class PubSub {
+  private readonly publisher: Redis | Cluster;
+  private readonly listener: Redis | Cluster;
+  private readonly listeners = new Map<string, Set<Listener>>();
+
+  constructor(private readonly connection: RedisConnection) {
+    this.publisher = connection.create('pubsub (publisher)');
+    this.listener = connection.subscriber('pubsub (subscriber)');
+    this.listener.on('message', (channel: string, message: string) => {
+      for (const listener of this.listeners.get(channel) ?? []) listener(message);
+    });
+  }
+
+  /** Resolves once Redis has taken the message; rejects at once while Redis is away. */
+  async publish(channel: string, message: string): Promise<void> {
+    const client = this.publisher;
+    const node = client instanceof Cluster && client.status === 'ready' ? publishingNode(client) : undefined;
+    await (node ?? client).publish(channel, message);
+  }
+
+  /** Calls `callback` each time the publisher is ready again (after an outage). */
+  onPublisherReady(callback: () => void): void {
+    this.publisher.on('ready', callback);
+  }
+
+  /**
+   * Calls `listener` with each message on `channel`. `subscribed` settles as
+   * `RedisConnection.subscribe` does (never rejects); `off` stops listening.
+   */
+  subscribe(channel: string, listener: Listener): { subscribed: Promise<void>; off: () => void } {
+    let listeners = this.listeners.get(channel);
+    const first = !listeners;
+    if (!listeners) this.listeners.set(channel, (listeners = new Set()));
+    listeners.add(listener);
+    return {
+      subscribed: first ? this.connection.subscribe(this.listener, 'pubsub (subscriber)', channel) : Promise.resolve(),
+      off: () => this.unsubscribe(channel, listener),
+    };
+  }
+
+  private unsubscribe(channel: string, listener: Listener): void {
+    const listeners = this.listeners.get(channel);
+    if (!listeners?.delete(listener) || listeners.size > 0) return;
+    this.listeners.delete(channel);
+    this.listener.unsubscribe(channel).catch(() => undefined);
+  }
+}
+
+/** The Cluster node every PUBLISH of this instance goes to: the first ready master by address. */
+function publishingNode(cluster: Cluster): Redis | undefined {
+  const address = (node: Redis) => `${node.options.host}:${node.options.port}`;
+  return cluster
+    .nodes('master')
+    .filter((node) => node.status === 'ready')
+    .sort((a, b) => (address(a) < address(b) ? -1 : address(a) > address(b) ? 1 : 0))[0];
+}
+
 type Handler = (message: CacheBusMessage) => void;
 
 /**
- * The bus between instances' bentocache L1s, on Redis pub/sub. Messages are JSON
+ * The bus between instances' bentocache L1s, on the instance's `PubSub`. Messages are JSON
  * `{ busId, payload }`; a bus ignores its own. Implements bentocache's `BusDriver`.
  */
 class RedisBus {
-  private readonly publisher: Redis | Cluster;
-  private readonly listener: Redis | Cluster;
-  private readonly handlers = new Map<string, Handler[]>();
+  private readonly unsubscribes = new Map<string, Array<() => void>>();
   private id = '';
 
-  constructor(
-    private readonly connection: RedisConnection,
-    private readonly name: string,
-  ) {
-    this.publisher = connection.create(`${name} (publisher)`);
-    this.listener = connection.subscriber(`${name} (subscriber)`);
-    this.listener.on('message', (channel: string, message: string) => this.receive(channel, message));
-  }
+  constructor(private readonly pubSub: PubSub) {}
 
   setId(id: string): this {
     this.id = id;
@@ -197,32 +279,31 @@ class RedisBus {
 
   /** bentocache retries the messages it could not publish once this is called. */
   onReconnect(callback: () => void): void {
-    this.publisher.on('ready', callback);
+    this.pubSub.onPublisherReady(callback);
   }
 
   async publish(channel: string, payload: CacheBusMessage): Promise<void> {
-    await this.publisher.publish(channel, JSON.stringify({ busId: this.id, payload }));
+    await this.pubSub.publish(channel, JSON.stringify({ busId: this.id, payload }));
   }
 
   /** bentocache does not wait for this: it resolves as `RedisConnection.subscribe` does, and never rejects. */
   async subscribe(channel: string, handler: Handler): Promise<void> {
-    this.handlers.set(channel, [...(this.handlers.get(channel) ?? []), handler]);
-    await this.connection.subscribe(this.listener, `${this.name} (subscriber)`, channel);
+    const { subscribed, off } = this.pubSub.subscribe(channel, (message) => this.receive(message, handler));
+    this.unsubscribes.set(channel, [...(this.unsubscribes.get(channel) ?? []), off]);
+    await subscribed;
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    this.handlers.delete(channel);
-    await this.listener.unsubscribe(channel).catch(() => undefined);
+    for (const off of this.unsubscribes.get(channel) ?? []) off();
+    this.unsubscribes.delete(channel);
   }
 
-  /** The connections are closed with the module (`RedisConnection.onModuleDestroy`). */
+  /** Stops listening; the connections are closed with the module (`RedisConnection.onModuleDestroy`). */
   async disconnect(): Promise<void> {
-    this.handlers.clear();
+    for (const channel of [...this.unsubscribes.keys()]) await this.unsubscribe(channel);
   }
 
-  private receive(channel: string, message: string): void {
-    const handlers = this.handlers.get(channel);
-    if (!handlers) return;
+  private receive(message: string, handler: Handler): void {
     let data: { busId?: unknown; payload?: CacheBusMessage };
     try {
       data = JSON.parse(message) as typeof data;
@@ -230,6 +311,6 @@ class RedisBus {
       return;
     }
     if (data.busId === this.id || !data.payload) return;
-    for (const handler of handlers) handler(data.payload);
+    handler(data.payload);
   }
 }

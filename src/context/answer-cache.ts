@@ -3,9 +3,9 @@ import type { FastifyRequest } from 'fastify';
 import { Kind, OperationTypeNode, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { Counter, Registry } from 'prom-client';
+import { cacheKeys } from '../cache/cache-keys';
 import { CacheService } from '../cache/cache.service';
 import { AppConfig } from '../config/config';
-import { ChangeBus } from '../live/change-bus';
 import type { AccessTarget } from '../auth/customer-access';
 import type { FreshnessSummary } from '../tracking/tracking.service';
 import { CustomerRoot } from './customer-context.service';
@@ -50,7 +50,6 @@ const GRAPHQL_PATH = '/graphql';
 const MAX_SHAPES = 256;
 /** Changes remembered to refuse an answer that was being built while one of its parts changed. */
 const MAX_REMEMBERED_CHANGES = 50_000;
-const profileIndex = (profileKey: string) => `profile:${profileKey}`;
 /** The access policy masks by role: one answer per question and policy view (its role set). */
 const answerKey = (question: string, viewKey: string) => `${viewKey}\n${question}`;
 
@@ -60,7 +59,8 @@ const answerKey = (question: string, viewKey: string) => `${viewKey}\n${question
  * only when every part of it was fresh, until the first part goes past its TTL (at most
  * CACHE_ANSWERS_MAX_AGE_MS), per query text, variables and policy view (the access policy masks
  * by role). It is dropped as soon as any cache key it was built from changes, here or on another
- * instance (bentocache's bus), or a webhook changes its customer (the change bus).
+ * instance (bentocache's bus); a webhook's change to its customer is such a key change (the
+ * profile's news key, `cacheKeys.news`), announced before the change is pushed.
  *
  * It is one step of the request pipeline (pipeline/request-pipeline.ts), looked up after
  * authentication, limits and access checks; a hit skips only execution.
@@ -69,7 +69,7 @@ const answerKey = (question: string, viewKey: string) => `${viewKey}\n${question
 export class AnswerCache implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(AnswerCache.name);
   private readonly entries?: LRUCache<string, KeptAnswer>;
-  /** Cache key or profile → keys of the answers built from it. */
+  /** Cache key → keys of the answers built from it. */
   private readonly index = new Map<string, Set<string>>();
   private readonly shapes = new Map<string, Shape | null>();
   private shapesMade = 0;
@@ -85,7 +85,6 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly config: AppConfig,
     private readonly cache: CacheService,
-    private readonly changes: ChangeBus,
     registry: Registry,
     private readonly ids: IdentifierDigest,
   ) {
@@ -111,10 +110,9 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
       this.logger.log('CACHE_ANSWERS_MAX_MB or CACHE_ANSWERS_MAX_AGE_MS is 0: every customer context query is executed');
       return;
     }
-    this.unsubscribe.push(
-      this.cache.onKeysChanged((keys) => keys.forEach((key) => this.changed(key))),
-      this.changes.onChange((change) => this.changed(profileIndex(change.profileId))),
-    );
+    // The one path: a refresh, a write, a dropped key, and a webhook's news (its profile's news
+    // key, announced before the change is pushed), here or on another instance.
+    this.unsubscribe.push(this.cache.onKeysChanged((keys) => keys.forEach((key) => this.changed(key))));
   }
 
   onModuleDestroy(): void {
@@ -161,7 +159,7 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
       if (sources.some((s) => s.stale || s.error)) return;
       expiresAt = Math.min(expiresAt, root.trail.expiresAt);
       root.trail.keys.forEach((k) => indexed.add(k));
-      if (root.profileKey) indexed.add(profileIndex(root.profileKey));
+      if (root.profileKey) indexed.add(cacheKeys.news(root.profileKey));
       const customer = new CustomerRoot(root.profileKey, root.resolvedBy, root.externalIds, root.addresses, null);
       reads.push({
         field: read.field,
@@ -186,7 +184,7 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
     this.lookups.inc({ outcome: 'kept' });
   }
 
-  /** A cache key or a profile changed: drop every answer built from it. */
+  /** A cache key changed: drop every answer built from it. */
   private changed(name: string): void {
     this.epoch++;
     if (this.changedAt.size >= MAX_REMEMBERED_CHANGES) {

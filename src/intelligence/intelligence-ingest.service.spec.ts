@@ -3,7 +3,7 @@ import type { RedisConnection } from '../cache/redis-connection';
 import type { AppConfig } from '../config/config';
 import type { CustomerContextService } from '../context/customer-context.service';
 import type { ChangeAnnouncer } from '../ingest/change-announcer';
-import type { ChangeBus } from '../live/change-bus';
+import type { CacheService } from '../cache/cache.service';
 import { KeptRecords } from '../live/kept-records';
 import { IntelligenceIngestService } from './intelligence-ingest.service';
 import type { IntelligenceSource } from './intelligence.source';
@@ -21,8 +21,8 @@ describe('IntelligenceIngestService', () => {
       config,
       { enabled: true, create: () => client } as unknown as RedisConnection,
       {
-        onChange: () => () => undefined,
-      } as unknown as ChangeBus,
+        onKeysChanged: () => () => undefined,
+      } as unknown as CacheService,
     );
     kept.onModuleInit();
 

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import type { RedisConnection } from '../cache/redis-connection';
 import type { AppConfig } from '../config/config';
-import type { ChangeBus } from './change-bus';
+import type { CacheService } from '../cache/cache.service';
 import { KeptRecords, type KeptWrite } from './kept-records';
 
 /** Records webhooks keep per customer, on a real Redis (the run's redis-server) and without one. */
@@ -23,8 +23,8 @@ describe('KeptRecords', () => {
         return client;
       },
     } as unknown as RedisConnection;
-    const bus = { onChange: () => () => undefined } as unknown as ChangeBus;
-    const kept = new KeptRecords({ redis: { keyPrefix: prefix } } as AppConfig, connection, bus);
+    const cache = { onKeysChanged: () => () => undefined } as unknown as CacheService;
+    const kept = new KeptRecords({ redis: { keyPrefix: prefix } } as AppConfig, connection, cache);
     kept.onModuleInit();
     return kept;
   };
@@ -76,7 +76,9 @@ describe('KeptRecords', () => {
     // A client that cannot send: ioredis rejects its commands with a plain Error.
     const down = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
     const connection = { enabled: true, create: () => down } as unknown as RedisConnection;
-    const kept = new KeptRecords({ redis: { keyPrefix: 'down:' } } as AppConfig, connection, { onChange: () => () => undefined } as unknown as ChangeBus);
+    const kept = new KeptRecords({ redis: { keyPrefix: 'down:' } } as AppConfig, connection, {
+      onKeysChanged: () => () => undefined,
+    } as unknown as CacheService);
     kept.onModuleInit();
     await expect(kept.keep('notes', 'use_1', write('KQ1', 1, 1), bounds)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     await expect(kept.forget('use_1')).rejects.toMatchObject({ code: 'UNAVAILABLE' });

@@ -2,9 +2,9 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { cacheKeys } from '../cache/cache-keys';
+import { CacheService } from '../cache/cache.service';
 import { RedisConnection, redisUnavailable } from '../cache/redis-connection';
 import { AppConfig } from '../config/config';
-import { ChangeBus } from './change-bus';
 
 /** What webhooks keep per customer that no upstream can give back: Conversational Intelligence results, Copilot wrap-up notes. */
 export type KeptKind = 'insights' | 'notes';
@@ -30,7 +30,7 @@ const unavailable = (error: unknown): never => {
   throw redisUnavailable(error);
 };
 
-/** Profiles whose records are memoised per instance; the change bus drops a profile's memo when it changes. */
+/** Profiles whose records are memoised per instance; a change of the profile's news key drops its memo. */
 const MAX_MEMOISED = 10_000;
 /** Bounds how long a memo can outlive a change whose bus message was lost (the bus delivers at most once). */
 const MEMO_TTL_MS = 60_000;
@@ -75,7 +75,7 @@ interface LocalEntry {
  * profile and kind in a Redis hash (one field per record) with a sorted set ordering them, written
  * by one script per record (`KEEP`): concurrent webhooks for one customer never overwrite each
  * other, a redelivery changes nothing, and the bound and lifetime hold. Without Redis, the same in
- * process. Reads are memoised per instance until the change bus says the profile changed.
+ * process. Reads are memoised per instance until the profile's news key (`cacheKeys.news`) changes.
  */
 @Injectable()
 export class KeptRecords implements OnModuleInit {
@@ -88,7 +88,7 @@ export class KeptRecords implements OnModuleInit {
   constructor(
     private readonly config: AppConfig,
     private readonly redis: RedisConnection,
-    private readonly bus: ChangeBus,
+    private readonly cache: CacheService,
   ) {}
 
   onModuleInit(): void {
@@ -97,7 +97,13 @@ export class KeptRecords implements OnModuleInit {
       client.defineCommand('ccKeep', { numberOfKeys: 2, lua: KEEP });
       this.client = client as KeepClient;
     }
-    this.bus.onChange((change) => this.changed(change.profileId));
+    // Any instance's webhook announces its profile's news key before pushing the change.
+    this.cache.onKeysChanged((keys) => {
+      for (const key of keys) {
+        const profileKey = cacheKeys.profileOfNews(key);
+        if (profileKey !== undefined) this.changed(profileKey);
+      }
+    });
   }
 
   /** Keeps one record; true when what is kept changed (a new record, or new content for one). */

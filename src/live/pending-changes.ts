@@ -2,11 +2,11 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { cacheKeys } from '../cache/cache-keys';
+import { CacheService } from '../cache/cache.service';
 import { RedisConnection, redisUnavailable } from '../cache/redis-connection';
 import { AppConfig } from '../config/config';
 import type { ConsentRecord } from '../privacy/consent';
 import type { ProfileEvent, ProfileTraits, Traits } from '../profiles/profile.types';
-import { ChangeBus } from './change-bus';
 
 /** How long webhook news is layered over fetched data: longer than Segment takes to catch up. */
 const PENDING_TTL_MS = 10 * 60_000;
@@ -36,8 +36,8 @@ const rethrow = (error: unknown): never => {
  * What webhooks told us about a profile that the Profile API may not show yet. Every read of
  * traits and events layers it over what the cache holds, so news is visible at once and a
  * refresh running at the same moment cannot lose it. Kept in a Redis hash (atomic HSET per item,
- * so concurrent webhooks never overwrite each other) and memoised per instance until the change
- * bus says the profile changed.
+ * so concurrent webhooks never overwrite each other) and memoised per instance until the profile's
+ * news key (`cacheKeys.news`) changes, which every webhook change announces before its push.
  */
 @Injectable()
 export class PendingChanges implements OnModuleInit {
@@ -50,12 +50,18 @@ export class PendingChanges implements OnModuleInit {
   constructor(
     private readonly config: AppConfig,
     private readonly redis: RedisConnection,
-    private readonly bus: ChangeBus,
+    private readonly cache: CacheService,
   ) {}
 
   onModuleInit(): void {
     if (this.redis.enabled) this.client = this.redis.create('pending');
-    this.bus.onChange((change) => this.memo.delete(change.profileId));
+    // Any instance's webhook announces its profile's news key before pushing the change.
+    this.cache.onKeysChanged((keys) => {
+      for (const key of keys) {
+        const profileKey = cacheKeys.profileOfNews(key);
+        if (profileKey !== undefined) this.memo.delete(profileKey);
+      }
+    });
   }
 
   async addEvent(profileKey: string, event: ProfileEvent): Promise<void> {
