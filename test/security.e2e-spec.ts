@@ -868,3 +868,32 @@ describe('rate limits (e2e)', () => {
     }
   });
 });
+
+describe('upstream errors (e2e)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it("answers a Twilio refusal with a stable code and message, never Twilio's words, which quote the customer", async () => {
+    const vip = h.sandbox.data.byArchetype('vip');
+    const sid = (await taskRouter(h).tasks.create({ attributes: JSON.stringify({ from: vip.phone }) })).sid;
+    // Twilio's 400s name what they refused (its error 21211: "The 'To' number … is not a valid phone number").
+    h.sandbox.faults.add({ service: 'twilio', route: 'task_update', status: 400, message: `Invalid attributes for ${vip.phone} (${vip.email})` });
+    try {
+      const response = await post(
+        h.url,
+        { query: 'mutation ($sid: ID!) { enrichTask(taskSid: $sid) { stamped } }', variables: { sid } },
+        bearer(h.sandbox.credentials.agentToken),
+      );
+      const text = await response.text();
+      expect(h.sandbox.calls.count({ service: 'twilio', route: 'task_update' })).toBe(1);
+      expect(JSON.parse(text)).toMatchObject({ errors: [{ message: 'Twilio rejected the request', extensions: { code: 'BAD_REQUEST' } }] });
+      expect(text).not.toContain(vip.phone as string);
+      expect(text).not.toContain(vip.email as string);
+    } finally {
+      h.sandbox.faults.clear();
+    }
+  });
+});
