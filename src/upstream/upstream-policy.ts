@@ -63,14 +63,16 @@ const UPSTREAM_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
  * can echo what was sent (Twilio: "The 'To' number +1555… is not a valid phone number"; Segment's
  * messages name the profile), so neither becomes part of the error: its message says only which
  * source answered what status, and of the body only `upstreamCode` (Twilio's numeric error code,
- * Segment's `error.code`) is kept when it is a plain code. Clients get a generic message by code
+ * Segment's `error.code`) is kept, in the message too, when it is a plain code. Clients get a generic message by code
  * (`mapError`); the log line of the failure may carry the source, status and `upstreamCode`.
  */
 export function upstreamErrorFor(source: string, status: number, upstreamCode?: string | number | null, retryAfterMs?: number): UpstreamError {
   const code = upstreamCode === undefined || upstreamCode === null || !UPSTREAM_CODE.test(String(upstreamCode)) ? undefined : String(upstreamCode);
+  // The status and the plain code: enough for logs and dead letters to look the error up.
+  const answered = `(${status}${code ? `, code ${code}` : ''})`;
   const make = (errorCode: UpstreamErrorCode, message: string) => new UpstreamError(source, errorCode, message, status, retryAfterMs, code);
-  if (status === 429) return make(ErrorCode.UPSTREAM_RATE_LIMITED, `${source} rate limited (429)`);
-  if (status === 401 || status === 403) return make(ErrorCode.UNAUTHENTICATED, `${source} refused our credentials (${status})`);
-  if (status >= 400 && status < 500) return make(ErrorCode.BAD_REQUEST, `${source} rejected the request (${status})`);
-  return make(ErrorCode.UPSTREAM_UNAVAILABLE, `${source} failed (${status})`);
+  if (status === 429) return make(ErrorCode.UPSTREAM_RATE_LIMITED, `${source} rate limited ${answered}`);
+  if (status === 401 || status === 403) return make(ErrorCode.UNAUTHENTICATED, `${source} refused our credentials ${answered}`);
+  if (status >= 400 && status < 500) return make(ErrorCode.BAD_REQUEST, `${source} rejected the request ${answered}`);
+  return make(ErrorCode.UPSTREAM_UNAVAILABLE, `${source} failed ${answered}`);
 }
