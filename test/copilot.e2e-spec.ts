@@ -9,6 +9,7 @@ import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { eventually } from './support/eventually';
 import { startHarness, type Harness } from './support/harness';
 import { subscribeToChanges } from './support/graphql-ws-client';
+import { webhookOutcomes } from './support/metrics';
 import { postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
 
 /**
@@ -126,6 +127,7 @@ describe('Agent Copilot wrap-up notes (e2e)', () => {
   });
 
   it('answers a body that is not a note with a 400 naming the field', async () => {
+    const before = await webhookOutcomes(h, 'copilot');
     const badSid = await post(delivery(byConversation, { interaction_sid: 'KD-not-a-sid' }));
     expect(badSid.status).toBe(400);
     expect(badSid.body.error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^interaction_sid/) });
@@ -134,6 +136,8 @@ describe('Agent Copilot wrap-up notes (e2e)', () => {
     const notText = await post(delivery(byConversation, { generated_summary: { html: '<b>' } }));
     expect(notText.status).toBe(400);
     expect((await post(delivery(byConversation, { event_type: 'note_deleted' }))).body).toEqual({ outcome: 'ignored' });
+    // Counted by outcome: the ignored event once, the refused bodies (their 400s) not at all.
+    expect(await webhookOutcomes(h, 'copilot')).toEqual({ ...before, ignored: (before.ignored ?? 0) + 1 });
   });
 
   it('answers a note on an Interaction Twilio does not know without changing anyone', async () => {

@@ -7,6 +7,7 @@ import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
 import { eventually } from './support/eventually';
 import { subscribeToChanges } from './support/graphql-ws-client';
+import { webhookOutcomes } from './support/metrics';
 import { postForm, postJson, PUBLIC_BASE_URL } from './support/twilio-callers';
 
 /**
@@ -173,8 +174,10 @@ describe('Conversational Intelligence (e2e)', () => {
   });
 
   it('takes a repeated delivery of the same transcript once', async () => {
+    const before = await webhookOutcomes(h, 'intelligence');
     const response = await postJson(h, '/webhooks/intelligence', announcement());
     expect(await response.json()).toEqual({ outcome: 'duplicate' });
+    expect(await webhookOutcomes(h, 'intelligence')).toEqual({ ...before, duplicate: (before.duplicate ?? 0) + 1 });
   });
 
   it('answers a transcript Twilio does not know without changing anyone', async () => {

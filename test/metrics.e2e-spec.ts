@@ -1,5 +1,6 @@
 import type { SandboxCustomer } from '../src/sandbox/sandbox';
 import { startHarness, type Harness } from './support/harness';
+import { sample } from './support/metrics';
 import { freePort } from './support/redis-server';
 import { eventually, postForm, PUBLIC_BASE_URL, taskCreatedEvent, taskRouter } from './support/twilio-callers';
 
@@ -9,18 +10,6 @@ const QUERY = /* GraphQL */ `
   query AgentPanel($lookup: CustomerLookupInput!) {
     customerContext(lookup: $lookup) { profileId traits events(first: 3) { totalCount } conversations(first: 2) { edges { node { sid messages(last: 2) { body } } } } }
   }`;
-
-/** The sum of a metric's samples whose labels include `labels`. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => found[key] === value)) total += Number(match[3]);
-  }
-  return total;
-}
 
 describe('GET /metrics (e2e)', () => {
   let h: Harness;

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getIntrospectionQuery } from 'graphql';
+import Redis from 'ioredis';
 import { connect, type Socket } from 'node:net';
 import { ErrorCode } from '../src/common/errors';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
@@ -770,6 +771,22 @@ describe('HTTP hygiene (e2e)', () => {
 });
 
 describe('rate limits (e2e)', () => {
+  let redis: Redis;
+  beforeAll(() => {
+    redis = new Redis(process.env.TEST_REDIS_URL as string);
+  });
+  afterAll(() => redis.quit());
+  const redisKeys = async (pattern: string) => {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      found.push(...batch);
+    } while (cursor !== '0');
+    return found;
+  };
+
   it('answers 429 once one token spends its budget across two instances sharing Redis', async () => {
     const env = { RATE_LIMIT_WORKER_MAX: '5' };
     const a = await startHarness({ env, keyPrefix: `rl${process.pid}x${Date.now() % 100000}:` });
@@ -800,6 +817,11 @@ describe('rate limits (e2e)', () => {
       expect(statuses).toEqual([401, 401, 401, 429]);
       expect(codes(await h.gql('{ __typename }'))).toEqual(['RATE_LIMITED']);
       for (let i = 0; i < 5; i++) expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
+      // The budgets are in Redis, keyed by a keyed digest of the address: no key names the IP.
+      const budgets = await redisKeys(`${h.config.redis.keyPrefix}rl:*`);
+      expect(budgets.filter((key) => key.includes(':ip:'))).toHaveLength(1);
+      expect(budgets.filter((key) => key.includes(':new-token:'))).toHaveLength(1);
+      expect(budgets.filter((key) => /127\.0\.0\.1|::1|::ffff/.test(key))).toEqual([]);
     } finally {
       await h.close();
     }
@@ -843,6 +865,35 @@ describe('rate limits (e2e)', () => {
       expect(h.sandbox.calls.count({ service: 'twilio', route: 'token_validate' })).toBe(2);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('upstream errors (e2e)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it("answers a Twilio refusal with a stable code and message, never Twilio's words, which quote the customer", async () => {
+    const vip = h.sandbox.data.byArchetype('vip');
+    const sid = (await taskRouter(h).tasks.create({ attributes: JSON.stringify({ from: vip.phone }) })).sid;
+    // Twilio's 400s name what they refused (its error 21211: "The 'To' number … is not a valid phone number").
+    h.sandbox.faults.add({ service: 'twilio', route: 'task_update', status: 400, message: `Invalid attributes for ${vip.phone} (${vip.email})` });
+    try {
+      const response = await post(
+        h.url,
+        { query: 'mutation ($sid: ID!) { enrichTask(taskSid: $sid) { stamped } }', variables: { sid } },
+        bearer(h.sandbox.credentials.agentToken),
+      );
+      const text = await response.text();
+      expect(h.sandbox.calls.count({ service: 'twilio', route: 'task_update' })).toBe(1);
+      expect(JSON.parse(text)).toMatchObject({ errors: [{ message: 'Twilio rejected the request', extensions: { code: 'BAD_REQUEST' } }] });
+      expect(text).not.toContain(vip.phone as string);
+      expect(text).not.toContain(vip.email as string);
+    } finally {
+      h.sandbox.faults.clear();
     }
   });
 });

@@ -18,7 +18,7 @@ interface TraitDetail {
   stale: boolean;
 }
 interface AccountView {
-  groupId: string;
+  groupId: string | null;
   traits: Record<string, unknown>;
 }
 interface Context {
@@ -80,6 +80,17 @@ describe('trait origins and accounts (e2e)', () => {
     return result.data?.customerContext as Context;
   };
   const errorOf = (ctx: Context, source: string) => ctx.freshness.sources.find((s) => s.source === source)?.error ?? null;
+  /** An instance of its own on the shared sandbox, with this access policy (and env), closed after `use`. */
+  const withPolicy = async (policy: string, use: (harness: Harness) => Promise<void>, env: Record<string, string> = {}) => {
+    const file = join(dir, `policy-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, policy);
+    const guarded = await startHarness({ sandbox, env: { ACCESS_POLICY_FILE: file, ...env } });
+    try {
+      await use(guarded);
+    } finally {
+      await guarded.close();
+    }
+  };
 
   describe('traitDetails', () => {
     it("gives each trait's source and update time from the same one /traits read, and marks the stale ones", async () => {
@@ -125,18 +136,13 @@ describe('trait origins and accounts (e2e)', () => {
     });
 
     it('hides and masks exactly what traits hides and masks, for every role', async () => {
-      const policy = join(dir, 'policy.yaml');
-      writeFileSync(
-        policy,
-        `roles:
+      const policy = `roles:
   agent:
     traits: { allow: ["*"], deny: ["first_name", "employees"], mask: ["email", "phone"] }
   supervisor:
     traits: { allow: ["plan", "account.tier", "account.name"] }
-`,
-      );
-      const guarded = await startHarness({ sandbox, env: { ACCESS_POLICY_FILE: policy } });
-      try {
+`;
+      await withPolicy(policy, async (guarded) => {
         const query = /* GraphQL */ `
           query($lookup: CustomerLookupInput!) {
             customerContext(lookup: $lookup) { traits traitDetails { key value } account { groupId traits } accounts { traits } }
@@ -155,9 +161,7 @@ describe('trait origins and accounts (e2e)', () => {
         expect(supervisor.traits).toEqual({ plan: 'platinum' });
         expect(supervisor.traitDetails).toEqual([{ key: 'plan', value: 'platinum' }]);
         expect(supervisor.account?.traits).toEqual({ tier: 'enterprise', name: 'Northwind Outfitters' });
-      } finally {
-        await guarded.close();
-      }
+      });
     });
   });
 
@@ -269,6 +273,117 @@ describe('trait origins and accounts (e2e)', () => {
         degraded: true,
         degraded_reason: expect.stringContaining('segment.accounts UPSTREAM_UNAVAILABLE'),
       });
+    });
+  });
+
+  describe("an account's group id and its traits under the access policy and the customer's consent", () => {
+    // A group id is whatever the customer's code passed to group(): here an owner's email and a domain.
+    const byEmail = { groupId: 'owner@acme-corp.example', traits: { name: 'Acme Corp', tier: 'enterprise', region: 'EMEA', timezone: 'Europe/Paris' } };
+    const byDomain = { groupId: 'acme-corp.example', traits: { name: 'Acme Corp (EU)', tier: 'smb' } };
+    let customer: SandboxCustomer;
+    let linked: string[];
+    beforeAll(() => {
+      sandbox.data.accounts.push({ ...byEmail, createdAt: '2025-02-01T00:00:00.000Z' }, { ...byDomain, createdAt: '2025-02-02T00:00:00.000Z' });
+      customer = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.userId && c.profileId) as SandboxCustomer;
+      linked = customer.accounts;
+      customer.accounts = [byEmail.groupId, byDomain.groupId];
+    });
+    afterAll(() => {
+      customer.accounts = linked;
+    });
+    const as = (roles: string[]) => ({ authorization: `Bearer ${sandbox.issueToken({ identity: sandbox.data.agents[0].identity, roles })}` });
+
+    it('shows, masks or hides the group id by the trait rules at account.group_id, and one written as an email by the email rule too', async () => {
+      const policy = `roles:
+  agent:
+    traits: { allow: ["*"], mask: ["email", "phone"] }
+  supervisor:
+    traits: { allow: ["plan", "account.tier"] }
+  admin:
+    traits: { allow: ["*"] }
+  analyst:
+    traits: { allow: ["*"], mask: ["group_id"] }
+`;
+      await withPolicy(policy, async (guarded) => {
+        const groupIds = async (roles: string[]) => (await context(guarded, ACCOUNT, { userId: customer.userId }, as(roles))).accounts.map((a) => a.groupId);
+        // The agent masks emails: the owner's email is masked as one; the domain is no email.
+        expect(await groupIds(['agent'])).toEqual(['o***@acme-corp.example', 'acme-corp.example']);
+        expect(await groupIds(['analyst'])).toEqual(['o***@acme-corp.example', 'a***']);
+        // An allow list that does not name account.group_id hides it; the tier it names is shown.
+        const supervisor = await context(guarded, ACCOUNT, { userId: customer.userId }, as(['supervisor']));
+        expect(supervisor.accounts).toEqual([
+          { groupId: null, traits: { tier: 'enterprise' } },
+          { groupId: null, traits: { tier: 'smb' } },
+        ]);
+        expect(supervisor.account).toEqual({ groupId: null, traits: { tier: 'enterprise' } });
+        expect(await groupIds(['admin'])).toEqual([byEmail.groupId, byDomain.groupId]);
+      });
+    });
+
+    it('hides and masks the account traits the consent rules name under traits.account, says so, and refuses to route on them', async () => {
+      const policy = `roles:
+  agent:
+    traits: { allow: ["*"] }
+consent:
+  categories:
+    Personalization:
+      hide: ["traits.account.tier", "traits.timezone"]
+      mask: ["traits.account.region"]
+`;
+      const rules = join(dir, 'consent-rules.yaml');
+      writeFileSync(rules, RULES);
+      const query = /* GraphQL */ `
+        query($lookup: CustomerLookupInput!) {
+          customerContext(lookup: $lookup) {
+            account { traits } accounts { traits }
+            withheld { part path consent action }
+            routing { matchedRules explanations { rule reason } }
+          }
+        }`;
+      type Consented = Context & {
+        withheld: Array<{ part: string; path: string; consent: string; action: string }>;
+        routing: Context['routing'] & { explanations: Array<{ rule: string; reason: string }> };
+      };
+      await withPolicy(
+        policy,
+        async (guarded) => {
+          const read = async () => (await context(guarded, query, { userId: customer.userId })) as Consented;
+          // Never asked: Personalization counts as declined.
+          const declined = await read();
+          // traits.timezone is the person's trait: the account's timezone is not the person's data.
+          expect(declined.account?.traits).toEqual({ name: 'Acme Corp', region: 'E***', timezone: 'Europe/Paris' });
+          expect(declined.accounts.map((a) => a.traits)).toEqual([{ name: 'Acme Corp', region: 'E***', timezone: 'Europe/Paris' }, { name: 'Acme Corp (EU)' }]);
+          expect(declined.withheld).toEqual(
+            expect.arrayContaining([
+              { part: 'traits', path: 'account.tier', consent: 'Personalization', action: 'hidden' },
+              { part: 'traits', path: 'account.region', consent: 'Personalization', action: 'masked' },
+            ]),
+          );
+          expect(declined.routing.matchedRules).not.toContain('enterprise_account');
+          expect(declined.routing.explanations.find((e) => e.rule === 'enterprise_account')?.reason).toBe(
+            "refused: reads traits.account.tier, hidden by the customer's consent (Personalization)",
+          );
+
+          // Once the customer consents, the same answer shows them and routes on them.
+          sandbox.data.addEvent(customer, {
+            event: 'Segment Consent Preference Updated',
+            timestamp: new Date(Date.now() - 60_000).toISOString(),
+            context: { consent: { categoryPreferences: { Personalization: true } } },
+          });
+          const refreshed = await guarded.gql<{ refreshCustomerContext: Consented }>(
+            query.replace('query', 'mutation').replace('customerContext(', 'refreshCustomerContext('),
+            {
+              lookup: { userId: customer.userId },
+            },
+          );
+          expect(refreshed.errors).toBeUndefined();
+          const consented = refreshed.data?.refreshCustomerContext as Consented;
+          expect(consented.account?.traits).toEqual(byEmail.traits);
+          expect(consented.withheld).toEqual([]);
+          expect(consented.routing.matchedRules).toContain('enterprise_account');
+        },
+        { ROUTING_RULES_FILE: rules },
+      );
     });
   });
 });

@@ -86,7 +86,8 @@ export interface CustomerContext {
   traits: Record<string, unknown>;
   traitDetails: TraitDetail[];
   /** The first business account the customer is linked to (Segment accounts). */
-  account: { groupId: string; traits: Record<string, unknown> } | null;
+  /** groupId: null when the access policy hides it (masked when it masks it). */
+  account: { groupId: string | null; traits: Record<string, unknown> } | null;
   audiences: string[];
   signals: {
     repeatContact24h: boolean;

@@ -3,16 +3,26 @@ import type { FastifyBaseLogger } from 'fastify';
 import { GraphQLError, parse, validate, buildSchema } from 'graphql';
 import { ReplyError } from 'ioredis';
 import { MaxRetriesPerRequestError } from 'ioredis/built/errors';
-import { DomainError, ErrorCode } from './errors';
+import { upstreamErrorFor } from '../upstream/upstream-policy';
+import { DomainError, ErrorCode, UpstreamError } from './errors';
 import { mapError, toGraphQLError, type MappedError } from './error-mapper';
 
 const ids = () => 'err-1';
 const CODES = new Set<string>(Object.values(ErrorCode));
 
 /** A request logger that keeps its error lines. */
-function recordingLog(): FastifyBaseLogger & { lines: unknown[] } {
+function recordingLog(): FastifyBaseLogger & { lines: unknown[]; warnings: unknown[] } {
   const lines: unknown[] = [];
-  return { lines, error: (fields: unknown) => lines.push(fields) } as unknown as FastifyBaseLogger & { lines: unknown[] };
+  const warnings: unknown[] = [];
+  return {
+    lines,
+    warnings,
+    error: (fields: unknown) => lines.push(fields),
+    warn: (fields: unknown) => warnings.push(fields),
+  } as unknown as FastifyBaseLogger & {
+    lines: unknown[];
+    warnings: unknown[];
+  };
 }
 
 function map(error: unknown): MappedError {
@@ -110,6 +120,33 @@ describe('mapError', () => {
     expect(mapError(inResolver, { log, newErrorId: ids })).toMatchObject({ code: 'INTERNAL', message: 'Internal error', errorId: 'err-1' });
     expect(log.lines[1]).toEqual({ context: 'Errors', errorId: 'err-1', err: error });
     expect((log.lines[1] as { err: unknown }).err).toBe(error);
+  });
+
+  it("never passes an upstream's own words to the client: a stable message per code, the upstream's code in the log only", () => {
+    const log = recordingLog();
+    // What Segment and Twilio answer can quote what was sent to them.
+    const quoted = [
+      upstreamErrorFor('twilio', 400, 21211),
+      upstreamErrorFor('segment', 404, 'profile user_id:jane@example.com not found'),
+      new UpstreamError('twilio', ErrorCode.BAD_REQUEST, "The 'To' number +15550100 is not a valid phone number", 400, undefined, '21211'),
+      new UpstreamError('segment', ErrorCode.UPSTREAM_UNAVAILABLE, 'segment failed (500): jane@example.com', 500),
+    ];
+    const answers = quoted.map((error) => mapError(new GraphQLError(error.message, { path: ['enrichTask'], originalError: error }), { log }));
+    expect(answers).toEqual([
+      { status: 400, code: 'BAD_REQUEST', message: 'Twilio rejected the request' },
+      { status: 400, code: 'BAD_REQUEST', message: 'Segment rejected the request' },
+      { status: 400, code: 'BAD_REQUEST', message: 'Twilio rejected the request' },
+      { status: 502, code: 'UPSTREAM_UNAVAILABLE', message: 'Segment is unavailable; retry later' },
+    ]);
+    expect(map(upstreamErrorFor('segment', 429, 'rate_limited', 1_000))).toEqual({
+      status: 503,
+      code: 'UPSTREAM_RATE_LIMITED',
+      message: 'Segment is limiting our calls; retry later',
+    });
+    // The log keeps which upstream answered what, and a plain code: no message, no free text.
+    expect(log.warnings[0]).toEqual({ context: 'Errors', code: 'BAD_REQUEST', source: 'twilio', upstreamStatus: 400, upstreamCode: '21211' });
+    expect(log.warnings[1]).toEqual({ context: 'Errors', code: 'BAD_REQUEST', source: 'segment', upstreamStatus: 404, upstreamCode: undefined });
+    expect(JSON.stringify([answers, log.warnings, quoted.slice(0, 2).map((e) => e.message)])).not.toMatch(/jane|\+1555/);
   });
 
   it('builds the GraphQL error graphql-ws sends from the same mapping', () => {

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { GraphQLError } from 'graphql';
 import { ReplyError } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { DomainError, ErrorCode, statusOf } from './errors';
+import { DomainError, ErrorCode, statusOf, UpstreamError, type UpstreamErrorCode } from './errors';
 
 /**
  * The one mapping from anything thrown to what a client sees: an HTTP status, a code of
@@ -32,7 +32,23 @@ const logger = new Logger('Errors');
 
 export function mapError(error: unknown, options: MapErrorOptions = {}): MappedError {
   const known = classify(error);
-  if (known) return known;
+  if (known) {
+    const upstream = upstreamErrorOf(error);
+    // Which upstream answered what, for the operator: no message, no body, no customer data.
+    if (upstream) {
+      const fields = {
+        context: 'Errors',
+        code: upstream.code,
+        source: upstream.source,
+        upstreamStatus: upstream.upstreamStatus,
+        upstreamCode: upstream.upstreamCode,
+        ...options.where,
+      };
+      if (options.log) options.log.warn(fields, 'upstream error answered');
+      else logger.warn(fields, 'upstream error answered');
+    }
+    return known;
+  }
   const errorId = (options.newErrorId ?? randomUUID)();
   // A resolver's error is logged as itself, not as the GraphQL error graphql-js wrapped it in.
   const err = error instanceof GraphQLError && error.originalError ? error.originalError : error;
@@ -55,6 +71,31 @@ export function graphQLExtensions(error: MappedError): { code: ErrorCode; errorI
 export function toGraphQLError(error: unknown, options: MapErrorOptions = {}): GraphQLError {
   const body = mapError(error, options);
   return new GraphQLError(body.message, { extensions: graphQLExtensions(body) });
+}
+
+/**
+ * What a client reads when Segment or Twilio failed: the source and a stable message per code. An
+ * upstream's own text can echo what was sent to it (a phone number, an email, a group id), so it
+ * never leaves: not the error body, not twilio-node's message, not our message built from them.
+ */
+const UPSTREAM_MESSAGES: Record<UpstreamErrorCode, (source: string) => string> = {
+  [ErrorCode.UPSTREAM_UNAVAILABLE]: (source) => `${upstreamName(source)} is unavailable; retry later`,
+  [ErrorCode.UPSTREAM_TIMEOUT]: (source) => `${upstreamName(source)} did not answer in time; retry later`,
+  [ErrorCode.UPSTREAM_RATE_LIMITED]: (source) => `${upstreamName(source)} is limiting our calls; retry later`,
+  [ErrorCode.BUDGET_EXHAUSTED]: (source) => `The ${upstreamName(source)} call budget is spent; retry later`,
+  [ErrorCode.BAD_REQUEST]: (source) => `${upstreamName(source)} rejected the request`,
+  [ErrorCode.UNAUTHENTICATED]: (source) => `${upstreamName(source)} refused the service's credentials`,
+};
+
+/** `segment` → `Segment`; a source is one of ours, never client input. */
+function upstreamName(source: string): string {
+  return source === 'segment' ? 'Segment' : source === 'twilio' ? 'Twilio' : 'An upstream service';
+}
+
+/** The UpstreamError behind an error (a resolver's is wrapped in a GraphQLError), if any. */
+function upstreamErrorOf(error: unknown): UpstreamError | undefined {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  return original instanceof UpstreamError ? original : undefined;
 }
 
 /** Fastify's and Mercurius's own client errors (bad JSON, too large, ...) carry these codes. */
@@ -116,6 +157,8 @@ type Candidate = {
 
 /** What a known kind of error means for the client; undefined for an unexpected error. */
 function classify(error: unknown): MappedError | undefined {
+  // Before DomainError: an upstream's failure never reaches a client in its own words.
+  if (error instanceof UpstreamError) return mapped(error.code, UPSTREAM_MESSAGES[error.code](error.source));
   if (error instanceof DomainError) return mapped(error.code, error.message);
   if (error instanceof GraphQLError) return graphQLError(error);
   if (error instanceof RedisError && !(error instanceof ReplyError)) {

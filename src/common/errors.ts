@@ -91,21 +91,27 @@ export class DomainError extends Error {
   }
 }
 
+/** The codes an upstream's failure takes. */
+export type UpstreamErrorCode =
+  | ErrorCode.UPSTREAM_UNAVAILABLE
+  | ErrorCode.UPSTREAM_TIMEOUT
+  | ErrorCode.UPSTREAM_RATE_LIMITED
+  | ErrorCode.BUDGET_EXHAUSTED
+  | ErrorCode.BAD_REQUEST
+  | ErrorCode.UNAUTHENTICATED;
+
 /** An upstream (Segment, Twilio) failed in a way worth retrying or reporting. */
 export class UpstreamError extends DomainError {
   override name = 'UpstreamError';
+  declare readonly code: UpstreamErrorCode;
   constructor(
     readonly source: string,
-    code:
-      | ErrorCode.UPSTREAM_UNAVAILABLE
-      | ErrorCode.UPSTREAM_TIMEOUT
-      | ErrorCode.UPSTREAM_RATE_LIMITED
-      | ErrorCode.BUDGET_EXHAUSTED
-      | ErrorCode.BAD_REQUEST
-      | ErrorCode.UNAUTHENTICATED,
+    code: UpstreamErrorCode,
     message: string,
     readonly upstreamStatus?: number,
     readonly retryAfterMs?: number,
+    /** The upstream's own error code (Twilio's `20404`, Segment's `error.code`), for logs; never its message. */
+    readonly upstreamCode?: string,
   ) {
     super(code, message);
   }

@@ -279,10 +279,16 @@ export class TraitDetail {
 
 @ObjectType({ description: "An account (Segment's accounts collection, from group calls) the customer is linked to." })
 export class Account {
-  @Field({ description: "The account's group_id." })
-  groupId!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The account's group_id. The access policy's traits rules apply to it under account.group_id, and to one written as an email or an E.164 phone number also those of email or phone; null when they hide it.",
+  })
+  groupId!: string | null;
 
-  @Field(() => GraphQLJSON, { description: "The account's traits; the access policy's traits rules apply to them under account.<key>." })
+  @Field(() => GraphQLJSON, {
+    description: "The account's traits; the access policy's traits rules apply to them under account.<key>, its consent rules under traits.account.<key>.",
+  })
   traits!: Record<string, unknown>;
 }
 

@@ -116,12 +116,12 @@ export class CustomerContextResolver {
 
   @ResolveField(() => Account, { nullable: true })
   async account(@Parent() root: CustomerRoot): Promise<Account | null> {
-    return (await this.contexts.accounts(root))[0] ?? null;
+    return (await this.consentedAccounts(root))[0] ?? null;
   }
 
   @ResolveField(() => [Account])
   accounts(@Parent() root: CustomerRoot): Promise<Account[]> {
-    return this.contexts.accounts(root);
+    return this.consentedAccounts(root);
   }
 
   @ResolveField(() => [String])
@@ -219,6 +219,12 @@ export class CustomerContextResolver {
     await root.settled();
     const sources = [...root.sources.values()].map((s) => ({ ...s, fetchedAt: s.fetchedAt ? new Date(s.fetchedAt) : null }));
     return { stale: sources.some((s) => s.stale || s.error), sources };
+  }
+
+  /** The customer's accounts, each with the traits the customer's consent lets through (`traits.account.<key>`). */
+  private async consentedAccounts(root: CustomerRoot): Promise<Account[]> {
+    const [accounts, consent] = await Promise.all([this.contexts.accounts(root), this.consentOf(root)]);
+    return consent.restricts ? accounts.map((a) => ({ ...a, traits: consent.accountTraits(a.traits) })) : accounts;
   }
 
   /** The customer's consent (read only when the access policy has consent rules). */

@@ -313,6 +313,11 @@ export class CustomerContextService {
     });
   }
 
+  /** Whether this request reads the customer's accounts (started by the answer's prefetch or a field). */
+  accountsRead(root: CustomerRoot): boolean {
+    return root.memo.has('accounts');
+  }
+
   audiences(root: CustomerRoot): Promise<string[]> {
     const key = root.profileKey;
     if (!key) return Promise.resolve([]);

@@ -1,12 +1,10 @@
-import { Body, Controller, HttpCode, Logger, Post, UseGuards } from '@nestjs/common';
-import { RouteConfig } from '@nestjs/platform-fastify';
+import { Controller, Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { Public } from '../auth/public.decorator';
 import { validated } from '../common/validated';
 import { WebhookMetrics } from '../metrics/webhook-metrics';
-import { KEEP_RAW_BODY } from '../twilio/raw-body';
 import { SID_PATTERNS, type SidKind } from '../twilio/sids';
-import { TwilioSignatureGuard } from '../twilio/twilio-signature.guard';
+import { CountedTwilioWebhook, type WebhookAnswer } from '../twilio/twilio-webhook';
 import { CopilotIngestService } from './copilot-ingest.service';
 import type { NoteDelivery } from './wrap-up-note';
 
@@ -49,25 +47,17 @@ const NOTE_EVENTS = new Set(['note_created', 'note_updated']);
 
 @Public()
 @Controller('webhooks/copilot')
-export class CopilotWebhookController {
+export class CopilotWebhookController extends CountedTwilioWebhook {
   private readonly logger = new Logger(CopilotWebhookController.name);
 
   constructor(
     private readonly ingest: CopilotIngestService,
-    private readonly metrics: WebhookMetrics,
-  ) {}
-
-  @Post()
-  @HttpCode(200)
-  @RouteConfig(KEEP_RAW_BODY)
-  @UseGuards(TwilioSignatureGuard)
-  async receive(@Body() body: unknown): Promise<{ outcome: string }> {
-    const answer = await this.handle(body);
-    this.metrics.count('copilot', answer.outcome);
-    return answer;
+    metrics: WebhookMetrics,
+  ) {
+    super('copilot', metrics);
   }
 
-  private async handle(body: unknown): Promise<{ outcome: string }> {
+  protected async handle(body: unknown): Promise<WebhookAnswer> {
     const event = validated(payload, body);
     if (!NOTE_EVENTS.has(event.event_type)) return { outcome: 'ignored' };
     // No delivery memory: the note's record is idempotent itself (a redelivery is 'unchanged'), so a

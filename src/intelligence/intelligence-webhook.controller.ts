@@ -1,12 +1,10 @@
-import { Body, Controller, HttpCode, Logger, Post, UseGuards } from '@nestjs/common';
-import { RouteConfig } from '@nestjs/platform-fastify';
+import { Controller, Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { Public } from '../auth/public.decorator';
 import { validated } from '../common/validated';
 import { Deliveries } from '../ingest/deliveries';
 import { WebhookMetrics } from '../metrics/webhook-metrics';
-import { KEEP_RAW_BODY } from '../twilio/raw-body';
-import { TwilioSignatureGuard } from '../twilio/twilio-signature.guard';
+import { CountedTwilioWebhook, type WebhookAnswer } from '../twilio/twilio-webhook';
 import { IntelligenceIngestService } from './intelligence-ingest.service';
 
 /**
@@ -38,26 +36,18 @@ export const TRANSCRIPT_AVAILABLE = 'voice_intelligence_transcript_available';
 
 @Public()
 @Controller('webhooks/intelligence')
-export class IntelligenceWebhookController {
+export class IntelligenceWebhookController extends CountedTwilioWebhook {
   private readonly logger = new Logger(IntelligenceWebhookController.name);
 
   constructor(
     private readonly ingest: IntelligenceIngestService,
     private readonly deliveries: Deliveries,
-    private readonly metrics: WebhookMetrics,
-  ) {}
-
-  @Post()
-  @HttpCode(200)
-  @RouteConfig(KEEP_RAW_BODY)
-  @UseGuards(TwilioSignatureGuard)
-  async receive(@Body() body: unknown): Promise<{ outcome: string }> {
-    const answer = await this.handle(body);
-    this.metrics.count('intelligence', answer.outcome);
-    return answer;
+    metrics: WebhookMetrics,
+  ) {
+    super('intelligence', metrics);
   }
 
-  private async handle(body: unknown): Promise<{ outcome: string }> {
+  protected async handle(body: unknown): Promise<WebhookAnswer> {
     const event = validated(payload, body);
     // No event_type: the Service webhook of older accounts; any other type is not ours to read.
     if (event.event_type !== undefined && event.event_type !== TRANSCRIPT_AVAILABLE) return { outcome: 'ignored' };

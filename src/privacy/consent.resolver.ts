@@ -43,9 +43,15 @@ export class ConsentResolver {
       () => this.contexts.insights(root),
     );
     if (!view.restricts) return [];
-    const [traits, events] = await Promise.all([this.contexts.traits(root), this.contexts.events(root)]);
+    // Accounts only when the answer reads them anyway (selected, or named by the routing rules).
+    const [traits, events, accounts] = await Promise.all([
+      this.contexts.traits(root),
+      this.contexts.events(root),
+      this.contexts.accountsRead(root) ? this.contexts.accounts(root) : [],
+    ]);
     const withheld: Withheld[] = [];
     view.filter('traits', traits, withheld);
+    for (const account of accounts) view.accountTraits(account.traits, withheld);
     for (const event of events) if (event.properties) view.filter('events', event.properties, withheld);
     return uniqueWithheld(withheld);
   }

@@ -77,6 +77,29 @@ describe(ConsentRules.name, () => {
     expect(view.filter('traits', traits)).toBe(traits);
   });
 
+  it("filters an account's traits by the rules that name them under traits.account, not by the person's traits of the same name", () => {
+    const rules = ConsentRules.fromSection({
+      categories: {
+        Personalization: { hide: ['traits.account.tier', 'traits.timezone'], mask: ['traits.account.region'] },
+        Advertising: { hide: ['traits.*'] },
+      },
+    });
+    const account = { tier: 'enterprise', region: 'EMEA', timezone: 'Europe/Paris', name: 'Acme' };
+    const withheld: Withheld[] = [];
+    const onlyAds = rules.view(foldConsent([{ preferences: { Advertising: true }, at: '2026-12-01T00:00:00Z' }]));
+    expect(onlyAds.accountTraits(account, withheld)).toEqual({ region: 'E***', timezone: 'Europe/Paris', name: 'Acme' });
+    expect(withheld).toEqual([
+      { part: 'traits', path: 'account.tier', consent: 'Personalization', action: 'hidden' },
+      { part: 'traits', path: 'account.region', consent: 'Personalization', action: 'masked' },
+    ]);
+    expect(onlyAds.refusal('account.tier')).toBe('Personalization');
+    // A rule over every trait covers the account's too.
+    expect(rules.view(foldConsent([{ preferences: { Personalization: true }, at: '2026-12-01T00:00:00Z' }])).accountTraits(account)).toEqual({});
+    expect(rules.view(foldConsent([{ preferences: { Personalization: true, Advertising: true }, at: '2026-12-01T00:00:00Z' }])).accountTraits(account)).toBe(
+      account,
+    );
+  });
+
   it('refuses routing reads of hidden or masked trait paths, objects around them included', () => {
     const view = RULES.view(foldConsent([]));
     expect(view.refusal('favorite_color')).toBe('Personalization');

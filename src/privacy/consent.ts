@@ -215,6 +215,21 @@ export class ConsentView {
   }
 
   /**
+   * An account's traits (`Account.traits`, `account.traits` in routing rules) as this consent allows
+   * them, under the naming the access policy gives them: `traits.account.<key>` (`traits.account.*`
+   * covers them all, and so does `traits.*`). A rule on the person's trait (`traits.timezone`) does
+   * not reach an account trait of the same name: the consent is the person's, about data about them
+   * (Segment keeps it on the user's profile, never on an account's), while an account's traits
+   * describe the account, shared by all of its users. Where an account's traits are about the person
+   * (a sole trader's account), the policy names them. What is withheld goes to `withheld` as `account.<key>`.
+   */
+  accountTraits(traits: Record<string, unknown>, withheld?: Withheld[]): Record<string, unknown> {
+    if (!this.rules.some((r) => r.part === 'traits')) return traits;
+    const shown = this.filter('traits', { account: traits }, withheld).account;
+    return isObject(shown) ? shown : {};
+  }
+
+  /**
    * The category that hides `traits.<path>` from routing (hidden or masked alike: a masked value
    * is no ground to route on), or null. A rule on an enclosing object covers the path.
    */

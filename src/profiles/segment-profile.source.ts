@@ -260,12 +260,13 @@ function toEvent(item: EventWire): ProfileEvent | null {
   };
 }
 
-async function errorDetail(response: Response): Promise<string> {
+/** Segment's `error.code` of an error body, if any (upstreamErrorFor keeps it only when it is a plain code); never its message. */
+async function errorDetail(response: Response): Promise<string | undefined> {
   try {
-    const body = (await response.json()) as { error?: { code?: string; message?: string } };
-    return body?.error?.code ?? response.statusText;
+    const body = (await response.json()) as { error?: { code?: unknown } };
+    return typeof body?.error?.code === 'string' ? body.error.code : undefined;
   } catch {
-    return response.statusText;
+    return undefined;
   }
 }
 

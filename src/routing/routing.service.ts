@@ -107,7 +107,16 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
     const consent = input.consent;
     const evaluated = evaluate(
       rules,
-      consent ? { ...input, traits: consent.filter('traits', input.traits), consent: consent.categories(), refuse: (path) => consent.refusal(path) } : input,
+      consent
+        ? {
+            ...input,
+            traits: consent.filter('traits', input.traits),
+            // The account's traits as the consent rules name them, `traits.account.<key>`.
+            account: input.account ? { ...input.account, traits: consent.accountTraits(input.account.traits) } : input.account,
+            consent: consent.categories(),
+            refuse: (path) => consent.refusal(path),
+          }
+        : input,
     );
     let outcome = degradedReason ? { ...evaluated, attributes: { ...evaluated.attributes, degraded: true, degraded_reason: degradedReason } } : evaluated;
     if (consent?.restricts) {

@@ -61,6 +61,8 @@ export interface FaultRule {
   timeout?: boolean;
   /** apply to the next N matching calls, then the rule removes itself; default: until cleared */
   times?: number;
+  /** with status: the error body's message, as the service words one that quotes the request (a Twilio 400 naming the phone it refused) */
+  message?: string;
   /** with 429: send Retry-After */
   retryAfterSeconds?: number;
 }
@@ -80,6 +82,7 @@ export const FAULT_RULE_SCHEMA = {
     timeout: { type: 'boolean' },
     times: { type: 'integer', minimum: 1 },
     retryAfterSeconds: { type: 'integer', minimum: 0 },
+    message: { type: 'string', maxLength: 500 },
   },
 } as const;
 

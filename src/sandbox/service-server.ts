@@ -75,7 +75,7 @@ export function createServiceServer(options: ServiceServerOptions): FastifyInsta
       }
       if (fault.status) {
         if (fault.status === 429 && fault.retryAfterSeconds !== undefined) reply.header('Retry-After', String(fault.retryAfterSeconds));
-        return reply.code(fault.status).send(errorBody(fault.status));
+        return reply.code(fault.status).send(errorBody(fault.status, fault.message));
       }
     }
     if (!options.authorized(request)) return reply.code(401).send(errorBody(401));

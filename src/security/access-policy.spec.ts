@@ -83,6 +83,26 @@ describe(AccessPolicy.name, () => {
     expect(view.externalId('user_id', 'u1')).toBe('u1');
   });
 
+  it("treats an account's group id as account.group_id, and one written as an email or phone also like that type", () => {
+    const roles = AccessPolicy.parse(`
+roles:
+  agent: { traits: { allow: ['*'], mask: ['email', 'phone'] } }
+  analyst: { traits: { allow: ['*'], mask: ['group_id'] } }
+  auditor: { traits: { allow: ['plan', 'account.tier'] } }
+  admin: { traits: { allow: ['*'] } }
+  lister: { traits: { allow: ['account.*'], deny: ['email'] } }
+`);
+    const groupIds = (role: string) => ['acme.example', 'owner@acme.example', '+12015550100', '1234567'].map((id) => roles.viewFor(who(role)).groupId(id));
+    // An account number or a domain is neither: only the rules at account.group_id decide.
+    expect(groupIds('agent')).toEqual(['acme.example', 'o***@acme.example', '***0100', '1234567']);
+    expect(groupIds('analyst')).toEqual(['a***', 'o***@acme.example', '***0100', '***4567']);
+    expect(groupIds('auditor')).toEqual([null, null, null, null]);
+    expect(groupIds('admin')).toEqual(['acme.example', 'owner@acme.example', '+12015550100', '1234567']);
+    // Allowed as the account's, denied as an email: the stricter wins.
+    expect(groupIds('lister')).toEqual(['acme.example', null, null, '1234567']);
+    expect(AccessPolicy.load(undefined).viewFor(who('agent')).groupId('owner@acme.example')).toBe('owner@acme.example');
+  });
+
   it('passes everything through without a policy file', () => {
     const open = AccessPolicy.load(undefined);
     expect(open.viewFor(who('agent')).traits(traits)).toBe(traits);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal';
-import { maskValue } from './masking';
+import { identifierShape, maskValue } from './masking';
 
 /**
  * Which customer data each Flex role sees (ACCESS_POLICY_FILE; format in
@@ -184,6 +184,20 @@ export class PolicyView {
     return leaf(this.traitRules, type, id);
   }
 
+  /**
+   * An account's group id (`Account.groupId`): the trait rules at `account.group_id`, the account's
+   * traits' naming (so `group_id` in a deny or mask list reaches it, and an allow list must name it:
+   * `account.*` or `account.group_id`). A group id is whatever the customer's code passed to
+   * `group()`: a domain, an account number, or an email or phone number. One written as an email or
+   * an E.164 phone number is also held to the trait rules of that type, like an external id of it;
+   * the stricter of the two wins. Null: hidden.
+   */
+  groupId(id: string): string | null {
+    const shape = identifierShape(id);
+    const visibility = Math.min(RANK[leafVisibility(this.traitRules, 'account.group_id')], shape ? RANK[leafVisibility(this.traitRules, shape)] : RANK.show);
+    return visibility === RANK.show ? id : visibility === RANK.mask ? String(maskValue(id)) : null;
+  }
+
   /** A conversation's free text: its `friendlyName`, a message's body (`messages.body`). */
   conversationText(path: ConversationPath, text: string): string | null {
     return leaf(this.conversationRules, path, text);
@@ -192,12 +206,17 @@ export class PolicyView {
 
 /** One string value at `path`: shown, masked or hidden (null), the most any role allows. */
 function leaf(rules: Rules[] | null, path: string, value: string): string | null {
-  if (rules === null || rules.some((r) => r.open)) return value;
-  const visibility = combine(
+  const visibility = leafVisibility(rules, path);
+  return visibility === 'show' ? value : visibility === 'mask' ? String(maskValue(value)) : null;
+}
+
+/** What the roles allow for one value at `path`: show, mask or hide, the most any role allows. */
+function leafVisibility(rules: Rules[] | null, path: string): 'show' | 'mask' | 'hide' {
+  if (rules === null || rules.some((r) => r.open)) return 'show';
+  return combine(
     rules.map((r) => visibilityOf(r, path, 'descend')),
     false,
-  );
-  return visibility === 'show' ? value : visibility === 'mask' ? String(maskValue(value)) : null;
+  ) as 'show' | 'mask' | 'hide';
 }
 
 function filter(rules: Rules[] | null, value: Record<string, unknown>): Record<string, unknown> {

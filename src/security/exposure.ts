@@ -49,6 +49,8 @@ const EXPOSED: Record<string, Record<string, Apply>> = {
   // patterns reach them (at any depth), an allow list must name them (`account.*`, `account.plan`).
   Account: {
     traits: (view, value) => accountTraits(view, value as Record<string, unknown>),
+    // A group id may be an email or a phone number: it is an identifier, under `account.group_id`.
+    groupId: (view, value) => view.groupId(value as string),
   },
   RoutingDecision: {
     attributes: (view, value) => view.attributes(value as Record<string, unknown>),

@@ -19,3 +19,16 @@ export function maskValue(value: unknown): unknown {
   }
   return value.length > 1 ? `${value[0]}***` : '***';
 }
+
+/** E.164, as Segment and Twilio write phone numbers: `+` and 7 to 15 digits. */
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+/**
+ * The identifier type a free-form id is written as, for ids whose type says nothing of their
+ * content (a Segment group id may be a domain, an account number, an email or a phone number):
+ * `email`, `phone` (E.164 only: a bare number is as likely an account number), or null.
+ */
+export function identifierShape(value: string): 'email' | 'phone' | null {
+  if (EMAIL.test(value)) return 'email';
+  return E164.test(value.replace(/[\s().-]/g, '')) ? 'phone' : null;
+}

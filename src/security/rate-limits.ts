@@ -5,6 +5,7 @@ import { requestToken } from '../auth/flex-token';
 import { RedisConnection } from '../cache/redis-connection';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
+import { IdentifierDigest } from './identifier-digest';
 
 /** Orchestrator probes: never limited. */
 const UNLIMITED = /^\/(healthz|readyz|metrics)$/;
@@ -21,6 +22,9 @@ const NEW_TOKEN_SHARE = 10;
  * call), per address for signed callbacks, and per address for tokens IAM must be asked about.
  * Both budgets of a request are sent to Redis together: one round trip. While Redis is down each
  * instance keeps the same budgets in memory (the insurance limiter) instead of letting all through.
+ * A client address is personal data: budgets are keyed by its keyed digest (`IdentifierDigest`),
+ * never the address itself, so Redis holds no IP (IPv4 has 2^32 values: a plain hash is reversed
+ * by hashing them all).
  */
 @Injectable()
 export class RateLimits {
@@ -29,7 +33,11 @@ export class RateLimits {
   private readonly callbacks: RateLimiterAbstract;
   private readonly newTokens: RateLimiterAbstract;
 
-  constructor(config: AppConfig, redis: RedisConnection) {
+  constructor(
+    config: AppConfig,
+    redis: RedisConnection,
+    private readonly ids: IdentifierDigest,
+  ) {
     const { windowMs, workerMax, ipMax } = config.http.rateLimit;
     const duration = Math.max(1, Math.round(windowMs / 1000));
     // Every request sends its budgets here: the commands of the requests admitted in one
@@ -59,15 +67,21 @@ export class RateLimits {
   async admit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const path = request.routeOptions.url ?? request.url.split('?')[0];
     if (UNLIMITED.test(path)) return;
-    if (CALLBACKS.test(path)) return this.consume(reply, [this.callbacks.consume(request.ip)]);
+    const address = this.addressKey(request.ip);
+    if (CALLBACKS.test(path)) return this.consume(reply, [this.callbacks.consume(address)]);
     // Keyed by the token's digest (shortened: a budget key, not a credential), never the token.
     const token = requestToken(request);
-    await this.consume(reply, [this.perAddress.consume(request.ip), ...(token ? [this.perToken.consume(token.digest.slice(0, 22))] : [])]);
+    await this.consume(reply, [this.perAddress.consume(address), ...(token ? [this.perToken.consume(token.digest.slice(0, 22))] : [])]);
   }
 
   /** Before IAM is asked about a token it has not seen: throws RATE_LIMITED past the address's budget. */
   async admitNewToken(address: string): Promise<void> {
-    await this.consume(undefined, [this.newTokens.consume(address)]);
+    await this.consume(undefined, [this.newTokens.consume(this.addressKey(address))]);
+  }
+
+  /** The budget key of a client address: its keyed digest, the same on every instance. */
+  private addressKey(address: string): string {
+    return this.ids.of(`ip:${address}`);
   }
 
   private async consume(reply: FastifyReply | undefined, spending: Array<Promise<RateLimiterRes>>): Promise<void> {

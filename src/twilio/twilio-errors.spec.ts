@@ -15,6 +15,17 @@ describe('twilioCall', () => {
     await expect(twilioCall(() => Promise.reject(rest(404)))).rejects.toBeInstanceOf(UpstreamError);
   });
 
+  it("keeps Twilio's error code and never its message, which can quote the request", async () => {
+    const invalid = Object.assign(new Error("The 'To' number +15550100 is not a valid phone number."), { status: 400, code: 21211 });
+    const error = (await twilioCall(() => Promise.reject(invalid)).catch((e: unknown) => e)) as UpstreamError;
+    expect(error).toMatchObject({
+      code: ErrorCode.BAD_REQUEST,
+      upstreamStatus: 400,
+      upstreamCode: '21211',
+      message: 'twilio rejected the request (400, code 21211)',
+    });
+  });
+
   it('turns any other failure into the service’s UpstreamError', async () => {
     await expect(twilioCall(() => Promise.reject(rest(503)), { 404: null })).rejects.toMatchObject({ code: ErrorCode.UPSTREAM_UNAVAILABLE });
     await expect(twilioCall(() => Promise.reject(Object.assign(new Error('t'), { code: 'ETIMEDOUT' })), { 404: null })).rejects.toMatchObject({

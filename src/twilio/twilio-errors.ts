@@ -9,7 +9,8 @@ export function toUpstreamError(error: unknown): never {
   if (error instanceof UpstreamError) throw error;
   const e = error as { status?: unknown; code?: unknown; message?: unknown };
   if (typeof e?.status === 'number') {
-    throw upstreamErrorFor('twilio', e.status, `${typeof e.code === 'number' ? e.code : ''} ${typeof e.message === 'string' ? e.message : ''}`.trim());
+    // Twilio's numeric error code only: its message can quote the request (a phone number, an address).
+    throw upstreamErrorFor('twilio', e.status, typeof e.code === 'number' ? e.code : undefined);
   }
   if (e?.code === 'ECONNABORTED' || e?.code === 'ETIMEDOUT') {
     throw new UpstreamError('twilio', ErrorCode.UPSTREAM_TIMEOUT, 'twilio timed out');

@@ -1,5 +1,5 @@
 import { ExponentialBackoff, handleWhen, retry, timeout, TimeoutStrategy, TaskCancelledError } from 'cockatiel';
-import { ErrorCode, UpstreamError } from '../common/errors';
+import { ErrorCode, UpstreamError, type UpstreamErrorCode } from '../common/errors';
 
 export interface UpstreamPolicyOptions {
   source: string;
@@ -55,10 +55,24 @@ export interface UpstreamPolicy {
   execute<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T>;
 }
 
-/** Maps an HTTP status from an upstream to the service's error. */
-export function upstreamErrorFor(source: string, status: number, detail: string, retryAfterMs?: number): UpstreamError {
-  if (status === 429) return new UpstreamError(source, ErrorCode.UPSTREAM_RATE_LIMITED, `${source} rate limited: ${detail}`, status, retryAfterMs);
-  if (status === 401 || status === 403) return new UpstreamError(source, ErrorCode.UNAUTHENTICATED, `${source} refused our credentials: ${detail}`, status);
-  if (status >= 400 && status < 500) return new UpstreamError(source, ErrorCode.BAD_REQUEST, `${source} rejected the request (${status}): ${detail}`, status);
-  return new UpstreamError(source, ErrorCode.UPSTREAM_UNAVAILABLE, `${source} failed (${status}): ${detail}`, status);
+/** What of an upstream's error body may be kept: a code-like token (`20404`, `not_found`), never free text. */
+const UPSTREAM_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * Maps an HTTP status from an upstream to the service's error. Upstream error bodies and messages
+ * can echo what was sent (Twilio: "The 'To' number +1555… is not a valid phone number"; Segment's
+ * messages name the profile), so neither becomes part of the error: its message says only which
+ * source answered what status, and of the body only `upstreamCode` (Twilio's numeric error code,
+ * Segment's `error.code`) is kept, in the message too, when it is a plain code. Clients get a generic message by code
+ * (`mapError`); the log line of the failure may carry the source, status and `upstreamCode`.
+ */
+export function upstreamErrorFor(source: string, status: number, upstreamCode?: string | number | null, retryAfterMs?: number): UpstreamError {
+  const code = upstreamCode === undefined || upstreamCode === null || !UPSTREAM_CODE.test(String(upstreamCode)) ? undefined : String(upstreamCode);
+  // The status and the plain code: enough for logs and dead letters to look the error up.
+  const answered = `(${status}${code ? `, code ${code}` : ''})`;
+  const make = (errorCode: UpstreamErrorCode, message: string) => new UpstreamError(source, errorCode, message, status, retryAfterMs, code);
+  if (status === 429) return make(ErrorCode.UPSTREAM_RATE_LIMITED, `${source} rate limited ${answered}`);
+  if (status === 401 || status === 403) return make(ErrorCode.UNAUTHENTICATED, `${source} refused our credentials ${answered}`);
+  if (status >= 400 && status < 500) return make(ErrorCode.BAD_REQUEST, `${source} rejected the request ${answered}`);
+  return make(ErrorCode.UPSTREAM_UNAVAILABLE, `${source} failed ${answered}`);
 }

@@ -44,7 +44,11 @@ interface Props {
 export function Identity({ context, changes, live, now }: Props) {
   const { traits, account } = context;
   const details = new Map(context.traitDetails.map((detail) => [detail.key, detail]));
-  const accountName = account ? (typeof account.traits.name === 'string' && account.traits.name.trim() !== '' ? account.traits.name : account.groupId) : null;
+  const accountName = account
+    ? typeof account.traits.name === 'string' && account.traits.name.trim() !== ''
+      ? account.traits.name
+      : (account.groupId ?? 'Linked account')
+    : null;
   const accountFacts = account
     ? ACCOUNT_TRAITS.filter(([key]) => account.traits[key] !== undefined && account.traits[key] !== null && account.traits[key] !== '')
     : [];
@@ -101,7 +105,7 @@ export function Identity({ context, changes, live, now }: Props) {
         <dl class="facts account" aria-label="Account">
           <div>
             <dt>Account</dt>
-            <dd title={`group_id ${account.groupId}`}>{accountName}</dd>
+            <dd title={account.groupId === null ? undefined : `group_id ${account.groupId}`}>{accountName}</dd>
           </div>
           {accountFacts.map(([key, label]) => (
             <div key={key}>

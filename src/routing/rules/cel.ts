@@ -31,7 +31,10 @@ export interface CompiledExpression {
   readonly type: string;
   /** Throws when the expression fails on this data (missing key, wrong type). */
   run(context: CelContext): unknown;
-  /** The trait paths it names (`traits.address.city` → `address.city`, `traitAge("plan")` → `plan`), for consent refusals. */
+  /**
+   * The trait paths it names (`traits.address.city` → `address.city`, `traitAge("plan")` → `plan`,
+   * `account.traits.tier` → `account.tier`), for consent refusals.
+   */
   readonly reads: readonly string[];
   /** It names `account`: the customer's accounts must be read before it runs. */
   readonly readsAccount: boolean;
@@ -155,11 +158,18 @@ export function constantExpression(value: JsonValue): CompiledExpression {
 type Node = { op: string; args: unknown };
 const isNode = (value: unknown): value is Node => value !== null && typeof value === 'object' && typeof (value as Node).op === 'string';
 
-/** The `traits.a.b` (and `traits["a"]`) paths an expression names, longest form only. */
+/** Heads a chain from the `account` variable; no trait key can be it. */
+const ACCOUNT = '\u0000account';
+
+/**
+ * The `traits.a.b` (and `traits["a"]`) paths an expression names, longest form only; an account's
+ * traits (`account.traits.tier`) as `account.tier`, the naming the access policy and its consent
+ * rules give them.
+ */
 function traitReads(ast: unknown): string[] {
   const reads = new Set<string>();
   const chain = (node: Node): string[] | null => {
-    if (node.op === 'id') return node.args === 'traits' ? [] : null;
+    if (node.op === 'id') return node.args === 'traits' ? [] : node.args === 'account' ? [ACCOUNT] : null;
     const [target, key] = node.args as [unknown, unknown];
     if (!isNode(target)) return null;
     const name = node.op === '.' ? key : node.op === '[]' && isNode(key) && key.op === 'value' ? key.args : undefined;
@@ -176,7 +186,9 @@ function traitReads(ast: unknown): string[] {
     }
     const path = value.op === '.' || value.op === '[]' ? chain(value) : null;
     if (path && path.length > 0) {
-      reads.add(path.join('.'));
+      if (path[0] !== ACCOUNT) reads.add(path.join('.'));
+      // `account.traits.<key>`; `account.groupId` and the bare `account.traits` name no trait.
+      else if (path[1] === 'traits' && path.length > 2) reads.add(['account', ...path.slice(2)].join('.'));
       return;
     }
     visit(value.args);

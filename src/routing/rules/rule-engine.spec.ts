@@ -409,6 +409,21 @@ rules:
     expect(evaluate(ruleSet, input({ account: null })).attributes).toEqual({ priority: 0 });
   });
 
+  it("names the account's traits it reads as account.<key> for consent refusals, and refuses the rule", () => {
+    const refuse = (path: string) => (path === 'account.tier' ? 'Personalization' : null);
+    const outcome = evaluate(ruleSet, input({ account: { groupId: 'grp_1', traits: { tier: 'enterprise' } }, refuse }));
+    expect(outcome.attributes).toEqual({ priority: 0 });
+    expect(outcome.explanations[0]).toEqual({
+      rule: 'enterprise_account',
+      matched: false,
+      reason: "refused: reads traits.account.tier, hidden by the customer's consent (Personalization)",
+    });
+    // account.groupId and the bare account.traits name no trait.
+    const paths: string[] = [];
+    evaluate(ruleSet, input({ account: null, refuse: (path) => (paths.push(path), null) }));
+    expect(paths).toEqual(['account.tier']);
+  });
+
   it('says whether a rules file names account at all, so routing reads accounts only then', () => {
     expect(readsAccount(ruleSet)).toBe(true);
     expect(readsAccount(rules(`rules:\n  - name: vip\n    when: '"vip" in audiences'\n    set: { vip: true }\n`))).toBe(false);
