@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { requestToken } from '../auth/flex-token';
 import { RedisConnection } from '../cache/redis-connection';
@@ -32,6 +33,8 @@ export class RateLimits {
   private readonly perToken: RateLimiterAbstract;
   private readonly callbacks: RateLimiterAbstract;
   private readonly newTokens: RateLimiterAbstract;
+  /** Addresses seen lately and their digests: an HMAC per request was a hundredth of a warm answer's CPU. */
+  private readonly addressKeys = new LRUCache<string, string>({ max: 10_000 });
 
   constructor(
     config: AppConfig,
@@ -81,7 +84,9 @@ export class RateLimits {
 
   /** The budget key of a client address: its keyed digest, the same on every instance. */
   private addressKey(address: string): string {
-    return this.ids.of(`ip:${address}`);
+    let key = this.addressKeys.get(address);
+    if (key === undefined) this.addressKeys.set(address, (key = this.ids.of(`ip:${address}`)));
+    return key;
   }
 
   private async consume(reply: FastifyReply | undefined, spending: Array<Promise<RateLimiterRes>>): Promise<void> {
