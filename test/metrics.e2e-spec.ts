@@ -72,9 +72,12 @@ describe('GET /metrics (e2e)', () => {
     expect((await postForm(h, '/webhooks/taskrouter', event)).status).toBe(204);
     expect((await postForm(h, '/webhooks/taskrouter', { ...event, Sid: `EV${'1'.repeat(32)}` })).status).toBe(204);
     expect((await postForm(h, '/webhooks/taskrouter', { ...event, EventType: 'task.updated' })).status).toBe(204);
+    // The attempt is counted when the task is stamped; the job leaves the queue just after (its ack).
     const after = await eventually(
       scrape,
-      (text) => sample(text, 'cc_enrichment_attempts_total', { outcome: 'stamped' }) > sample(before, 'cc_enrichment_attempts_total', { outcome: 'stamped' }),
+      (text) =>
+        sample(text, 'cc_enrichment_attempts_total', { outcome: 'stamped' }) > sample(before, 'cc_enrichment_attempts_total', { outcome: 'stamped' }) &&
+        sample(text, 'cc_enrichment_jobs_waiting') + sample(text, 'cc_enrichment_jobs_pending') === 0,
     );
     const grew = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
     expect(grew('cc_webhook_events_total', { source: 'taskrouter', outcome: 'enqueued' })).toBe(1);
