@@ -11,7 +11,7 @@ import { Deliveries } from './deliveries';
 import { preferencesOf } from '../privacy/consent';
 import { ErasureService } from '../privacy/erasure.service';
 import { occurredAt, type SegmentMessage } from './segment-event';
-import { IdentifierDigest } from '../security/identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 export type IngestOutcome = 'applied' | 'duplicate' | 'unknown_customer' | 'ignored' | 'erased';
 

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Logger, Post, UseGuards } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { z } from 'zod';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/public.decorator';
 import { validated } from '../common/validated';
 import { Deliveries } from '../ingest/deliveries';
 import { WebhookMetrics } from '../metrics/webhook-metrics';

@@ -7,7 +7,7 @@ import { CustomerRoot, type CustomerContextService } from '../context/customer-c
 import type { LookupInput } from '../identity/identity';
 import { StrictAccess } from './strict-access';
 import { WorkerTasks } from './worker-tasks';
-import { IdentifierDigest } from './identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 const who = (roles: string[], workerSid: string | null = 'WK1'): Principal => ({ identity: 'jane', roles, workerSid, expiresAt: Date.now() + 60_000 });
 const root = (profileKey: string | null, addresses: string[]) => new CustomerRoot(profileKey, null, [], addresses, null);

@@ -7,7 +7,7 @@ import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
 import { CustomerContextService } from '../context/customer-context.service';
 import type { LookupInput } from '../identity/identity';
-import { IdentifierDigest } from './identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 import { WorkerTasks } from './worker-tasks';
 
 interface WorkerCustomers {
