@@ -8,7 +8,7 @@ import { cachedProfile } from './cached-profile';
 import { ChangeAnnouncer } from './change-announcer';
 import { isOwnEvent } from '../tracking/own-events';
 import { Deliveries } from './deliveries';
-import { preferencesOf } from '../privacy/consent';
+import { preferencesOf } from '../profiles/consent-preferences';
 import { ErasureService } from '../privacy/erasure.service';
 import { occurredAt, type SegmentMessage } from './segment-event';
 import { IdentifierDigest } from '../common/identifier-digest';
