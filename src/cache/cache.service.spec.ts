@@ -97,15 +97,18 @@ describe(CacheService.name, () => {
     const first = await instance(prefix);
     const late = await instance(prefix, (config) => new LocksThrough(config, proxy.url));
     let calls = 0;
+    let fetching: () => void = () => undefined;
+    const fetchStarted = new Promise<void>((resolve) => (fetching = resolve));
     const fetch = async () => {
       calls++;
+      fetching();
       await new Promise((r) => setTimeout(r, 100));
       return { fetched: calls };
     };
     const leading = first.getOrSet('k', policy, fetch);
     // The late instance misses in L2 while the first is fetching; its lock request reaches Redis
     // after the first has fetched, stored and released.
-    await new Promise((r) => setTimeout(r, 20));
+    await fetchStarted;
     const [a, b] = await Promise.all([leading, late.getOrSet('k', policy, fetch)]);
     expect(calls).toBe(1);
     expect(a.value).toEqual({ fetched: 1 });

@@ -50,12 +50,20 @@ describe('SingleFlight', () => {
     const flight = new SingleFlight(client, prefix, 5_000);
     // Another process holds the lock.
     await client.set(`${prefix}lock:{k}`, 'other', 'PX', 5_000);
+    // The barrier: Redis runs a try that looks for the holder's result (the waiter knows the holder).
+    const monitor = await client.monitor();
+    const polling = new Promise<void>((resolve) =>
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (/^eval/i.test(args[0]) && args.includes(`${prefix}lock:{k}:other`)) resolve();
+      }),
+    );
     let fetched = false;
     const waiting = flight.run('k', async () => {
       fetched = true;
       return 'mine';
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await polling;
+    monitor.disconnect();
     // It publishes and releases between two polls: the lock is free, the result is there.
     await client.set(`${prefix}lock:{k}:other`, JSON.stringify('theirs'), 'PX', 10_000);
     await client.del(`${prefix}lock:{k}`);
@@ -66,11 +74,13 @@ describe('SingleFlight', () => {
   it('hands the leader’s failure to the leader’s caller only; a waiter then leads itself', async () => {
     const flight = new SingleFlight(client, prefix, 5_000);
     const gate = deferred<void>();
+    const leading = deferred<void>();
     const leader = flight.run('k', async () => {
+      leading.resolve();
       await gate.promise;
       throw new Error('upstream down');
     });
-    await new Promise((r) => setTimeout(r, 30));
+    await leading.promise; // the leader holds the lock: it fetches
     const follower = flight.run('k', async () => 'second try');
     gate.resolve();
     await expect(leader).rejects.toThrow('upstream down');
