@@ -28,6 +28,17 @@ describe('SingleFlight', () => {
       const flights = clients.map((c) => new SingleFlight(c, prefix, 5_000));
       let calls = 0;
       const gate = deferred<void>();
+      // The barrier: every caller but the leader waits on the leader, i.e. Redis has run a try of
+      // each that looks for the holder's result (a try carries its caller's token, ARGV[1]).
+      const monitor = await client.monitor();
+      const waiting = new Set<string>();
+      const allWait = new Promise<void>((resolve) =>
+        monitor.on('monitor', (_time: string, args: string[]) => {
+          if (!/^eval/i.test(args[0]) || args[3] !== `${prefix}lock:{k}` || args[4] === `${prefix}lock:{k}:none`) return;
+          waiting.add(args[5]);
+          if (waiting.size === 39) resolve();
+        }),
+      );
       const runs = Array.from({ length: 40 }, (_, i) =>
         flights[i % flights.length].run('k', async () => {
           calls++;
@@ -35,7 +46,8 @@ describe('SingleFlight', () => {
           return { fetched: calls };
         }),
       );
-      await new Promise((r) => setTimeout(r, 100));
+      await allWait;
+      monitor.disconnect();
       gate.resolve();
       const results = await Promise.all(runs);
       expect(calls).toBe(1);
