@@ -4,7 +4,7 @@ import { cacheKeys } from '../src/cache/cache-keys';
 import { CacheService } from '../src/cache/cache.service';
 import { tokenDigest } from '../src/auth/flex-token';
 import { RequestPipeline } from '../src/pipeline/request-pipeline';
-import { StrictAccess } from '../src/security/strict-access';
+import { StrictAccess } from '../src/context/strict-access';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
 import { eventually, postForm, PUBLIC_BASE_URL, taskRouter } from './support/twilio-callers';

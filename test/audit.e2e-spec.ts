@@ -2,7 +2,7 @@ import fs, { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootLogger } from '../src/common/logging';
-import { AuditSink } from '../src/security/audit-sink';
+import { AuditSink } from '../src/pipeline/audit-sink';
 import { startHarness, type Harness } from './support/harness';
 import { eventually } from './support/twilio-callers';
 

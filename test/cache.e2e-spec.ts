@@ -1,5 +1,7 @@
 import Redis, { Cluster } from 'ioredis';
 import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
+import { dateClock } from './support/date-clock';
+import { eventually } from './support/eventually';
 import { startHarness, type Harness, type HarnessOptions } from './support/harness';
 import { startRedisCluster } from './support/redis-cluster';
 import { startRedisServer } from './support/redis-server';
@@ -71,13 +73,7 @@ interface Answer {
   } | null;
 }
 
-const until = async (check: () => boolean | Promise<boolean>, timeoutMs = 10_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
+const until = (check: () => boolean | Promise<boolean>, timeoutMs = 10_000) => eventually(check, (met) => met, timeoutMs);
 
 describe.each([
   ['a single Redis', singleRedis],
@@ -115,6 +111,7 @@ describe.each([
     sandbox.faults.clear();
     sandbox.calls.reset();
   });
+  afterEach(() => dateClock.release());
 
   it('answers a stampede of 200 queries for one cold customer, over two instances, with one call per upstream resource', async () => {
     // 200 queries at once on two cores: upstream calls must not time out while they queue.
@@ -142,9 +139,11 @@ describe.each([
     const { instances } = await deployment(1, { CACHE_TTL_TRAITS_MS: '300', UPSTREAM_TIMEOUT_MS: '3000' });
     const [h] = instances;
     const customer = customerWith((c) => Boolean(c.userId), 3);
+    // The cache reads its TTLs off Date: moved past the traits' TTL at once rather than waited for.
+    dateClock.take({ frozen: false });
     const first = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
     expect(first.data?.customerContext?.freshness.stale).toBe(false);
-    await new Promise((r) => setTimeout(r, 400));
+    dateClock.advance(400);
     sandbox.calls.reset();
     sandbox.faults.add({ service: 'segment', route: 'traits', latencyMs: 1_500 });
     const traitsReads = () => sandbox.calls.log().filter((c) => c.route === 'traits' && !c.path.includes('class=audience'));
@@ -169,9 +168,10 @@ describe.each([
     const { instances } = await deployment(1, { CACHE_TTL_TRAITS_MS: '300' });
     const [h] = instances;
     const customer = customerWith((c) => Boolean(c.userId), 4);
+    dateClock.take({ frozen: false });
     const first = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
     expect(Object.keys(first.data?.customerContext?.traits ?? {}).length).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, 400));
+    dateClock.advance(400);
     sandbox.faults.add({ service: 'segment', route: 'traits', status: 500 });
     const during = await h.gql<Answer>(PROFILE, { lookup: { userId: customer.userId } });
     expect(during.data?.customerContext?.traits).toEqual(first.data?.customerContext?.traits);

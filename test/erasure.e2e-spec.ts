@@ -6,6 +6,7 @@ import { cacheKeys } from '../src/cache/cache-keys';
 import { CacheService } from '../src/cache/cache.service';
 import { startSandbox, type Sandbox, type SandboxCustomer } from '../src/sandbox/sandbox';
 import { forwardUserDeletion } from '../src/sandbox/segment-deletions';
+import { eventually } from './support/eventually';
 import { startHarness, type Harness } from './support/harness';
 import { subscribeToChanges } from './support/graphql-ws-client';
 import { postSegment } from './support/segment-callers';
@@ -79,24 +80,16 @@ describe('erasure reaches every copy (e2e)', () => {
 
   const admin = () => ({ authorization: `Bearer ${sandbox.issueToken({ identity: sandbox.data.agents[0].identity, roles: ['admin'] })}` });
 
-  const until = async (check: () => boolean, what: string, timeoutMs = 5_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const until = (check: () => boolean, what: string, timeoutMs = 5_000) => eventually(check, (met) => met, timeoutMs, what);
 
   /** The other instance hears of an erasure over Redis pub/sub, a moment after the erasing one answers. */
-  const forgotten = async (h: Harness, lookup: Record<string, unknown>) => {
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      const read = await h.gql<{ customerContext: unknown }>(FULL, { lookup });
-      if (read.data?.customerContext === null) return;
-      if (Date.now() > deadline) throw new Error(`still known on ${h.url} after the erasure`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const forgotten = (h: Harness, lookup: Record<string, unknown>) =>
+    eventually(
+      () => h.gql<{ customerContext: unknown }>(FULL, { lookup }),
+      (read) => read.data?.customerContext === null,
+      5_000,
+      `the customer forgotten on ${h.url} after the erasure`,
+    );
 
   const subscribe = async (h: Harness, profileId: string) => {
     const pushes = await subscribeToChanges<Change>(h, { token: sandbox.credentials.agentToken, profileId, selection: 'profileId parts source' });

@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
+import { eventually } from './support/eventually';
 import { startHarness, type Harness } from './support/harness';
 
 /**
@@ -144,23 +145,29 @@ describe('hostile input (e2e)', () => {
 
   /**
    * Keys as they are once an accepted request's background work (cache fills, ingest) is done:
-   * no upstream call in flight and no key changed, twice in a row 25 ms apart. An answer can leave
+   * no upstream call in flight and no key changed between two reads in a row. An answer can leave
    * before all its fetches end (GraphQL answers once an error nulls their parent), and a key set
    * that held still while a fetch was in flight would let the fetch's keys land during the next,
-   * refused request.
+   * refused request. Work that never settles fails here, rather than in the next refusal's check.
    */
   let settled = true;
   async function settledKeys(): Promise<Set<string>> {
-    let current = await keys();
+    if (settled) return keys();
+    let previous = await keys();
     let quietBefore = false;
-    for (const deadline = Date.now() + 3_000; !settled && Date.now() < deadline; ) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-      const quiet = h.sandbox.calls.count({ status: 0 }) === 0;
-      const next = await keys();
-      settled = quiet && quietBefore && next.size === current.size && [...next].every((key) => current.has(key));
-      quietBefore = quiet;
-      current = next;
-    }
+    const { current } = await eventually(
+      async () => {
+        const quiet = h.sandbox.calls.count({ status: 0 }) === 0;
+        const current = await keys();
+        const still = quiet && quietBefore && current.size === previous.size && [...current].every((key) => previous.has(key));
+        quietBefore = quiet;
+        previous = current;
+        return { still, current };
+      },
+      ({ still }) => still,
+      10_000,
+      "the accepted request's background work settled",
+    );
     settled = true;
     return current;
   }

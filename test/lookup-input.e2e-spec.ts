@@ -1,5 +1,5 @@
 import { CacheService } from '../src/cache/cache.service';
-import { AuditLog } from '../src/security/audit-log';
+import { AuditLog } from '../src/pipeline/audit-log';
 import { startHarness, type Harness } from './support/harness';
 
 /**

@@ -6,6 +6,7 @@ import { launchChromium, startFlexStandIn, USEFUL_MARK, type FlexStandIn } from 
 import { intelligenceDemo } from '../src/sandbox/intelligence.server';
 import { interactionsDemo } from '../src/sandbox/interactions.server';
 import type { SandboxCustomer } from '../src/sandbox/sandbox';
+import { dateClock } from './support/date-clock';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
 import { eventually, postForm, postJson } from './support/twilio-callers';
@@ -256,10 +257,12 @@ describe('agent panel (browser e2e)', () => {
     try {
       const customer = h.sandbox.data.byArchetype('long_history');
       const base = `${short.url}/panel`;
+      // The service reads its TTLs off Date, which stands still here but for the jump past them.
+      dateClock.take({ frozen: true });
       const first = await open(phone(customer), { base });
       await expect(first.locator('h1').textContent()).resolves.toBe(customer.name);
       await closePage(first);
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      dateClock.advance(400);
       // Past their TTL, with Segment slow: the old copies are shown while the refresh is on its way.
       h.sandbox.faults.add({ service: 'segment', latencyMs: 1_500 });
       const stale = await open(phone(customer), { base });
@@ -288,6 +291,7 @@ describe('agent panel (browser e2e)', () => {
       await expect(failing.locator('h1').textContent()).resolves.toBe(customer.name);
       await closePage(failing);
     } finally {
+      dateClock.release();
       await within('stopping the second instance', 20_000, short.close());
     }
   }, 90_000);

@@ -4,7 +4,7 @@ import { ErrorCode } from '../common/errors';
 import { FlexAuthGuard } from './auth.guard';
 import type { AuthService } from './auth.service';
 import type { Principal } from './principal';
-import { IS_PUBLIC } from './public.decorator';
+import { IS_PUBLIC } from '../common/public.decorator';
 
 const jane: Principal = { identity: 'jane', roles: ['agent'], workerSid: 'WK1', expiresAt: Date.now() + 60_000 };
 

@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AuthService } from './auth.service';
 import type { CallerContext } from './principal';
-import { IS_PUBLIC } from './public.decorator';
+import { IS_PUBLIC } from '../common/public.decorator';
 
 /**
  * App-wide Flex-token check (APP_GUARD). Nest runs it on controllers and on GraphQL root fields

@@ -12,7 +12,7 @@ export interface AccessTarget {
  * Port: may this caller read this customer? Throws FORBIDDEN when not (or UPSTREAM_UNAVAILABLE
  * when that cannot be known: closed, never open). The request pipeline asks at each root field that
  * names a customer, subscriptions at start and before each push. ACCESS_STRICT implements it
- * (security/strict-access.ts, provided by `StrictAccessModule`), resolving lookups through the
+ * (context/strict-access.ts, provided by `StrictAccessModule`), resolving lookups through the
  * customer context; depending on this port instead keeps those consumers out of that graph.
  */
 export abstract class CustomerAccess {

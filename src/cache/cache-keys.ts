@@ -1,4 +1,4 @@
-import type { IdentifierDigest } from '../security/identifier-digest';
+import type { IdentifierDigest } from '../common/identifier-digest';
 
 /**
  * Every cache key the service writes, in one screen. Keys never hold personal data in clear:

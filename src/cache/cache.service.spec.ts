@@ -1,6 +1,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import Redis from 'ioredis';
 import { Registry } from 'prom-client';
+import { dateClock } from '../../test/support/date-clock';
 import { DomainError, ErrorCode } from '../common/errors';
 import { loadConfig, type AppConfig } from '../config/config';
 import { CacheMetrics } from '../metrics/cache-metrics';
@@ -85,6 +86,7 @@ describe(CacheService.name, () => {
   };
 
   afterEach(async () => {
+    dateClock.release();
     await Promise.all(open.splice(0).map((o) => o.close()));
   });
 
@@ -95,15 +97,18 @@ describe(CacheService.name, () => {
     const first = await instance(prefix);
     const late = await instance(prefix, (config) => new LocksThrough(config, proxy.url));
     let calls = 0;
+    let fetching: () => void = () => undefined;
+    const fetchStarted = new Promise<void>((resolve) => (fetching = resolve));
     const fetch = async () => {
       calls++;
+      fetching();
       await new Promise((r) => setTimeout(r, 100));
       return { fetched: calls };
     };
     const leading = first.getOrSet('k', policy, fetch);
     // The late instance misses in L2 while the first is fetching; its lock request reaches Redis
     // after the first has fetched, stored and released.
-    await new Promise((r) => setTimeout(r, 20));
+    await fetchStarted;
     const [a, b] = await Promise.all([leading, late.getOrSet('k', policy, fetch)]);
     expect(calls).toBe(1);
     expect(a.value).toEqual({ fetched: 1 });
@@ -127,7 +132,8 @@ describe(CacheService.name, () => {
     const [one, two] = [await instance(prefix), await instance(prefix)];
     let calls = 0;
     const fetch = async () => ({ fetched: ++calls });
-    // A TTL long enough that the refreshed value is still fresh when read on a busy machine.
+    // bentocache reads its TTLs off Date: here Date stands still unless the test moves it past one.
+    dateClock.take({ frozen: true });
     const short = { ttlMs: 1_000, graceMs: 60_000 };
     await one.getOrSet('k', short, fetch);
     // The barrier: the bus tells instance one that instance two wrote the refreshed value.
@@ -139,7 +145,7 @@ describe(CacheService.name, () => {
         }
       });
     });
-    await new Promise((r) => setTimeout(r, 1_100));
+    dateClock.advance(1_001);
     // Past its TTL: answered stale at once, refreshed in the background.
     const stale = await two.getOrSet('k', short, fetch);
     expect(stale).toMatchObject({ value: { fetched: 1 }, stale: true });

@@ -6,7 +6,7 @@ import { DomainError } from '../common/errors';
 import type { CachePolicy } from '../config/config';
 import { AppConfig } from '../config/config';
 import { CacheMetrics, type CacheEventSource } from '../metrics/cache-metrics';
-import { runWithPriority } from '../upstream/priority';
+import { runWithPriority } from '../common/priority';
 import { RedisConnection, redisUnavailable } from './redis-connection';
 import { SingleFlight } from './single-flight';
 

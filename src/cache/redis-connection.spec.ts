@@ -6,6 +6,7 @@ import { startRedisCluster } from '../../test/support/redis-cluster';
 import { freePort, startRedisServer, type RedisServer } from '../../test/support/redis-server';
 import { loadConfig } from '../config/config';
 import { RedisConnection, redisUnavailable } from './redis-connection';
+import { eventually } from '../../test/support/eventually';
 
 const connectionTo = (port: number, commandTimeoutMs = 200) =>
   new RedisConnection(loadConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: String(commandTimeoutMs) }));
@@ -26,11 +27,12 @@ const failedAttempts = (client: Redis | Cluster, attempts: number) =>
 async function publishUntilHeard(port: number, channel: string, message: string, receivers = 1): Promise<void> {
   const publisher = new Redis(port, '127.0.0.1');
   try {
-    for (let i = 0; i < 200; i++) {
-      if ((await publisher.publish(channel, message)) >= receivers) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`nobody subscribed to ${channel}`);
+    await eventually(
+      () => publisher.publish(channel, message),
+      (heard) => heard >= receivers,
+      5_000,
+      `${receivers} subscriber(s) of ${channel}`,
+    );
   } finally {
     publisher.disconnect();
   }
@@ -79,7 +81,12 @@ describe(RedisConnection.name, () => {
       await attempts;
       server = await startRedisServer([], port);
       await publishUntilHeard(port, 'changes', 'hello');
-      for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await eventually(
+        () => received.length,
+        (n) => n > 0,
+        5_000,
+        'the message',
+      );
       expect(received).toEqual(['hello']);
       expect(await unhandled.settled()).toEqual([]);
     } finally {
@@ -101,7 +108,12 @@ describe(RedisConnection.name, () => {
     await away;
     await server.start();
     await publishUntilHeard(port, 'changes', 'after');
-    for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(
+      () => received.length,
+      (n) => n >= 2,
+      5_000,
+      'the message after the restart',
+    );
     expect(received).toEqual(['before', 'after']);
   });
 
@@ -130,9 +142,14 @@ describe(RedisConnection.name, () => {
       await a.set({ key: 'k', value: 'one' });
       expect(await b.get({ key: 'k' })).toBe('one'); // now in b's L1 too
       await a.set({ key: 'k', value: 'two' }); // the bus tells b its copy is out of date
-      let seen: unknown;
-      for (let i = 0; i < 100 && (seen = await b.get({ key: 'k' })) !== 'two'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(seen).toBe('two');
+      expect(
+        await eventually(
+          () => b.get({ key: 'k' }),
+          (seen) => seen === 'two',
+          5_000,
+          "b's copy after the bus",
+        ),
+      ).toBe('two');
       expect(await unhandled.settled()).toEqual([]);
     } finally {
       unhandled.stop();

@@ -21,6 +21,19 @@ describe('SingleFlight', () => {
     const promise = new Promise<T>((r) => (resolve = r));
     return { promise, resolve };
   };
+  /**
+   * Calls `seen` with the token of each lock try a SingleFlight sends through `connection` that
+   * looks for a holder's result (so its caller learned the holder from an earlier try's answer).
+   */
+  const onWaitingTry = (connection: Redis, seen: (token: string) => void) => {
+    type Acquire = (lockKey: string, resultKey: string, token: string, ttlMs: number) => Promise<[string, string]>;
+    const target = connection as unknown as { ccAcquire: Acquire };
+    const acquire = target.ccAcquire.bind(connection);
+    target.ccAcquire = (lockKey, resultKey, token, ttlMs) => {
+      if (!resultKey.endsWith(':none')) seen(token);
+      return acquire(lockKey, resultKey, token, ttlMs);
+    };
+  };
 
   it('lets one of many concurrent callers, on separate connections, fetch; the others get its value', async () => {
     const clients = Array.from({ length: 4 }, () => client.duplicate());
@@ -28,6 +41,11 @@ describe('SingleFlight', () => {
       const flights = clients.map((c) => new SingleFlight(c, prefix, 5_000));
       let calls = 0;
       const gate = deferred<void>();
+      // The barrier: every caller but the leader waits on the leader (has sent a try that looks
+      // for the leader's result).
+      const waiting = new Set<string>();
+      const allWait = deferred<void>();
+      for (const c of clients) onWaitingTry(c, (token) => waiting.add(token).size === 39 && allWait.resolve());
       const runs = Array.from({ length: 40 }, (_, i) =>
         flights[i % flights.length].run('k', async () => {
           calls++;
@@ -35,7 +53,7 @@ describe('SingleFlight', () => {
           return { fetched: calls };
         }),
       );
-      await new Promise((r) => setTimeout(r, 100));
+      await allWait.promise;
       gate.resolve();
       const results = await Promise.all(runs);
       expect(calls).toBe(1);
@@ -47,30 +65,40 @@ describe('SingleFlight', () => {
   });
 
   it('takes the holder’s published result even when the holder released the lock before the next poll', async () => {
-    const flight = new SingleFlight(client, prefix, 5_000);
-    // Another process holds the lock.
-    await client.set(`${prefix}lock:{k}`, 'other', 'PX', 5_000);
-    let fetched = false;
-    const waiting = flight.run('k', async () => {
-      fetched = true;
-      return 'mine';
-    });
-    await new Promise((r) => setTimeout(r, 50));
-    // It publishes and releases between two polls: the lock is free, the result is there.
-    await client.set(`${prefix}lock:{k}:other`, JSON.stringify('theirs'), 'PX', 10_000);
-    await client.del(`${prefix}lock:{k}`);
-    await expect(waiting).resolves.toEqual({ value: 'theirs', leader: false });
-    expect(fetched).toBe(false);
+    const own = client.duplicate();
+    try {
+      const flight = new SingleFlight(own, prefix, 5_000);
+      // Another process holds the lock.
+      await client.set(`${prefix}lock:{k}`, 'other', 'PX', 5_000);
+      // The barrier: the waiter sends a try that looks for the holder's result (it knows the holder).
+      const polling = deferred<void>();
+      onWaitingTry(own, () => polling.resolve());
+      let fetched = false;
+      const waiting = flight.run('k', async () => {
+        fetched = true;
+        return 'mine';
+      });
+      await polling.promise;
+      // It publishes and releases between two polls: the lock is free, the result is there.
+      await client.set(`${prefix}lock:{k}:other`, JSON.stringify('theirs'), 'PX', 10_000);
+      await client.del(`${prefix}lock:{k}`);
+      await expect(waiting).resolves.toEqual({ value: 'theirs', leader: false });
+      expect(fetched).toBe(false);
+    } finally {
+      own.disconnect();
+    }
   });
 
   it('hands the leader’s failure to the leader’s caller only; a waiter then leads itself', async () => {
     const flight = new SingleFlight(client, prefix, 5_000);
     const gate = deferred<void>();
+    const leading = deferred<void>();
     const leader = flight.run('k', async () => {
+      leading.resolve();
       await gate.promise;
       throw new Error('upstream down');
     });
-    await new Promise((r) => setTimeout(r, 30));
+    await leading.promise; // the leader holds the lock: it fetches
     const follower = flight.run('k', async () => 'second try');
     gate.resolve();
     await expect(leader).rejects.toThrow('upstream down');

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
  * customer's identifier: Flex tokens (high-entropy secrets, so a plain hash cannot be reversed by
  * guessing; it keeps them out of keys and logs) and a deletion request's dedupe basis. A customer's
  * identifiers (phones, emails, addresses) go through `IdentifierDigest`
- * (security/identifier-digest.ts) instead: a plain hash of a phone number is reversed by hashing
+ * (common/identifier-digest.ts) instead: a plain hash of a phone number is reversed by hashing
  * every phone number.
  */
 export function plainDigest(value: string, length = 43): string {

@@ -9,7 +9,7 @@ import { AppConfig } from '../config/config';
 import type { AccessTarget } from '../auth/customer-access';
 import type { FreshnessSummary } from '../tracking/tracking.service';
 import { CustomerRoot } from './customer-context.service';
-import { IdentifierDigest } from '../security/identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 /** One customer read by an answer: what its access check, audit line and tracked view are made from. */
 export interface AnswerRead {

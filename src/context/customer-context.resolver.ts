@@ -10,7 +10,7 @@ import { consentedEvent } from '../privacy/consent';
 import { ConsentService } from '../privacy/consent.service';
 import { RoutingDecision } from '../routing/routing-decision.model';
 import { incompleteDataReason, RoutingService } from '../routing/routing.service';
-import { checkFirst, toConnection } from './connection';
+import { checkFirst, toConnection } from '../common/connection';
 import { filterTraitDetails } from '../profiles/trait-details';
 import {
   Account,

@@ -18,7 +18,7 @@ import { MAX_INSIGHTS } from '../intelligence/intelligence.types';
 import type { Insight } from '../intelligence/intelligence.types';
 import { KeptRecords, type KeptKind } from '../live/kept-records';
 import { deriveSignals, type Signals } from './signals';
-import { IdentifierDigest } from '../security/identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 export interface SourceState {
   source: string;

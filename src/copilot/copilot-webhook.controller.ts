@@ -1,6 +1,6 @@
 import { Controller, Logger } from '@nestjs/common';
 import { z } from 'zod';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/public.decorator';
 import { validated } from '../common/validated';
 import { WebhookMetrics } from '../metrics/webhook-metrics';
 import { SID_PATTERNS, type SidKind } from '../twilio/sids';

@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { CacheService } from '../cache/cache.service';
 import { RedisConnection } from '../cache/redis-connection';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/public.decorator';
 import { AppConfig } from '../config/config';
 
 const REDIS_PING_TIMEOUT_MS = 300;

@@ -1,7 +1,7 @@
 import { cacheKeys } from '../cache/cache-keys';
 import type { CacheService } from '../cache/cache.service';
 import type { ResolvedProfile } from '../profiles/profile.types';
-import type { IdentifierDigest } from '../security/identifier-digest';
+import type { IdentifierDigest } from '../common/identifier-digest';
 
 /**
  * The profile the first of these identifiers already resolved to, read from the cache only: a

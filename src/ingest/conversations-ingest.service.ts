@@ -7,7 +7,7 @@ import { addressesFor, messageAuthor, parseAddress } from '../identity/identity'
 import type { ChangedPart, ContextChange } from '../live/change';
 import { cachedProfile } from './cached-profile';
 import { ChangeAnnouncer } from './change-announcer';
-import { IdentifierDigest } from '../security/identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 export interface ConversationEvent {
   type: 'onMessageAdded' | 'onConversationAdded' | 'onConversationStateUpdated' | 'onParticipantAdded';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { cacheKeys } from '../cache/cache-keys';
 import { RedisConnection } from '../cache/redis-connection';
 import { AppConfig } from '../config/config';
-import { IdentifierDigest } from '../security/identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 /** Segment retries for up to 4 hours; remembering a day covers every retry. */
 const REMEMBER_MS = 24 * 60 * 60_000;

@@ -8,10 +8,10 @@ import { cachedProfile } from './cached-profile';
 import { ChangeAnnouncer } from './change-announcer';
 import { isOwnEvent } from '../tracking/own-events';
 import { Deliveries } from './deliveries';
-import { preferencesOf } from '../privacy/consent';
+import { preferencesOf } from '../profiles/consent-preferences';
 import { ErasureService } from '../privacy/erasure.service';
 import { occurredAt, type SegmentMessage } from './segment-event';
-import { IdentifierDigest } from '../security/identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 export type IngestOutcome = 'applied' | 'duplicate' | 'unknown_customer' | 'ignored' | 'erased';
 

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Logger, Post, Req, UseGuards } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/public.decorator';
 import { DomainError, ErrorCode } from '../common/errors';
 import { validated } from '../common/validated';
 import { WebhookMetrics } from '../metrics/webhook-metrics';

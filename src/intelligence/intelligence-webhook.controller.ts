@@ -1,6 +1,6 @@
 import { Controller, Logger } from '@nestjs/common';
 import { z } from 'zod';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/public.decorator';
 import { validated } from '../common/validated';
 import { Deliveries } from '../ingest/deliveries';
 import { WebhookMetrics } from '../metrics/webhook-metrics';

@@ -1,7 +1,7 @@
 import { cacheKeys } from '../cache/cache-keys';
 import { cacheResource } from './cache-resources';
 import type { AppConfig } from '../config/config';
-import { IdentifierDigest } from '../security/identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 const ids = new IdentifierDigest({ identity: { hashSecret: 'cache-resources-spec-secret-0123456789' }, twilio: {} } as unknown as AppConfig);
 

@@ -1,7 +1,7 @@
 import { Controller, Get, NotFoundException, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Registry } from 'prom-client';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/public.decorator';
 import { AppConfig } from '../config/config';
 
 /** Prometheus scrapes this; it holds no customer data (labels never carry identifiers). */

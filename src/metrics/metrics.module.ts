@@ -1,6 +1,5 @@
 import { Global, Module } from '@nestjs/common';
 import { Registry } from 'prom-client';
-import { BudgetMetrics } from './budget-metrics';
 import { CacheMetrics } from './cache-metrics';
 import { MetricsController } from './metrics.controller';
 import { MetricsServer } from './metrics-server';
@@ -16,7 +15,7 @@ import { RequestMetrics } from './request-metrics';
 @Global()
 @Module({
   controllers: [MetricsController],
-  providers: [{ provide: Registry, useFactory: createRegistry }, MetricsServer, CacheMetrics, RequestMetrics, BudgetMetrics, WebhookMetrics],
+  providers: [{ provide: Registry, useFactory: createRegistry }, MetricsServer, CacheMetrics, RequestMetrics, WebhookMetrics],
   exports: [Registry, CacheMetrics, RequestMetrics, WebhookMetrics],
 })
 export class MetricsModule {}

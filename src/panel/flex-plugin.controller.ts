@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/public.decorator';
 import { DomainError, ErrorCode } from '../common/errors';
 import { FlexPluginBundle, PLUGIN_FILE } from './flex-plugin-bundle';
 import { send } from './panel.controller';

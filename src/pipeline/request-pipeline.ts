@@ -14,7 +14,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { SubscriptionPipeline, type LiveContext } from '../live/subscriptions';
 import { RequestMetrics } from '../metrics/request-metrics';
 import { AccessPolicy, roleSetKey, type PolicyView } from '../security/access-policy';
-import { AuditLog } from '../security/audit-log';
+import { AuditLog } from './audit-log';
 import { RateLimits } from '../security/rate-limits';
 import type { FreshnessSummary } from '../tracking/tracking.service';
 import { TrackingService } from '../tracking/tracking.service';

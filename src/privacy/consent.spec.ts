@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { evaluate, parseRulesFile } from '../routing/rules';
 import { AccessPolicy } from '../security/access-policy';
-import { ConsentRules, ConsentRulesError, consentedEvent, foldConsent, preferencesOf, withDoNotContact, type Withheld } from './consent';
+import { preferencesOf } from '../profiles/consent-preferences';
+import { ConsentRules, ConsentRulesError, consentedEvent, foldConsent, withDoNotContact, type Withheld } from './consent';
 
 const EXAMPLE_POLICY = join(__dirname, '..', '..', 'config', 'access-policy.example.yaml');
 

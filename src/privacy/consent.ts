@@ -70,16 +70,6 @@ interface Rule {
 }
 
 /**
- * `context.consent.categoryPreferences` of a Segment message or Profile API event, or null when
- * it carries none. An empty object counts: Segment reads it as "false for every category".
- */
-export function preferencesOf(context: unknown): Record<string, unknown> | null {
-  const consent = isObject(context) ? context.consent : undefined;
-  const preferences = isObject(consent) ? consent.categoryPreferences : undefined;
-  return isObject(preferences) ? preferences : null;
-}
-
-/**
  * The customer's consent after these records, applied oldest first as Segment does: the latest
  * preferences win (device-level conflicts), a category an object leaves out becomes false once it
  * exists, and an empty object sets every known category to false (consent-in-unify, "Consent object").

@@ -11,7 +11,7 @@ import { PendingChanges } from '../live/pending-changes';
 import { RoutingService } from '../routing/routing.service';
 import { TaskSource, type TaskSnapshot } from '../tasks/task.source';
 import { neutralTaskAttributes } from './neutral-stamp';
-import { IdentifierDigest } from '../security/identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 /** Who asked for an erasure: an admin over GraphQL, or Segment forwarding a deletion request. */
 export interface ErasureRequester {

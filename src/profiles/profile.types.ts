@@ -33,7 +33,7 @@ export interface ProfileEvent {
   name: string | null;
   occurredAt: string;
   properties: Record<string, unknown> | null;
-  /** `context.consent.categoryPreferences` when the event carries it (src/privacy/consent.ts). */
+  /** `context.consent.categoryPreferences` when the event carries it (src/profiles/consent-preferences.ts). */
   consent?: Record<string, unknown>;
 }
 

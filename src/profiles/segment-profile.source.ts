@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
-import { preferencesOf } from '../privacy/consent';
+import { preferencesOf } from './consent-preferences';
 import { upstreamErrorFor, upstreamPolicy, type UpstreamPolicy } from '../upstream/upstream-policy';
 import { ProfileApiBudget } from '../upstream/profile-api-budget';
 import { UpstreamMetrics } from '../upstream/upstream-metrics';

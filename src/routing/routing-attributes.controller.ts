@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/public.decorator';
 import { AppConfig } from '../config/config';
 import { lookupFromTaskAttributes } from '../identity/identity';
 import { KEEP_RAW_BODY } from '../twilio/raw-body';

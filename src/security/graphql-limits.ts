@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { DomainError, ErrorCode } from '../common/errors';
 import { nullParametersAreAbsent } from '../common/graphql-over-http';
 import type { AppConfig } from '../config/config';
-import { checkFirst } from '../context/connection';
+import { checkFirst } from '../common/connection';
 
 /**
  * What a GraphQL request may cost before anything runs: its size, depth and complexity, page sizes,

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { dateClock } from '../../test/support/date-clock';
 import { startRedisServer } from '../../test/support/redis-server';
 import { RedisConnection } from '../cache/redis-connection';
 import { ErrorCode, UpstreamError } from '../common/errors';
@@ -7,34 +8,6 @@ import { ProfileApiBudget } from './profile-api-budget';
 
 const embedded = { enabled: false } as RedisConnection;
 const budgetOf = (env: Record<string, string>) => new ProfileApiBudget(loadConfig(env), embedded);
-
-/**
- * The in-memory bucket reads `Date.now()`: here only Date is faked, so it stands still unless a
- * test moves it, and the grants counted do not depend on how fast the machine runs. Timers, I/O
- * and Redis's own clock stay real.
- */
-const clock = {
-  freeze: () =>
-    jest.useFakeTimers({
-      doNotFake: [
-        'hrtime',
-        'nextTick',
-        'performance',
-        'queueMicrotask',
-        'requestAnimationFrame',
-        'cancelAnimationFrame',
-        'requestIdleCallback',
-        'cancelIdleCallback',
-        'setImmediate',
-        'clearImmediate',
-        'setInterval',
-        'clearInterval',
-        'setTimeout',
-        'clearTimeout',
-      ],
-    }),
-  advance: (ms: number) => jest.setSystemTime(Date.now() + ms),
-};
 
 /** Tokens granted at once (SEGMENT_BUDGET_WAIT_MS 0: a caller that would have to wait is refused). */
 const immediate = async (budget: ProfileApiBudget, most = 20) => {
@@ -84,8 +57,9 @@ class Connections {
 }
 
 describe(ProfileApiBudget.name, () => {
-  beforeEach(() => clock.freeze());
-  afterEach(() => jest.useRealTimers());
+  // The in-memory bucket reads `Date.now()`: it stands still unless a test moves it.
+  beforeEach(() => dateClock.take({ frozen: true }));
+  afterEach(() => dateClock.release());
 
   it('plans for 80 % of SEGMENT_MAX_RPS, as a small burst plus a steady rate', () => {
     const budget = budgetOf({ SEGMENT_MAX_RPS: '100' });
@@ -146,7 +120,7 @@ describe(ProfileApiBudget.name, () => {
         for (const budget of callsDuringOutage === 'both' ? [first, second] : [second]) await budget.acquire('foreground');
         await server.start();
         await connections.ready(); // the first's take goes to Redis, not to its share in memory
-        clock.advance(1_000); // time for the in-memory share to refill to its burst
+        dateClock.advance(1_000); // time for the in-memory share to refill to its burst
         return await immediate(first);
       } finally {
         await connections.close();

@@ -4,7 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { RedisConnection } from '../cache/redis-connection';
 import { ErrorCode, UpstreamError } from '../common/errors';
 import { AppConfig } from '../config/config';
-import { currentPriority, type Priority } from './priority';
+import { currentPriority, type Priority } from '../common/priority';
 
 /**
  * Token bucket in Redis, refilled from Redis's own clock, shared by every instance: returns 0 and

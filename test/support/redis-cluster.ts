@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
+import { eventually } from './eventually';
 import { freePort } from './redis-server';
 
 /** A real 3-master Redis Cluster on loopback (redis-server --cluster-enabled + redis-cli --cluster create). */
@@ -57,31 +58,35 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
       ),
     );
   };
-  const waitReady = async () => {
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' });
-      if (info.stdout?.includes('cluster_state:ok')) {
-        const client = new Cluster(
-          ports.map((port) => ({ host: '127.0.0.1', port })),
-          { enableOfflineQueue: true },
-        );
-        client.on('error', () => undefined);
-        try {
-          await client.set('cc:cluster-probe', '1');
-          return;
-        } catch {
-          // slots still settling
-        } finally {
-          client.disconnect();
-        }
-      }
-      await new Promise((r) => setTimeout(r, 200));
+  /** Slots assigned, and a write through a cluster client lands. */
+  const clusterServes = async (): Promise<boolean> => {
+    const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' });
+    if (!info.stdout?.includes('cluster_state:ok')) return false;
+    const client = new Cluster(
+      ports.map((port) => ({ host: '127.0.0.1', port })),
+      { enableOfflineQueue: true },
+    );
+    client.on('error', () => undefined);
+    try {
+      await client.set('cc:cluster-probe', '1');
+      return true;
+    } catch {
+      return false; // slots still settling
+    } finally {
+      client.disconnect();
     }
-    throw new Error('redis cluster did not become ready');
   };
+  const waitReady = () => eventually(clusterServes, (serves) => serves, 20_000, 'the redis cluster serving');
+  /** Every node answers PING (so `redis-cli --cluster create` finds them). */
+  const listening = () =>
+    eventually(
+      () => ports.map((port) => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim()),
+      (answers) => answers.every((answer) => answer === 'PONG'),
+      10_000,
+      'the cluster nodes listening',
+    );
   launch();
-  await new Promise((r) => setTimeout(r, 300));
+  await listening();
   const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
     encoding: 'utf8',
   });

@@ -1,6 +1,6 @@
 import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { DomainError, ErrorCode } from '../../common/errors';
-import { checkFirst } from '../../context/connection';
+import { checkFirst } from '../../common/connection';
 import { RoutingDecision } from '../routing-decision.model';
 import { RoutingService } from '../routing.service';
 import { EnrichmentDeadLetters } from './enrichment.model';

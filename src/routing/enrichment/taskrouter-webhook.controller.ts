@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Logger, Post, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
-import { Public } from '../../auth/public.decorator';
+import { Public } from '../../common/public.decorator';
 import { DomainError, ErrorCode } from '../../common/errors';
 import { WebhookMetrics } from '../../metrics/webhook-metrics';
 import { TwilioSignatureGuard } from '../../twilio/twilio-signature.guard';

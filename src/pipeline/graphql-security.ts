@@ -1,9 +1,9 @@
 import type { MercuriusDriverConfig } from '@nestjs/mercurius';
 import type { AppConfig } from '../config/config';
 import { holdReadsWhileResolving } from '../context/read-barrier';
-import type { AccessPolicy } from './access-policy';
-import { applyAccessPolicy } from './exposure';
-import { graphqlLimits, refuseComplexQueries, refuseLargeQueries } from './graphql-limits';
+import type { AccessPolicy } from '../security/access-policy';
+import { applyAccessPolicy } from '../security/exposure';
+import { graphqlLimits, refuseComplexQueries, refuseLargeQueries } from '../security/graphql-limits';
 
 /**
  * Everything security adds to the GraphQL module's options, in the order it runs per request.

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { callThenSettle } from '../common/settled';
+import { callThenSettle } from './settled';
 
 /**
  * Whether the upstream call in progress serves a waiting user (foreground) or refreshes a stale

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Registry } from 'prom-client';
-import { ProfileApiBudget } from '../upstream/profile-api-budget';
+import { ProfileApiBudget } from './profile-api-budget';
 
 /** The Profile API budget's own counts (ProfileApiBudget.stats()), read at scrape time. */
 @Injectable()

@@ -1,4 +1,4 @@
-import { DomainError } from '../common/errors';
+import { DomainError } from './errors';
 import { toConnection } from './connection';
 
 const items = Array.from({ length: 25 }, (_, i) => i);

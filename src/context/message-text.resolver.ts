@@ -1,7 +1,7 @@
 import { Context, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { principalOf, type CallerContext } from '../auth/principal';
-import { Message, WrapUpNote } from '../context/customer-context.model';
-import { AccessPolicy } from './access-policy';
+import { Message, WrapUpNote } from './customer-context.model';
+import { AccessPolicy } from '../security/access-policy';
 
 /** True when there is conversation text and the caller's role may not read it (it then reads null). */
 function withheld(policy: AccessPolicy, text: string | null | undefined, context: CallerContext): boolean {

@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal';
-import type { Message } from '../context/customer-context.model';
-import { AccessPolicy } from './access-policy';
+import type { Message } from './customer-context.model';
+import { AccessPolicy } from '../security/access-policy';
 import { MessageTextResolver } from './message-text.resolver';
 
 const who = (...roles: string[]) => ({ principal: { identity: 'jane', roles, workerSid: 'WK1', expiresAt: Date.now() + 60_000 } satisfies Principal });

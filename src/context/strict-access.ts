@@ -5,10 +5,10 @@ import { cacheKeys } from '../cache/cache-keys';
 import { CacheService } from '../cache/cache.service';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
-import { CustomerContextService } from '../context/customer-context.service';
+import { CustomerContextService } from './customer-context.service';
 import type { LookupInput } from '../identity/identity';
-import { IdentifierDigest } from './identifier-digest';
-import { WorkerTasks } from './worker-tasks';
+import { IdentifierDigest } from '../common/identifier-digest';
+import { WorkerTasks } from '../security/worker-tasks';
 
 interface WorkerCustomers {
   taskSids: string[];

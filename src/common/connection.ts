@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode } from '../common/errors';
+import { DomainError, ErrorCode } from './errors';
 
 /** Relay connections over an in-memory, newest-first window, with opaque offset cursors. */
 export const MAX_PAGE_SIZE = 100;

@@ -1,8 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { CustomerAccess } from '../auth/customer-access';
-import { ContextModule } from '../context/context.module';
+import { ContextModule } from './context.module';
 import { StrictAccess } from './strict-access';
-import { TwilioWorkerTasks, WorkerTasks } from './worker-tasks';
+import { TwilioWorkerTasks, WorkerTasks } from '../security/worker-tasks';
 
 /**
  * ACCESS_STRICT behind the `CustomerAccess` port (auth/customer-access.ts). It resolves lookups

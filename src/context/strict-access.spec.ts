@@ -3,11 +3,11 @@ import type { Principal } from '../auth/principal';
 import type { CacheService } from '../cache/cache.service';
 import { DomainError, ErrorCode } from '../common/errors';
 import type { AppConfig } from '../config/config';
-import { CustomerRoot, type CustomerContextService } from '../context/customer-context.service';
+import { CustomerRoot, type CustomerContextService } from './customer-context.service';
 import type { LookupInput } from '../identity/identity';
 import { StrictAccess } from './strict-access';
-import { WorkerTasks } from './worker-tasks';
-import { IdentifierDigest } from './identifier-digest';
+import { WorkerTasks } from '../security/worker-tasks';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 const who = (roles: string[], workerSid: string | null = 'WK1'): Principal => ({ identity: 'jane', roles, workerSid, expiresAt: Date.now() + 60_000 });
 const root = (profileKey: string | null, addresses: string[]) => new CustomerRoot(profileKey, null, [], addresses, null);

@@ -3,7 +3,7 @@ import type { Principal } from '../auth/principal';
 import { CustomerRoot } from '../context/customer-context.service';
 import type { LookupInput } from '../identity/identity';
 import { AuditSink } from './audit-sink';
-import { IdentifierDigest } from './identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 export interface CustomerRead {
   principal: Principal | null;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { AuditLog } from './audit-log';
 import type { AuditSink } from './audit-sink';
-import { IdentifierDigest } from './identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 const digest = new IdentifierDigest({ identity: { hashSecret: 'audit-test-secret-0123456789abcdef' }, twilio: {} } as unknown as AppConfig);
 const principal = { identity: 'jane@acme.test', roles: ['agent'], workerSid: 'WK1', expiresAt: 0 };
