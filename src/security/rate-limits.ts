@@ -6,7 +6,7 @@ import { requestToken } from '../auth/flex-token';
 import { RedisConnection } from '../cache/redis-connection';
 import { DomainError, ErrorCode } from '../common/errors';
 import { AppConfig } from '../config/config';
-import { IdentifierDigest } from './identifier-digest';
+import { IdentifierDigest } from '../common/identifier-digest';
 
 /** Orchestrator probes: never limited. */
 const UNLIMITED = /^\/(healthz|readyz|metrics)$/;
