@@ -1,6 +1,8 @@
+import Redis from 'ioredis';
+import { startRedisServer, type RedisServer } from '../../test/support/redis-server';
 import type { CacheService } from '../cache/cache.service';
-import type { PubSub, RedisConnection } from '../cache/redis-connection';
-import type { AppConfig } from '../config/config';
+import { RedisConnection, type PubSub } from '../cache/redis-connection';
+import { type AppConfig, loadConfig } from '../config/config';
 import type { ContextChange } from './change';
 import { ChangeBus } from './change-bus';
 
@@ -29,7 +31,14 @@ describe('ChangeBus', () => {
     const bus = new ChangeBus(config, { enabled: true, pubSub: () => pubSub } as unknown as RedisConnection, cache);
     await bus.onModuleInit();
     await bus.publish(change);
-    expect(sent).toEqual([{ push: `cc:changes ${JSON.stringify(change)}`, announcedBefore: true }]);
+    // The message names its publisher (so its own echo is skipped) beside the change.
+    expect(
+      sent.map(({ push, announcedBefore }) => {
+        const [channel, ...json] = push.split(' ');
+        const { origin, ...pushed } = JSON.parse(json.join(' ')) as ContextChange & { origin?: string };
+        return { channel, pushed, origin: typeof origin, announcedBefore };
+      }),
+    ).toEqual([{ channel: 'cc:changes', pushed: change, origin: 'string', announcedBefore: true }]);
   });
 
   it('without Redis, hands the change to its listeners once the key change is announced', async () => {
@@ -45,5 +54,78 @@ describe('ChangeBus', () => {
     bus.onChange((c) => order.push(`push ${c.profileId}`));
     await bus.publish(change);
     expect(order).toEqual(['key change', 'push use_1']);
+  });
+});
+
+const changeWith = (id: string): ContextChange => ({
+  profileId: 'use_1',
+  parts: ['events'],
+  source: 'segment',
+  at: new Date(0).toISOString(),
+  event: { id, type: 'track', name: 'Soak Event', occurredAt: new Date(0).toISOString(), properties: null },
+});
+
+/** Resolves with the first change `bus` delivers whose event id is `id`. */
+const heard = (bus: ChangeBus, id: string) =>
+  new Promise<ContextChange>((resolve) => {
+    const off = bus.onChange((c) => {
+      if (c.event?.id !== id) return;
+      off();
+      resolve(c);
+    });
+  });
+
+/** Two instances' change buses on a real redis-server. */
+describe('ChangeBus on a real Redis', () => {
+  let server: RedisServer;
+  const connections: RedisConnection[] = [];
+  const instance = async () => {
+    const connection = new RedisConnection(loadConfig({ REDIS_URL: server.url, REDIS_KEY_PREFIX: `bus${process.pid}:` }));
+    connections.push(connection);
+    // The cache's announcement of the key change is not what this test is about.
+    const cache = { announce: async () => undefined } as unknown as CacheService;
+    const bus = new ChangeBus(loadConfig({ REDIS_URL: server.url, REDIS_KEY_PREFIX: `bus${process.pid}:` }), connection, cache);
+    await bus.onModuleInit();
+    await connection.onApplicationBootstrap();
+    return bus;
+  };
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await Promise.all(connections.map((c) => c.onModuleDestroy()));
+    await server.stop();
+  });
+
+  it("delivers a change to the publishing instance's listeners while its subscription renews, and once only", async () => {
+    const [a, b] = [await instance(), await instance()];
+    const onA: string[] = [];
+    a.onChange((c) => onA.push(c.event!.id));
+    // Redis drops every subscriber connection (as when it restarts); the publishers stay up, so a
+    // change published now reaches Redis while no instance is subscribed.
+    const admin = new Redis(server.url);
+    try {
+      await admin.client('KILL', 'TYPE', 'pubsub');
+    } finally {
+      admin.disconnect();
+    }
+    const own = heard(a, 'E1');
+    await a.publish(changeWith('E1'));
+    await own;
+    // Once the subscriptions are back, a change reaches the other instance through Redis (the
+    // barrier: B hears E2) and A hears it once; A never heard its own E1 a second time.
+    for (let i = 0; ; i++) {
+      const other = heard(b, `E2-${i}`);
+      await a.publish(changeWith(`E2-${i}`));
+      const got = await Promise.race([other.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 200))]);
+      if (got) break;
+    }
+    const sentinel = heard(a, 'E3');
+    await b.publish(changeWith('E3'));
+    await sentinel;
+    expect(onA.filter((id) => id === 'E1')).toEqual(['E1']);
+    expect(onA.filter((id) => id.startsWith('E2-')).every((id, i, all) => all.indexOf(id) === i)).toBe(true);
+    expect(onA).toContain('E3');
   });
 });

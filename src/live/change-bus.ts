@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { cacheKeys } from '../cache/cache-keys';
 import { CacheService } from '../cache/cache.service';
@@ -6,11 +7,16 @@ import { RedisConnection, type PubSub } from '../cache/redis-connection';
 import { AppConfig } from '../config/config';
 import type { ContextChange } from './change';
 
+/** On the wire: the change, and which instance published it (absent from older instances). */
+type ChangeMessage = ContextChange & { origin?: string };
+
 /**
  * Fans customer changes out to every instance over Redis pub/sub, so a webhook that lands on
  * one instance reaches agents connected to another. Without Redis the fan-out stays in process.
- * Delivery is at most once: a subscriber that was disconnected resubscribes and reads the
- * current state with a query.
+ * The instance that publishes a change delivers it to its own listeners itself, whatever Redis
+ * does (down, or back while this instance's subscription is still renewing), and skips its own
+ * message when Redis echoes it. Delivery to the others is at most once: a subscriber that was
+ * disconnected resubscribes and reads the current state with a query.
  *
  * It carries news to subscribers, nothing else: what was built from a profile's webhook news
  * (kept answers, the pending overlay's memo, kept records' memo) is dropped by the change of the
@@ -24,6 +30,8 @@ export class ChangeBus implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ChangeBus.name);
   private readonly local = new EventEmitter().setMaxListeners(0);
   private readonly channel: string;
+  /** Marks this instance's messages, so the echo from Redis is not delivered twice. */
+  private readonly origin = randomUUID();
   private pubSub?: PubSub;
   private off?: () => void;
 
@@ -39,11 +47,15 @@ export class ChangeBus implements OnModuleInit, OnModuleDestroy {
     if (!this.redis.enabled) return;
     this.pubSub = this.redis.pubSub();
     const { subscribed, off } = this.pubSub.subscribe(this.channel, (message) => {
+      let parsed: ChangeMessage;
       try {
-        this.local.emit('change', JSON.parse(message) as ContextChange);
+        parsed = JSON.parse(message) as ChangeMessage;
       } catch {
         this.logger.warn('ignored a change message that is not JSON');
+        return;
       }
+      const { origin, ...change } = parsed;
+      if (origin !== this.origin) this.local.emit('change', change);
     });
     this.off = off;
     // With Redis down at start, the start goes on; the fan-out follows once Redis answers.
@@ -56,16 +68,14 @@ export class ChangeBus implements OnModuleInit, OnModuleDestroy {
    */
   async publish(change: ContextChange): Promise<void> {
     await this.cache.announce([cacheKeys.news(change.profileId)]);
-    if (!this.pubSub) {
-      this.local.emit('change', change);
-      return;
-    }
+    // This instance's agents hear of it from here, not from Redis: its subscription may be
+    // renewing after an outage while its publisher is already back, and the echo would be lost.
+    this.local.emit('change', change);
+    if (!this.pubSub) return;
     try {
-      await this.pubSub.publish(this.channel, JSON.stringify(change));
+      await this.pubSub.publish(this.channel, JSON.stringify({ ...change, origin: this.origin } satisfies ChangeMessage));
     } catch (error) {
-      // Redis down: at least this instance's agents hear of it.
-      this.logger.warn(`change not fanned out, delivering locally: ${(error as Error).message}`);
-      this.local.emit('change', change);
+      this.logger.warn(`change not fanned out, delivered on this instance only: ${(error as Error).message}`);
     }
   }
 
