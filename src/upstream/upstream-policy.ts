@@ -28,25 +28,28 @@ export function upstreamPolicy(options: UpstreamPolicyOptions): UpstreamPolicy {
   const timeoutPolicy = timeout(options.timeoutMs, TimeoutStrategy.Aggressive);
   return {
     async execute<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-      const attempt = () =>
-        timeoutPolicy.execute(({ signal }) =>
-          call(signal).catch((error: unknown) => {
-            // An aborted fetch after our own timeout surfaces as a timeout, not as a crash.
-            if (signal.aborted) throw new UpstreamError(options.source, ErrorCode.UPSTREAM_TIMEOUT, `${options.source} timed out`);
-            throw error;
-          }),
-        );
-      try {
-        return await retryPolicy.execute(async () => {
-          await options.beforeAttempt?.();
-          return attempt();
-        });
-      } catch (error) {
-        if (error instanceof TaskCancelledError) {
-          throw new UpstreamError(options.source, ErrorCode.UPSTREAM_TIMEOUT, `${options.source} timed out after ${options.timeoutMs} ms`);
+      const attempt = async () => {
+        try {
+          return await timeoutPolicy.execute(({ signal }) =>
+            call(signal).catch((error: unknown) => {
+              // An aborted fetch after our own timeout surfaces as a timeout, not as a crash.
+              if (signal.aborted) throw new UpstreamError(options.source, ErrorCode.UPSTREAM_TIMEOUT, `${options.source} timed out`);
+              throw error;
+            }),
+          );
+        } catch (error) {
+          // cockatiel's own timeout error, mapped here so that the retry policy sees a timeout
+          // (retryable), not an unknown error it would pass straight through.
+          if (error instanceof TaskCancelledError) {
+            throw new UpstreamError(options.source, ErrorCode.UPSTREAM_TIMEOUT, `${options.source} timed out after ${options.timeoutMs} ms`);
+          }
+          throw error;
         }
-        throw error;
-      }
+      };
+      return retryPolicy.execute(async () => {
+        await options.beforeAttempt?.();
+        return attempt();
+      });
     },
   };
 }
