@@ -266,14 +266,13 @@ describe.each([
       expect(warm.errors).toBeUndefined();
       expect(warm.data?.customerContext?.profileId).toBe(c1.profileId);
       // A customer it never saw needs the Profile API while Redis is down (the budget then runs on
-      // this instance's in-memory share; a Cluster client waits on its own queue): resolved when
-      // that read succeeds, and otherwise the answer names the failed resolution, never "nobody".
+      // this instance's in-memory share, which allows these few calls): resolved. A Cluster's
+      // clients reconnecting can stall this process past an attempt's timeout; a timed-out
+      // attempt is retried like a 5xx.
       const cold = await h.gql<Answer>(PROFILE, { lookup: { userId: c2.userId } });
       expect(cold.errors).toBeUndefined();
-      const context = cold.data?.customerContext;
-      if (context?.profileId !== c2.profileId) {
-        expect(context?.freshness.sources).toContainEqual(expect.objectContaining({ source: 'segment.profile', error: expect.any(String) }));
-      }
+      expect(cold.data?.customerContext?.profileId).toBe(c2.profileId);
+      expect(cold.data?.customerContext?.freshness.sources.filter((s) => s.source === 'segment.profile' && s.error)).toEqual([]);
     } finally {
       await redis.start();
     }
