@@ -67,6 +67,8 @@ interface Subscriber {
   profileId: string;
   client: Client;
   connectedAt: number;
+  /** When a change sent from then on is proven to reach it: the sending of the first probe it received. */
+  registeredAt: number;
   closedAt: number | null;
   received: Set<string>;
 }
@@ -84,6 +86,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   for (let i = 0; i < options.instances; i++) tapUrls.push(await taps.open(i, sandbox.segmentUrl));
   const stalls = watchStalls();
   const redisDown: Array<[number, number]> = [];
+  /**
+   * Per Redis outage: fanoutBack[from][to] is when a change sent to instance `from` was first
+   * seen to reach a subscriber on instance `to` after Redis returned (each instance reconnects
+   * on its own backoff, and a loaded one late).
+   */
+  const fanoutBack: Array<Array<Array<number | undefined>>> = [];
   const instances: Instance[] = [];
   const subscribers: Subscriber[] = [];
   const counts: Record<string, number> = {
@@ -103,7 +111,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   };
   const faults: string[] = [];
   const tasks: Array<{ sid: string; marker: string }> = [];
-  const changes: Array<{ messageId: string; profileId: string; at: number }> = [];
+  const changes: Array<{ messageId: string; profileId: string; at: number; landedOn: number; answeredAt: number }> = [];
   let stopping = false;
   let pressing = false;
   const pressed: Array<[number, number]> = [];
@@ -190,13 +198,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
      * Posts a webhook as its sender would: a failed delivery is retried, on every instance in turn.
      * Answers the 2xx response and when it was sent, or null (counted) when every attempt failed.
      */
-    const deliver = async (path: string, headers: Record<string, string>, body: string): Promise<{ response: Response; at: number } | null> => {
+    const deliver = async (
+      path: string,
+      headers: Record<string, string>,
+      body: string,
+    ): Promise<{ response: Response; at: number; landedOn: number; answeredAt: number } | null> => {
       for (let attempt = 0; attempt < 20; attempt++) {
         const target = up()[attempt % Math.max(1, up().length)];
         try {
           const at = Date.now();
           const response = await fetch(`${target.url}${path}`, { method: 'POST', headers, body });
-          if (response.ok) return { response, at };
+          if (response.ok) return { response, at, landedOn: target.index, answeredAt: Date.now() };
         } catch {
           // try the next instance
         }
@@ -257,7 +269,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const result = (await delivered.response.json()) as { outcomes: { applied: number } };
       if (result.outcomes.applied === 1) {
         counts.segment_webhooks_applied += 1;
-        changes.push({ messageId, profileId: customer.profileId!, at: delivered.at });
+        changes.push({ messageId, profileId: customer.profileId!, at: delivered.at, landedOn: delivered.landedOn, answeredAt: delivered.answeredAt });
       }
     };
 
@@ -291,7 +303,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const result = (await delivered.response.json()) as { outcome: string };
       if (result.outcome === 'applied') {
         counts.conversations_webhooks_applied += 1;
-        changes.push({ messageId: message.sid, profileId: customer.profileId!, at: delivered.at });
+        changes.push({
+          messageId: message.sid,
+          profileId: customer.profileId!,
+          at: delivered.at,
+          landedOn: delivered.landedOn,
+          answeredAt: delivered.answeredAt,
+        });
       }
     };
 
@@ -301,6 +319,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         profileId,
         client: undefined as unknown as Client,
         connectedAt: 0,
+        registeredAt: 0,
         closedAt: null,
         received: new Set(),
       };
@@ -328,6 +347,96 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         },
       );
       subscribers.push(subscriber);
+    };
+
+    /**
+     * A probe: a Segment track for a watched customer, posted to one instance, answered or not
+     * (no retry elsewhere); a barrier for what the soak must know has happened, not counted.
+     */
+    const probes: Array<{ messageId: string; profileId: string; at: number; landedOn: number }> = [];
+    const probe = async (instance: Instance, customer: SandboxCustomer) => {
+      // A Segment track for a customer with a user id, else a message in one of their conversations.
+      let post: { path: string; headers: Record<string, string>; body: string; messageId: string; applied: (result: unknown) => boolean };
+      if (customer.userId) {
+        const messageId = `probe-${randomUUID()}`;
+        const body = JSON.stringify({ type: 'track', event: 'Soak Probe', userId: customer.userId, messageId, timestamp: new Date().toISOString() });
+        const headers = { 'content-type': 'application/json', 'x-signature': createHmac('sha1', SECRET).update(body).digest('hex') };
+        post = { path: '/webhooks/segment', headers, body, messageId, applied: (r) => (r as { outcomes: { applied: number } }).outcomes.applied === 1 };
+      } else {
+        const conversation = customer.conversations[0];
+        const message = sandbox.data.addMessage(conversation.sid, { author: customer.phone!, body: `probe ${randomUUID()}` });
+        const params = {
+          EventType: 'onMessageAdded',
+          ConversationSid: conversation.sid,
+          MessageSid: message.sid,
+          Body: message.body ?? '',
+          Author: customer.phone!,
+          DateCreated: new Date().toISOString(),
+          AccountSid: sandbox.credentials.accountSid,
+        };
+        const signature = getExpectedTwilioSignature(sandbox.credentials.authToken, `${PUBLIC_BASE_URL}/webhooks/conversations`, params);
+        const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature, 'i-twilio-idempotency-token': message.sid };
+        const body = new URLSearchParams(params).toString();
+        post = { path: '/webhooks/conversations', headers, body, messageId: message.sid, applied: (r) => (r as { outcome: string }).outcome === 'applied' };
+      }
+      const at = Date.now();
+      try {
+        const response = await fetch(`${instance.url}${post.path}`, {
+          method: 'POST',
+          headers: post.headers,
+          body: post.body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        if (response.ok && post.applied(await response.json()))
+          probes.push({ messageId: post.messageId, profileId: customer.profileId!, at, landedOn: instance.index });
+      } catch {
+        // not answered: the next probe
+      }
+    };
+    const firstProbeSeen = (s: Subscriber, landedOn?: number) =>
+      Math.min(
+        ...probes
+          .filter((p) => p.profileId === s.profileId && (landedOn === undefined || p.landedOn === landedOn) && s.received.has(p.messageId))
+          .map((p) => p.at),
+      );
+    /** Subscriptions have no acknowledgement: each counts from the first probe for its customer that it received. */
+    const probeable = (c: SandboxCustomer) => Boolean(c.userId || (c.phone && c.conversations.length > 0));
+    const registered = async (all: Subscriber[]) => {
+      // A customer no webhook of the soak can change is never expected to reach its subscribers.
+      const subs = all.filter((s) => probeable(hot.find((c) => c.profileId === s.profileId)!));
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        for (const s of subs) if (!s.registeredAt && Number.isFinite(firstProbeSeen(s))) s.registeredAt = firstProbeSeen(s);
+        const waiting = subs.filter((s) => !s.registeredAt);
+        if (waiting.length === 0) return;
+        const target = up()[0];
+        if (target) for (const profileId of new Set(waiting.map((s) => s.profileId))) void probe(target, hot.find((c) => c.profileId === profileId)!);
+        await sleep(250);
+      }
+      throw new Error(`${subs.filter((s) => !s.registeredAt).length} subscriptions not registered within 60 s`);
+    };
+    /**
+     * After Redis returns: probes to each instance until one has reached a subscriber on every
+     * other instance, or `until`. Changes sent before then may have found the fan-out still down.
+     */
+    const fanoutReturned = async (until: number) => {
+      const back = instances.map(() => instances.map((): number | undefined => undefined));
+      fanoutBack.push(back);
+      const since = Date.now();
+      const watched = hot.slice(0, 3).find(probeable)!;
+      while (Date.now() < until) {
+        for (const from of instances)
+          for (const to of instances) {
+            const s = subscribers.find((sub) => sub.instance === to.index && sub.profileId === watched.profileId && sub.closedAt === null);
+            const seen = s
+              ? Math.min(...probes.filter((p) => p.at >= since && p.landedOn === from.index && s.received.has(p.messageId)).map((p) => p.at))
+              : Infinity;
+            if (from !== to && Number.isFinite(seen)) back[from.index][to.index] ??= seen;
+          }
+        if (instances.every((from) => instances.every((to) => from === to || back[from.index][to.index] !== undefined))) return;
+        for (const instance of up()) void probe(instance, watched);
+        await sleep(250);
+      }
     };
 
     // Customers nobody asked about yet, in a fixed shuffled order: each lookup is Profile API calls.
@@ -376,7 +485,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     );
     for (const instance of instances) instance.rssAfterWarmup = await rssAfterCollection(instance.proc);
     for (const instance of instances) for (const customer of hot.slice(0, 3)) subscribe(instance, customer.profileId!);
-    await sleep(500);
+    await registered(subscribers);
     sandbox.calls.reset();
     taps.reset();
     stalls.stalls.length = 0;
@@ -398,11 +507,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await sleep(window);
       await redis.start();
       redisDown.push([redisStart, Date.now()]);
+      // The instance restart waits for it: the fan-out's return is measured with every instance up.
+      const returned = fanoutReturned(Date.now() + 30_000);
       if (pressing) {
         await sleep(10_000);
         pressing = false;
         pressed.push([pressFrom, Date.now()]);
       }
+      await returned;
       await waitUntil(at(0.3));
       const victim = instances[instances.length - 1];
       faults.push(`instance-${victim.index} killed with SIGKILL and restarted at +${Math.round((Date.now() - started) / 1000)}s`);
@@ -412,6 +524,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       victim.proc = await startInstance(victim.index, victim.port);
       victim.down[victim.down.length - 1][1] = Date.now();
       for (const customer of hot.slice(0, 3)) subscribe(victim, customer.profileId!);
+      await registered(subscribers.filter((s) => s.instance === victim.index && s.closedAt === null));
       await waitUntil(at(0.45));
       faults.push(`Segment 429, then 500, then timeouts, ${window / 1000}s each at +${Math.round((Date.now() - started) / 1000)}s`);
       for (const rule of [{ status: 429 }, { status: 500 }, { timeout: true }] as const) {
@@ -471,24 +584,58 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     let expected = 0;
     let delivered = 0;
     let excused = 0;
+    const missed: Array<{ change: (typeof changes)[number]; subscriber: Subscriber }> = [];
     for (const change of changes) {
-      const duringRedisOutage = redisDown.some(([from, to]) => change.at >= from - 1_000 && change.at <= to + 3_000);
       for (const s of subscribers.filter((sub) => sub.profileId === change.profileId)) {
-        const throughout = s.connectedAt > 0 && s.connectedAt < change.at - 200 && (s.closedAt === null || s.closedAt > change.at + 5_000);
+        const throughout = s.registeredAt > 0 && s.registeredAt <= change.at && (s.closedAt === null || s.closedAt > change.answeredAt + 5_000);
         const instanceDown = instances[s.instance].down.some(([from, to]) => change.at >= from - 1_000 && (to === 0 || change.at <= to + 3_000));
         if (!throughout || instanceDown) continue;
+        // The change was published between its sending and its answer. The instance that took it
+        // delivers to its own subscribers whatever Redis does; another instance's subscribers
+        // hear of it only if Redis carried it: not if it may have been published after Redis was
+        // killed and before the fan-out from that instance to theirs was seen back.
+        const duringRedisOutage =
+          s.instance !== change.landedOn &&
+          redisDown.some(([from], i) => change.answeredAt >= from - 1_000 && change.at < (fanoutBack[i]?.[change.landedOn]?.[s.instance] ?? Infinity));
         if (duringRedisOutage) {
           excused += 1;
           continue;
         }
         expected += 1;
         if (s.received.has(change.messageId)) delivered += 1;
+        else missed.push({ change, subscriber: s });
       }
+    }
+    // Where each miss sits against the faults, so a miss can be explained and not only counted.
+    const rel = (t: number) => `+${((t - started) / 1000).toFixed(1)}s`;
+    for (const { change, subscriber } of missed) {
+      log(
+        `soak: missed ${change.messageId.slice(0, 16)} sent ${rel(change.at)} answered ${rel(change.answeredAt)} by instance-${change.landedOn}, ` +
+          `subscriber on instance-${subscriber.instance} registered ${rel(subscriber.registeredAt)}; Redis down ${redisDown.map(([a, b]) => `${rel(a)}–${rel(b)}`).join(', ')}; ` +
+          `restarts ${instances.flatMap((i) => i.down.map(([a, b]) => `instance-${i.index} ${rel(a)}–${rel(b)}`)).join(', ')}`,
+      );
     }
     invariants.push({
       name: 'webhook changes reached subscribers connected throughout',
-      value: `${delivered}/${expected} (${excused} during the Redis outage not counted)`,
+      value: `${delivered}/${expected} (${excused} to another instance's subscribers while the fan-out was down not counted)`,
       ok: delivered === expected && expected > 0,
+    });
+    const returns = fanoutBack.map((back, i) =>
+      instances.flatMap((from) =>
+        instances
+          .filter((to) => to !== from)
+          .map((to) => ({ from: from.index, to: to.index, after: (back[from.index][to.index] ?? Infinity) - redisDown[i][1] })),
+      ),
+    );
+    invariants.push({
+      name: 'the fan-out between instances came back after the Redis outage',
+      value:
+        returns
+          .map((pairs) =>
+            pairs.map((p) => `instance-${p.from} → instance-${p.to} ${Number.isFinite(p.after) ? `${(p.after / 1000).toFixed(1)}s` : 'never'}`).join(', '),
+          )
+          .join('; ') + ' after Redis returned',
+      ok: returns.every((pairs) => pairs.every((p) => Number.isFinite(p.after))),
     });
     const busiest = sandbox.calls.busiestSecond('segment');
     // Who made the calls of that second, how bunched they came, and whether this process (which
