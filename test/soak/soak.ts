@@ -75,6 +75,14 @@ interface Subscriber {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A webhook as its sender signs it, and the id its change carries to subscribers. */
+interface SignedPost {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  messageId: string;
+}
+
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const durationMs = options.seconds * 1000;
@@ -257,19 +265,47 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       );
     };
 
+    /** Segment's track of one event, for a customer with a user id. */
+    const segmentTrack = (customer: SandboxCustomer, event: string, prefix: string): SignedPost => {
+      const messageId = `${prefix}-${randomUUID()}`;
+      const body = JSON.stringify({ type: 'track', event, userId: customer.userId, messageId, timestamp: new Date().toISOString() });
+      const headers = { 'content-type': 'application/json', 'x-signature': createHmac('sha1', SECRET).update(body).digest('hex') };
+      return { path: '/webhooks/segment', headers, body, messageId };
+    };
+    /** Twilio's onMessageAdded for a message the customer has just written in one of their conversations. */
+    const conversationMessage = (customer: SandboxCustomer, conversation: SandboxCustomer['conversations'][number], prefix: string): SignedPost => {
+      const message = sandbox.data.addMessage(conversation.sid, { author: customer.phone!, body: `${prefix} ${randomUUID()}` });
+      const params = {
+        EventType: 'onMessageAdded',
+        ConversationSid: conversation.sid,
+        MessageSid: message.sid,
+        Body: message.body ?? '',
+        Author: customer.phone!,
+        DateCreated: new Date().toISOString(),
+        AccountSid: sandbox.credentials.accountSid,
+      };
+      const signature = getExpectedTwilioSignature(sandbox.credentials.authToken, `${PUBLIC_BASE_URL}/webhooks/conversations`, params);
+      const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature, 'i-twilio-idempotency-token': message.sid };
+      return { path: '/webhooks/conversations', headers, body: new URLSearchParams(params).toString(), messageId: message.sid };
+    };
+
     const segmentWebhook = async () => {
       const customer = hot[Math.floor(Math.random() * hot.length)];
       if (!customer.userId) return;
-      const messageId = `soak-${randomUUID()}`;
-      const body = JSON.stringify({ type: 'track', event: 'Soak Event', userId: customer.userId, messageId, timestamp: new Date().toISOString() });
-      const signature = createHmac('sha1', SECRET).update(body).digest('hex');
+      const post = segmentTrack(customer, 'Soak Event', 'soak');
       counts.segment_webhooks += 1;
-      const delivered = await deliver('/webhooks/segment', { 'content-type': 'application/json', 'x-signature': signature }, body);
+      const delivered = await deliver(post.path, post.headers, post.body);
       if (!delivered) return;
       const result = (await delivered.response.json()) as { outcomes: { applied: number } };
       if (result.outcomes.applied === 1) {
         counts.segment_webhooks_applied += 1;
-        changes.push({ messageId, profileId: customer.profileId!, at: delivered.at, landedOn: delivered.landedOn, answeredAt: delivered.answeredAt });
+        changes.push({
+          messageId: post.messageId,
+          profileId: customer.profileId!,
+          at: delivered.at,
+          landedOn: delivered.landedOn,
+          answeredAt: delivered.answeredAt,
+        });
       }
     };
 
@@ -282,29 +318,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const customer = from[Math.floor(Math.random() * from.length)];
       if (!customer) return;
       const conversation = customer.conversations[Math.floor(Math.random() * customer.conversations.length)];
-      const message = sandbox.data.addMessage(conversation.sid, { author: customer.phone!, body: `soak ${randomUUID()}` });
-      const params = {
-        EventType: 'onMessageAdded',
-        ConversationSid: conversation.sid,
-        MessageSid: message.sid,
-        Body: message.body ?? '',
-        Author: customer.phone!,
-        DateCreated: new Date().toISOString(),
-        AccountSid: sandbox.credentials.accountSid,
-      };
-      const signature = getExpectedTwilioSignature(sandbox.credentials.authToken, `${PUBLIC_BASE_URL}/webhooks/conversations`, params);
+      const post = conversationMessage(customer, conversation, 'soak');
       counts.conversations_webhooks += 1;
-      const delivered = await deliver(
-        '/webhooks/conversations',
-        { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature, 'i-twilio-idempotency-token': message.sid },
-        new URLSearchParams(params).toString(),
-      );
+      const delivered = await deliver(post.path, post.headers, post.body);
       if (!delivered) return;
       const result = (await delivered.response.json()) as { outcome: string };
       if (result.outcome === 'applied') {
         counts.conversations_webhooks_applied += 1;
         changes.push({
-          messageId: message.sid,
+          messageId: post.messageId,
           profileId: customer.profileId!,
           at: delivered.at,
           landedOn: delivered.landedOn,
@@ -356,29 +378,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const probes: Array<{ messageId: string; profileId: string; at: number; landedOn: number }> = [];
     const probe = async (instance: Instance, customer: SandboxCustomer) => {
       // A Segment track for a customer with a user id, else a message in one of their conversations.
-      let post: { path: string; headers: Record<string, string>; body: string; messageId: string; applied: (result: unknown) => boolean };
-      if (customer.userId) {
-        const messageId = `probe-${randomUUID()}`;
-        const body = JSON.stringify({ type: 'track', event: 'Soak Probe', userId: customer.userId, messageId, timestamp: new Date().toISOString() });
-        const headers = { 'content-type': 'application/json', 'x-signature': createHmac('sha1', SECRET).update(body).digest('hex') };
-        post = { path: '/webhooks/segment', headers, body, messageId, applied: (r) => (r as { outcomes: { applied: number } }).outcomes.applied === 1 };
-      } else {
-        const conversation = customer.conversations[0];
-        const message = sandbox.data.addMessage(conversation.sid, { author: customer.phone!, body: `probe ${randomUUID()}` });
-        const params = {
-          EventType: 'onMessageAdded',
-          ConversationSid: conversation.sid,
-          MessageSid: message.sid,
-          Body: message.body ?? '',
-          Author: customer.phone!,
-          DateCreated: new Date().toISOString(),
-          AccountSid: sandbox.credentials.accountSid,
-        };
-        const signature = getExpectedTwilioSignature(sandbox.credentials.authToken, `${PUBLIC_BASE_URL}/webhooks/conversations`, params);
-        const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature, 'i-twilio-idempotency-token': message.sid };
-        const body = new URLSearchParams(params).toString();
-        post = { path: '/webhooks/conversations', headers, body, messageId: message.sid, applied: (r) => (r as { outcome: string }).outcome === 'applied' };
-      }
+      const post = customer.userId ? segmentTrack(customer, 'Soak Probe', 'probe') : conversationMessage(customer, customer.conversations[0], 'probe');
+      const applied = (result: unknown) =>
+        customer.userId ? (result as { outcomes: { applied: number } }).outcomes.applied === 1 : (result as { outcome: string }).outcome === 'applied';
       const at = Date.now();
       try {
         const response = await fetch(`${instance.url}${post.path}`, {
@@ -387,7 +389,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           body: post.body,
           signal: AbortSignal.timeout(10_000),
         });
-        if (response.ok && post.applied(await response.json()))
+        if (response.ok && applied(await response.json()))
           probes.push({ messageId: post.messageId, profileId: customer.profileId!, at, landedOn: instance.index });
       } catch {
         // not answered: the next probe
