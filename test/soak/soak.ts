@@ -289,6 +289,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       return { path: '/webhooks/conversations', headers, body: new URLSearchParams(params).toString(), messageId: message.sid };
     };
 
+    /** A webhook's change, applied: when it was sent and answered, and which instance took it. */
+    const changed = (post: SignedPost, customer: SandboxCustomer, delivered: { at: number; landedOn: number; answeredAt: number }) =>
+      changes.push({
+        messageId: post.messageId,
+        profileId: customer.profileId!,
+        at: delivered.at,
+        landedOn: delivered.landedOn,
+        answeredAt: delivered.answeredAt,
+      });
+
     const segmentWebhook = async () => {
       const customer = hot[Math.floor(Math.random() * hot.length)];
       if (!customer.userId) return;
@@ -299,13 +309,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const result = (await delivered.response.json()) as { outcomes: { applied: number } };
       if (result.outcomes.applied === 1) {
         counts.segment_webhooks_applied += 1;
-        changes.push({
-          messageId: post.messageId,
-          profileId: customer.profileId!,
-          at: delivered.at,
-          landedOn: delivered.landedOn,
-          answeredAt: delivered.answeredAt,
-        });
+        changed(post, customer, delivered);
       }
     };
 
@@ -325,13 +329,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const result = (await delivered.response.json()) as { outcome: string };
       if (result.outcome === 'applied') {
         counts.conversations_webhooks_applied += 1;
-        changes.push({
-          messageId: post.messageId,
-          profileId: customer.profileId!,
-          at: delivered.at,
-          landedOn: delivered.landedOn,
-          answeredAt: delivered.answeredAt,
-        });
+        changed(post, customer, delivered);
       }
     };
 
