@@ -67,10 +67,14 @@ interface Subscriber {
   profileId: string;
   client: Client;
   connectedAt: number;
-  /** When a change sent from then on is proven to reach it: the sending of the first probe it received. */
+  /**
+   * From when a change sent is sure to find its subscription in place: when the first probe for
+   * its customer reached it (that probe was published before, so a change sent later is too).
+   */
   registeredAt: number;
   closedAt: number | null;
-  received: Set<string>;
+  /** Each change it received (event id or message sid), and when. */
+  received: Map<string, number>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -341,7 +345,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         connectedAt: 0,
         registeredAt: 0,
         closedAt: null,
-        received: new Set(),
+        received: new Map(),
       };
       subscriber.client = createClient({
         url: `${instance.url.replace('http', 'ws')}/graphql`,
@@ -359,8 +363,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         {
           next: (v) => {
             const change = v.data?.customerContextChanged;
-            if (change?.event) subscriber.received.add(change.event.id);
-            if (change?.message) subscriber.received.add(change.message.sid);
+            for (const id of [change?.event?.id, change?.message?.sid]) if (id && !subscriber.received.has(id)) subscriber.received.set(id, Date.now());
           },
           error: () => undefined,
           complete: () => undefined,
@@ -393,20 +396,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         // not answered: the next probe
       }
     };
-    const firstProbeSeen = (s: Subscriber, landedOn?: number) =>
-      Math.min(
-        ...probes
-          .filter((p) => p.profileId === s.profileId && (landedOn === undefined || p.landedOn === landedOn) && s.received.has(p.messageId))
-          .map((p) => p.at),
-      );
-    /** Subscriptions have no acknowledgement: each counts from the first probe for its customer that it received. */
+    /** When the first probe matching `which` reached `s` (Infinity: none yet). */
+    const firstProbeSeen = (s: Subscriber, which: (p: (typeof probes)[number]) => boolean) =>
+      Math.min(...probes.filter((p) => p.profileId === s.profileId && which(p)).map((p) => s.received.get(p.messageId) ?? Infinity));
+    /** Subscriptions have no acknowledgement: each counts from the first probe for its customer that reached it. */
     const probeable = (c: SandboxCustomer) => Boolean(c.userId || (c.phone && c.conversations.length > 0));
     const registered = async (all: Subscriber[]) => {
       // A customer no webhook of the soak can change is never expected to reach its subscribers.
       const subs = all.filter((s) => probeable(hot.find((c) => c.profileId === s.profileId)!));
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
-        for (const s of subs) if (!s.registeredAt && Number.isFinite(firstProbeSeen(s))) s.registeredAt = firstProbeSeen(s);
+        for (const s of subs) {
+          const seen = firstProbeSeen(s, () => true);
+          if (!s.registeredAt && Number.isFinite(seen)) s.registeredAt = seen;
+        }
         const waiting = subs.filter((s) => !s.registeredAt);
         if (waiting.length === 0) return;
         const target = up()[0];
@@ -417,7 +420,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     };
     /**
      * After Redis returns: probes to each instance until one has reached a subscriber on every
-     * other instance, or `until`. Changes sent before then may have found the fan-out still down.
+     * other instance, or `until`. A probe is published some time between its sending and its
+     * answer, so the fan-out is proven back when the probe arrives, not when it was sent: changes
+     * sent before then may have found it still down.
      */
     const fanoutReturned = async (until: number) => {
       const back = instances.map(() => instances.map((): number | undefined => undefined));
@@ -428,9 +433,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         for (const from of instances)
           for (const to of instances) {
             const s = subscribers.find((sub) => sub.instance === to.index && sub.profileId === watched.profileId && sub.closedAt === null);
-            const seen = s
-              ? Math.min(...probes.filter((p) => p.at >= since && p.landedOn === from.index && s.received.has(p.messageId)).map((p) => p.at))
-              : Infinity;
+            const seen = s ? firstProbeSeen(s, (p) => p.at >= since && p.landedOn === from.index) : Infinity;
             if (from !== to && Number.isFinite(seen)) back[from.index][to.index] ??= seen;
           }
         if (instances.every((from) => instances.every((to) => from === to || back[from.index][to.index] !== undefined))) return;
