@@ -201,32 +201,39 @@ describe.each([
     });
     const customers = sandbox.data.customers.filter((c) => c.profileId && (c.userId || c.email || c.phone)).slice(0, 150);
     expect(customers).toHaveLength(150);
-    let next = 0;
+    /** Whole, or partial for the budget's sake only (never an error, never another failure). */
+    const ask = async (h: Harness, customer: (typeof customers)[number]): Promise<'complete' | 'partial'> => {
+      const answer = await h.gql<Answer>(
+        `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId traits freshness { stale sources { source error } } } }`,
+        {
+          lookup: { userId: customer.userId, email: customer.email, phone: customer.phone },
+        },
+      );
+      expect(answer.status).toBe(200);
+      expect(answer.errors).toBeUndefined();
+      const errors = answer.data?.customerContext?.freshness.sources.map((s) => s.error).filter(Boolean) ?? [];
+      if (errors.length === 0) return 'complete';
+      expect(errors.filter((e) => e !== 'BUDGET_EXHAUSTED')).toEqual([]);
+      return 'partial';
+    };
+    // Asked alone while the bucket is full, a lookup is answered whole: the budget holds back only
+    // what goes over it. (Within the burst, fifty lookups share the bucket, so on a busy machine
+    // every one of them may wait too long: how many come back whole there is not a property.)
+    expect(await ask(instances[0], customers[0])).toBe('complete');
+    let next = 1;
     let partial = 0;
-    let complete = 0;
+    let answered = 0;
     const worker = async (h: Harness) => {
       while (next < customers.length) {
-        const customer = customers[next++];
-        const answer = await h.gql<Answer>(
-          `query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { profileId traits freshness { stale sources { source error } } } }`,
-          {
-            lookup: { userId: customer.userId, email: customer.email, phone: customer.phone },
-          },
-        );
-        expect(answer.status).toBe(200);
-        expect(answer.errors).toBeUndefined();
-        const errors = answer.data?.customerContext?.freshness.sources.map((s) => s.error).filter(Boolean) ?? [];
-        if (errors.length > 0) {
-          expect(errors.filter((e) => e !== 'BUDGET_EXHAUSTED')).toEqual([]);
-          partial += 1;
-        } else complete += 1;
+        const outcome = await ask(h, customers[next++]);
+        answered += 1;
+        if (outcome === 'partial') partial += 1;
       }
     };
     await Promise.all(Array.from({ length: 50 }, (_, i) => worker(instances[i % 2])));
     expect(sandbox.calls.maxPerSecond('segment')).toBeLessThanOrEqual(20);
-    expect(complete).toBeGreaterThan(0);
     expect(partial).toBeGreaterThan(0);
-    expect(complete + partial).toBe(150);
+    expect(answered).toBe(149);
   }, 90_000);
 
   it('refreshCustomerContext on one instance drops the copy every instance holds', async () => {
