@@ -83,9 +83,7 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     });
     metrics.watch(this.countedEvents());
     // Keys written or dropped here, and keys another instance wrote or dropped (its bus message).
-    const changed = (keys: string[]) => {
-      for (const listener of this.keyListeners) listener(keys);
-    };
+    const changed = (keys: string[]) => this.changedElsewhere(keys);
     this.bento.on('cache:written', ({ key }: { key: string }) => changed([key]));
     this.bento.on('cache:deleted', ({ key }: { key: string }) => changed([key]));
     this.bento.on('cache:expire' as 'cache:deleted', ({ key }: { key: string }) => changed([key]));
@@ -243,6 +241,15 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
    */
   async announce(keys: string[]): Promise<void> {
     await this.delete(keys);
+  }
+
+  /**
+   * Tells this instance's `onKeysChanged` listeners, and nobody else, that keys changed on
+   * another instance which could not say so through the bus (an instance of an earlier version,
+   * whose change message is all there is).
+   */
+  changedElsewhere(keys: string[]): void {
+    for (const listener of this.keyListeners) listener(keys);
   }
 
   /**

@@ -211,8 +211,18 @@ export class PubSub {
   constructor(private readonly connection: RedisConnection) {
     this.publisher = connection.create('pubsub (publisher)');
     this.listener = connection.subscriber('pubsub (subscriber)');
+    // A listener that throws (a message it cannot read, a bug) must not reach ioredis's socket
+    // handler: there it would be an uncaught exception, and anyone who can PUBLISH to this Redis
+    // could stop every instance with one message.
+    const logger = new Logger(PubSub.name);
     this.listener.on('message', (channel: string, message: string) => {
-      for (const listener of this.listeners.get(channel) ?? []) listener(message);
+      for (const listener of this.listeners.get(channel) ?? []) {
+        try {
+          listener(message);
+        } catch (error) {
+          logger.warn(`a message on a pub/sub channel was not handled: ${(error as Error).message}`);
+        }
+      }
     });
   }
 
@@ -304,13 +314,15 @@ class RedisBus {
   }
 
   private receive(message: string, handler: Handler): void {
-    let data: { busId?: unknown; payload?: CacheBusMessage };
+    let data: unknown;
     try {
-      data = JSON.parse(message) as typeof data;
+      data = JSON.parse(message);
     } catch {
       return;
     }
-    if (data.busId === this.id || !data.payload) return;
-    handler(data.payload);
+    if (typeof data !== 'object' || data === null) return;
+    const { busId, payload } = data as { busId?: unknown; payload?: unknown };
+    if (busId === this.id || typeof payload !== 'object' || payload === null) return;
+    handler(payload as CacheBusMessage);
   }
 }

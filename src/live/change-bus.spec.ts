@@ -79,14 +79,18 @@ const heard = (bus: ChangeBus, id: string) =>
 describe('ChangeBus on a real Redis', () => {
   let server: RedisServer;
   const connections: RedisConnection[] = [];
+  /** Keys each instance's cache was told changed elsewhere (`changedElsewhere`). */
+  const toldChanged = new Map<ChangeBus, string[][]>();
   const instance = async () => {
     const connection = new RedisConnection(loadConfig({ REDIS_URL: server.url, REDIS_KEY_PREFIX: `bus${process.pid}:` }));
     connections.push(connection);
-    // The cache's announcement of the key change is not what this test is about.
-    const cache = { announce: async () => undefined } as unknown as CacheService;
+    // The cache's announcement of the key change is not what these tests are about.
+    const told: string[][] = [];
+    const cache = { announce: async () => undefined, changedElsewhere: (keys: string[]) => told.push(keys) } as unknown as CacheService;
     const bus = new ChangeBus(loadConfig({ REDIS_URL: server.url, REDIS_KEY_PREFIX: `bus${process.pid}:` }), connection, cache);
     await bus.onModuleInit();
     await connection.onApplicationBootstrap();
+    toldChanged.set(bus, told);
     return bus;
   };
 
@@ -127,5 +131,41 @@ describe('ChangeBus on a real Redis', () => {
     expect(onA.filter((id) => id === 'E1')).toEqual(['E1']);
     expect(onA.filter((id) => id.startsWith('E2-')).every((id, i, all) => all.indexOf(id) === i)).toBe(true);
     expect(onA).toContain('E3');
+    // With A's subscription known to be live (it heard E3), A's own E4 comes back from Redis and
+    // is skipped: A hears it once, from itself, by the time it hears B's E5.
+    const fromB = heard(b, 'E4');
+    await a.publish(changeWith('E4'));
+    await fromB;
+    const last = heard(a, 'E5');
+    await b.publish(changeWith('E5'));
+    await last;
+    expect(onA.filter((id) => id === 'E4')).toEqual(['E4']);
+  });
+
+  it('ignores what is not a change on its channel, and keeps delivering', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const admin = new Redis(server.url);
+    try {
+      for (const junk of ['null', '[]', '42', '"text"', '{"x":1}', '{"profileId":7}', 'not json']) await admin.publish(`bus${process.pid}:changes`, junk);
+    } finally {
+      admin.disconnect();
+    }
+    const sentinel = heard(a, 'J1');
+    await b.publish(changeWith('J1'));
+    expect((await sentinel).event?.id).toBe('J1');
+  });
+
+  it('drops what was built from the profile on a change from an instance of an earlier version, which announces no key', async () => {
+    const a = await instance();
+    const { origin: _none, ...older } = { ...changeWith('OLD1'), origin: undefined };
+    const got = heard(a, 'OLD1');
+    const admin = new Redis(server.url);
+    try {
+      await admin.publish(`bus${process.pid}:changes`, JSON.stringify(older));
+    } finally {
+      admin.disconnect();
+    }
+    await got;
+    expect(toldChanged.get(a)).toEqual([['p:{use_1}:news']]);
   });
 });

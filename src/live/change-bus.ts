@@ -47,15 +47,17 @@ export class ChangeBus implements OnModuleInit, OnModuleDestroy {
     if (!this.redis.enabled) return;
     this.pubSub = this.redis.pubSub();
     const { subscribed, off } = this.pubSub.subscribe(this.channel, (message) => {
-      let parsed: ChangeMessage;
-      try {
-        parsed = JSON.parse(message) as ChangeMessage;
-      } catch {
-        this.logger.warn('ignored a change message that is not JSON');
+      const parsed = changeMessageOf(message);
+      if (!parsed) {
+        this.logger.warn('ignored a change message that is not a change');
         return;
       }
       const { origin, ...change } = parsed;
-      if (origin !== this.origin) this.local.emit('change', change);
+      if (origin === this.origin) return;
+      // From an instance of an earlier version, which announces no news key: what was built from
+      // the profile is dropped here, as that instance would have had it dropped.
+      if (origin === undefined) this.cache.changedElsewhere([cacheKeys.news(change.profileId)]);
+      this.local.emit('change', change);
     });
     this.off = off;
     // With Redis down at start, the start goes on; the fan-out follows once Redis answers.
@@ -88,4 +90,18 @@ export class ChangeBus implements OnModuleInit, OnModuleDestroy {
     this.off?.();
     this.local.removeAllListeners();
   }
+}
+
+/** A change message as published (`publish`), or null for anything else on the channel. */
+function changeMessageOf(message: string): ChangeMessage | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const candidate = parsed as Partial<ChangeMessage>;
+  if (typeof candidate.profileId !== 'string' || (candidate.origin !== undefined && typeof candidate.origin !== 'string')) return null;
+  return candidate as ChangeMessage;
 }
