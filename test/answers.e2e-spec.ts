@@ -99,6 +99,18 @@ describe('kept answers (e2e)', () => {
     expect(view.properties).toMatchObject({ stale: false, failed_sources: [], viewer_role: 'supervisor' });
   });
 
+  it('keeps its answers when a caller sends more distinct query texts than it remembers shapes of', async () => {
+    const c = customer(12);
+    await kept(a, c);
+    // 300 texts the answer cache does not serve (each its own text): the shapes it remembers are
+    // cleared at least once on the way.
+    const headers = { authorization: `Bearer ${sandbox.credentials.supervisorToken}` };
+    for (let i = 0; i < 300; i++) expect((await a.gql(`{ __typename }${' '.repeat(i)}`, {}, headers)).status).toBe(200);
+    const before = await lookups(a);
+    await ask(a, c);
+    expect(await lookups(a)).toMatchObject({ hit: before.hit + 1, miss: before.miss });
+  });
+
   it('keeps one answer per role set: an agent gets the masked answer, a supervisor the values', async () => {
     const c = customer(1);
     const supervisor = await kept(a, c, sandbox.credentials.supervisorToken);

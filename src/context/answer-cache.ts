@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache';
 import { Counter, Registry } from 'prom-client';
 import { cacheKeys } from '../cache/cache-keys';
 import { CacheService } from '../cache/cache.service';
+import { plainDigest } from '../common/digest';
 import { AppConfig } from '../config/config';
 import type { AccessTarget } from '../auth/customer-access';
 import type { FreshnessSummary } from '../tracking/tracking.service';
@@ -24,8 +25,11 @@ export interface AnswerRead {
 }
 
 interface Shape {
-  /** Names the query text in questions: a number hashes faster than the text. Never reused. */
-  id: number;
+  /**
+   * Names the query text in questions (a short digest hashes faster than the text): computed once
+   * per parse, and the same after the shapes are cleared, so clearing them keeps every answer.
+   */
+  id: string;
   document: DocumentNode;
 }
 
@@ -72,7 +76,6 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
   /** Cache key → keys of the answers built from it. */
   private readonly index = new Map<string, Set<string>>();
   private readonly shapes = new Map<string, Shape | null>();
-  private shapesMade = 0;
   /** Question → how many answers (one per policy view) are kept for it. */
   private readonly questions = new Map<string, number>();
   /** Change counter, and the counter's value at each indexed name's last change. */
@@ -224,7 +227,7 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
     let shape = this.shapes.get(body.query);
     if (shape === undefined) {
       const document = cacheableQuery(body.query);
-      shape = document ? { id: ++this.shapesMade, document } : null;
+      shape = document ? { id: plainDigest(body.query), document } : null;
       if (this.shapes.size >= MAX_SHAPES) this.shapes.clear();
       this.shapes.set(body.query, shape);
     }
