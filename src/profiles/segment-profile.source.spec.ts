@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { RedisConnection } from '../cache/redis-connection';
 import { DomainError, ErrorCode } from '../common/errors';
 import { loadConfig } from '../config/config';
@@ -23,6 +25,29 @@ describe(SegmentProfileSource.name, () => {
   beforeEach(() => sandbox.calls.reset());
 
   const phone = () => ({ type: 'phone', id: vip.phone as string });
+
+  it('takes a 200 whose body is not JSON for Segment failing, without quoting the body', async () => {
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"traits": {"email": jane@example.com');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = sandboxConfig(loadConfig({ UPSTREAM_RETRIES: '0' }), sandbox);
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const broken = new SegmentProfileSource(
+        { ...config, segment: { ...config.segment, profileApiUrl: url } },
+        new UpstreamMetrics(),
+        new ProfileApiBudget(config, { enabled: false } as RedisConnection),
+      );
+      const error = (await broken.resolve(phone()).catch((e: unknown) => e)) as DomainError;
+      expect(error).toBeInstanceOf(DomainError);
+      expect(error.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
+      expect(JSON.stringify({ message: error.message, cause: String(error.cause) })).not.toContain('jane@');
+    } finally {
+      server.close();
+    }
+  });
 
   it('resolves a phone, its + sent as %2B, to the use_ id the cursor names', async () => {
     const resolved = await profiles.resolve(phone());

@@ -215,7 +215,13 @@ export class SegmentProfileSource extends ProfileSource {
           if (response.status === 429) await this.budget.pause(retryAfter ?? 1_000);
           throw upstreamErrorFor('segment', response.status, detail, retryAfter);
         }
-        return (await response.json()) as T;
+        try {
+          return (await response.json()) as T;
+        } catch (error) {
+          // A body that is not JSON: its parse error would quote it (profile data) into the log.
+          if (signal.aborted) throw error;
+          throw upstreamErrorFor('segment', 502);
+        }
       }),
     );
   }
