@@ -82,6 +82,24 @@ describe(AuthService.name, () => {
     expect(validator.calls).toBe(2);
   });
 
+  it('does not take in hand an answer read while a token key changed', async () => {
+    let answer: (principal: Principal) => void = () => undefined;
+    const { cache, service } = setup(() => new Promise<Principal>((resolve) => (answer = resolve)));
+    const token = jwt({ sub: 'jane' });
+    const first = service.authenticate(token);
+    await new Promise(setImmediate); // the read has begun
+    // Meanwhile a token validation is deleted (here or, through the bus, on another instance).
+    cache.delete('auth:another-token');
+    answer(agent());
+    await first;
+    const reads = cache.reads;
+    await service.authenticate(token);
+    // Asked the cache again: what was read before the change was not kept in hand.
+    expect(cache.reads).toBe(reads + 1);
+    await service.authenticate(token);
+    expect(cache.reads).toBe(reads + 1);
+  });
+
   it('refuses a token Twilio calls invalid, and remembers nothing', async () => {
     const { cache, service } = setup(async () => null);
     await expect(service.authenticate(jwt({}))).rejects.toMatchObject({ code: ErrorCode.UNAUTHENTICATED });
