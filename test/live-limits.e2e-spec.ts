@@ -91,6 +91,12 @@ describe('graphql-ws limits (e2e)', () => {
     expect((await socket.closed).code).toBe(4403);
   });
 
+  it('closes a socket that sends complete before it is acknowledged with 4401', async () => {
+    const socket = await raw(h);
+    socket.send({ type: 'complete', id: '' });
+    expect(await socket.closed).toEqual({ code: 4401, reason: 'Unauthorized' });
+  });
+
   it('closes the socket with 4403 when its token expires', async () => {
     const token = h.sandbox.issueToken({ identity: h.sandbox.data.agents[0].identity, roles: ['supervisor'], expiresInSeconds: 2 });
     const socket = await connected(token);

@@ -167,6 +167,9 @@ export class SubscriptionPipeline {
         return;
       }
       case 'complete':
+        // Before the connection is acknowledged Mercurius has no context to end a subscription
+        // with: it fails, logs a stack and drops the socket without a close code. Nothing runs yet.
+        if (!connection.principal) return this.close(connection, CLOSE.unauthorized, 'Unauthorized');
         if (typeof id !== 'string') return this.close(connection, CLOSE.badMessage, 'Invalid message received');
         connection.active.delete(id);
         connection.variables.delete(id);
