@@ -8,6 +8,7 @@ import { AppConfig } from '../config/config';
 import { CacheMetrics, type CacheEventSource } from '../metrics/cache-metrics';
 import { runWithPriority } from '../common/priority';
 import { RedisConnection, redisUnavailable } from './redis-connection';
+import { cacheKeys } from './cache-keys';
 import { SingleFlight } from './single-flight';
 
 /** What the cache hands back: the value, when it was fetched upstream, whether it is past its TTL. */
@@ -83,7 +84,7 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     });
     metrics.watch(this.countedEvents());
     // Keys written or dropped here, and keys another instance wrote or dropped (its bus message).
-    const changed = (keys: string[]) => this.changedElsewhere(keys);
+    const changed = (keys: string[]) => this.keysChanged(keys);
     this.bento.on('cache:written', ({ key }: { key: string }) => changed([key]));
     this.bento.on('cache:deleted', ({ key }: { key: string }) => changed([key]));
     this.bento.on('cache:expire' as 'cache:deleted', ({ key }: { key: string }) => changed([key]));
@@ -249,6 +250,23 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
    * whose change message is all there is).
    */
   changedElsewhere(keys: string[]): void {
+    this.keysChanged(keys);
+  }
+
+  /**
+   * Calls `listener` with the profile whose news key (`cacheKeys.news`) changed: a webhook's
+   * change to it, on this instance or another. For what is memoised from a profile's news.
+   */
+  onProfileNews(listener: (profileKey: string) => void): () => void {
+    return this.onKeysChanged((keys) => {
+      for (const key of keys) {
+        const profileKey = cacheKeys.profileOfNews(key);
+        if (profileKey !== undefined) listener(profileKey);
+      }
+    });
+  }
+
+  private keysChanged(keys: string[]): void {
     for (const listener of this.keyListeners) listener(keys);
   }
 

@@ -21,7 +21,7 @@ describe('IntelligenceIngestService', () => {
       config,
       { enabled: true, create: () => client } as unknown as RedisConnection,
       {
-        onKeysChanged: () => () => undefined,
+        onProfileNews: () => () => undefined,
       } as unknown as CacheService,
     );
     kept.onModuleInit();

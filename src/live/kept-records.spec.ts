@@ -23,7 +23,7 @@ describe('KeptRecords', () => {
         return client;
       },
     } as unknown as RedisConnection;
-    const cache = { onKeysChanged: () => () => undefined } as unknown as CacheService;
+    const cache = { onProfileNews: () => () => undefined } as unknown as CacheService;
     const kept = new KeptRecords({ redis: { keyPrefix: prefix } } as AppConfig, connection, cache);
     kept.onModuleInit();
     return kept;
@@ -77,7 +77,7 @@ describe('KeptRecords', () => {
     const down = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
     const connection = { enabled: true, create: () => down } as unknown as RedisConnection;
     const kept = new KeptRecords({ redis: { keyPrefix: 'down:' } } as AppConfig, connection, {
-      onKeysChanged: () => () => undefined,
+      onProfileNews: () => () => undefined,
     } as unknown as CacheService);
     kept.onModuleInit();
     await expect(kept.keep('notes', 'use_1', write('KQ1', 1, 1), bounds)).rejects.toMatchObject({ code: 'UNAVAILABLE' });

@@ -98,12 +98,7 @@ export class KeptRecords implements OnModuleInit {
       this.client = client as KeepClient;
     }
     // Any instance's webhook announces its profile's news key before pushing the change.
-    this.cache.onKeysChanged((keys) => {
-      for (const key of keys) {
-        const profileKey = cacheKeys.profileOfNews(key);
-        if (profileKey !== undefined) this.changed(profileKey);
-      }
-    });
+    this.cache.onProfileNews((profileKey) => this.changed(profileKey));
   }
 
   /** Keeps one record; true when what is kept changed (a new record, or new content for one). */

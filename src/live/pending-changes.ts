@@ -56,12 +56,7 @@ export class PendingChanges implements OnModuleInit {
   onModuleInit(): void {
     if (this.redis.enabled) this.client = this.redis.create('pending');
     // Any instance's webhook announces its profile's news key before pushing the change.
-    this.cache.onKeysChanged((keys) => {
-      for (const key of keys) {
-        const profileKey = cacheKeys.profileOfNews(key);
-        if (profileKey !== undefined) this.memo.delete(profileKey);
-      }
-    });
+    this.cache.onProfileNews((profileKey) => this.memo.delete(profileKey));
   }
 
   async addEvent(profileKey: string, event: ProfileEvent): Promise<void> {
