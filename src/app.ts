@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { NestFactory } from '@nestjs/core';
@@ -33,6 +34,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     genReqId: requestId,
     logController: new RequestLogLines(),
   });
+  // Its shutdown hook runs first and leaves WebSockets alone: they get the going-away frame.
+  closeConnectionsAtShutdown(adapter.getInstance(), config.http.shutdownGraceMs);
   // The WebSocket server at the root (Mercurius uses it when it finds it, instead of its own
   // encapsulated one), so the request pipeline can screen each socket before Mercurius reads it.
   await adapter.getInstance().register(websocket, { options: { maxPayload: BODY_LIMIT_BYTES }, preClose: goingAway });
@@ -61,4 +64,39 @@ function goingAway(this: FastifyInstance, done: () => void): void {
   }
   server.close();
   done();
+}
+
+/** How often, while stopping, connections whose answer has gone out are looked for and closed. */
+const DRAIN_TICK_MS = 100;
+
+/**
+ * A stopped HTTP server waits for every open connection to end, and Node closes only those idle
+ * between two requests for it. Two kinds would hold the shutdown for as long as their client
+ * likes, and with it the tracking flush that follows: a connection opened ahead of need that has
+ * not sent a request (browsers preconnect), which Node never counts idle, and a keep-alive
+ * connection whose request was in flight, idle only once answered (then kept for Fastify's 72 s
+ * keep-alive, or more). So at shutdown the first are closed at once, the second as soon as their
+ * answer has gone out, and whatever is still open after `graceMs` (an answer still being
+ * computed, a request still arriving) is cut. WebSockets are `goingAway`'s.
+ */
+function closeConnectionsAtShutdown(fastify: FastifyInstance, graceMs: number): void {
+  const server = fastify.server;
+  const unused = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    unused.add(socket);
+    socket.once('close', () => unused.delete(socket));
+  });
+  // A request's headers have arrived (or a WebSocket's upgrade): the connection is in use.
+  server.on('request', (request: { socket: Socket }) => unused.delete(request.socket));
+  server.on('upgrade', (request: { socket: Socket }) => unused.delete(request.socket));
+  fastify.addHook('preClose', (done) => {
+    for (const socket of unused) socket.destroy();
+    const drain = setInterval(() => server.closeIdleConnections(), DRAIN_TICK_MS).unref();
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs).unref();
+    server.once('close', () => {
+      clearInterval(drain);
+      clearTimeout(cut);
+    });
+    done();
+  });
 }

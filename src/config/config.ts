@@ -147,6 +147,7 @@ export const envSchema = z
     CORS_ORIGINS: origins,
     TRUST_PROXY: trustProxy,
     HTTP_REQUEST_TIMEOUT_MS: duration(10_000),
+    HTTP_SHUTDOWN_GRACE_MS: duration(5_000),
     RATE_LIMIT_WINDOW_MS: duration(60_000),
     RATE_LIMIT_WORKER_MAX: z.coerce.number().int().min(1).default(600),
     RATE_LIMIT_IP_MAX: z.coerce.number().int().min(1).default(6_000),
@@ -331,6 +332,7 @@ function build(env: Env) {
       corsOrigins: env.CORS_ORIGINS,
       trustProxy: env.TRUST_PROXY,
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      shutdownGraceMs: env.HTTP_SHUTDOWN_GRACE_MS,
       rateLimit: { windowMs: env.RATE_LIMIT_WINDOW_MS, workerMax: env.RATE_LIMIT_WORKER_MAX, ipMax: env.RATE_LIMIT_IP_MAX },
     },
     graphql: {
