@@ -118,19 +118,20 @@ describe('agent panel (browser e2e)', () => {
    * Posts marker events until the panel shows one (its subscription is registered on the service
    * by then), and waits for the query that reconciles it: afterwards nothing is in flight.
    */
-  const untilLive = async (page: Page, customer: SandboxCustomer, view: Page | FrameLocator = page, marker = 'live-marker') => {
+  const untilLive = async (page: Page, customer: SandboxCustomer, view: Page | FrameLocator = page, marker = 'live-marker', via: Harness = h) => {
     await view.locator('.live-live').waitFor();
     for (let attempt = 1; ; attempt++) {
       // Markers of another test on the same customer are on its timeline already: `marker` tells them apart.
       const name = marker === 'live-marker' ? `Panel Opened ${attempt}` : `Panel Opened (${marker}) ${attempt}`;
       const reconciled = page.waitForResponse((response) => isQuery(new URL(response.url())), { timeout: 5_000 });
-      await postSegment(h, {
+      const sent = await postSegment(via, {
         type: 'track',
         event: name,
         userId: customer.userId,
         messageId: `${marker}-${customer.index}-${attempt}`,
         timestamp: new Date().toISOString(),
       });
+      if (!sent.ok) throw new Error(`the marker event was refused: ${sent.status}`);
       const shown = await view
         .locator('.timeline li', { hasText: name })
         .waitFor({ timeout: 2_000 })
@@ -321,9 +322,8 @@ describe('agent panel (browser e2e)', () => {
   it('puts a Segment event posted while the panel is open on the timeline, highlighted, without a reload', async () => {
     const vip = h.sandbox.data.byArchetype('vip');
     const page = await open(phone(vip));
-    await page.locator('.live-live').waitFor();
-    // The subscription is registered once the server has read the subscribe message.
-    await page.waitForTimeout(200);
+    // A marker event seen pushed: the subscription is registered.
+    await untilLive(page, vip, page, 'timeline-marker');
     await page.evaluate('window.notReloaded = true');
     const response = await postSegment(h, {
       type: 'track',
@@ -538,7 +538,7 @@ describe('agent panel (browser e2e)', () => {
     const guarded = await within(
       'starting an instance with the example access policy',
       20_000,
-      startHarness({ sandbox: h.sandbox, env: { ACCESS_POLICY_FILE: EXAMPLE_POLICY } }),
+      startHarness({ sandbox: h.sandbox, env: { ACCESS_POLICY_FILE: EXAMPLE_POLICY, SEGMENT_WEBHOOK_SECRET: SECRET } }),
     );
     try {
       // The example policy hides the preferred store until the customer consents to Personalization.
@@ -553,9 +553,8 @@ describe('agent panel (browser e2e)', () => {
 
       const customer = h.sandbox.data.byArchetype('new');
       const open2 = await open(`email=${encodeURIComponent(customer.email!)}`, { base: `${guarded.url}/panel` });
-      await open2.locator('.live-live').waitFor();
-      // The subscription is registered once the server has read the subscribe message.
-      await open2.waitForTimeout(200);
+      // A marker event seen pushed: the subscription is registered.
+      await untilLive(open2, customer, open2, 'erasure-marker', guarded);
       const admin = h.sandbox.issueToken({ identity: h.sandbox.data.agents[0].identity, roles: ['admin'] });
       const erased = await guarded.gql(
         `mutation ($l: CustomerLookupInput!) { eraseCustomer(lookup: $l) { found } }`,
