@@ -46,6 +46,14 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/REDIS_CLUSTER_NODES: "b" is not host:port/);
   });
 
+  it('bounds each upstream call, retries included: by default two attempts and the longest backoff', () => {
+    expect(loadConfig({}).upstream).toMatchObject({ timeoutMs: 2_000, deadlineMs: 5_000 });
+    expect(loadConfig({ UPSTREAM_TIMEOUT_MS: '20000' }).upstream.deadlineMs).toBe(41_000);
+    expect(loadConfig({ UPSTREAM_DEADLINE_MS: '3000' }).upstream.deadlineMs).toBe(3_000);
+    expect(loadConfig({ UPSTREAM_DEADLINE_MS: '2000' }).upstream.deadlineMs).toBe(2_000);
+    expect(() => loadConfig({ UPSTREAM_DEADLINE_MS: '1999' })).toThrow(/UPSTREAM_DEADLINE_MS: must be at least UPSTREAM_TIMEOUT_MS \(2000\)/);
+  });
+
   it('parses cluster nodes', () => {
     expect(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001' }).redis.clusterNodes).toEqual([
       { host: '127.0.0.1', port: 7000 },

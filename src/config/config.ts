@@ -167,6 +167,8 @@ export const envSchema = z
 
     UPSTREAM_TIMEOUT_MS: duration(2_000),
     UPSTREAM_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    /** One call, retries and budget waits included; unset: two attempts and the longest backoff (`upstreamDeadline`). */
+    UPSTREAM_DEADLINE_MS: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(86_400_000).optional()),
     DEFAULT_PHONE_REGION: z
       .string()
       .regex(/^[A-Z]{2}$/, 'an ISO 3166 country code such as US')
@@ -214,6 +216,14 @@ export const envSchema = z
     }
     if (env.GRAPHQL_PERSISTED_ONLY && !env.GRAPHQL_PERSISTED_QUERIES_FILE) {
       ctx.addIssue({ code: 'custom', path: ['GRAPHQL_PERSISTED_ONLY'], message: 'needs GRAPHQL_PERSISTED_QUERIES_FILE' });
+    }
+    // Such a deadline would cut every slow attempt short: UPSTREAM_TIMEOUT_MS would never apply.
+    if (env.UPSTREAM_DEADLINE_MS !== undefined && env.UPSTREAM_DEADLINE_MS < env.UPSTREAM_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['UPSTREAM_DEADLINE_MS'],
+        message: `must be at least UPSTREAM_TIMEOUT_MS (${env.UPSTREAM_TIMEOUT_MS}), one attempt's timeout`,
+      });
     }
   });
 
@@ -268,6 +278,15 @@ function requireProductionSettings(
       ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'must be an https URL (Twilio signs the URL it calls)' });
     }
   }
+}
+
+/**
+ * Unset, an upstream call's deadline leaves room for two whole attempts and the backoff's longest
+ * delay (1 s) between them: a timed-out attempt is still retried once, as before the deadline,
+ * but a third does not start (2 s attempts: 5 s instead of over 6 s, budget waits apart).
+ */
+function upstreamDeadline(env: Pick<Env, 'UPSTREAM_DEADLINE_MS' | 'UPSTREAM_TIMEOUT_MS'>): number {
+  return env.UPSTREAM_DEADLINE_MS ?? 2 * env.UPSTREAM_TIMEOUT_MS + 1_000;
 }
 
 export interface CachePolicy {
@@ -343,7 +362,7 @@ function build(env: Env) {
       maxQueryBytes: env.GRAPHQL_MAX_QUERY_BYTES,
       persistedQueries: { file: env.GRAPHQL_PERSISTED_QUERIES_FILE, only: env.GRAPHQL_PERSISTED_ONLY },
     },
-    upstream: { timeoutMs: env.UPSTREAM_TIMEOUT_MS, retries: env.UPSTREAM_RETRIES },
+    upstream: { timeoutMs: env.UPSTREAM_TIMEOUT_MS, deadlineMs: upstreamDeadline(env), retries: env.UPSTREAM_RETRIES },
     identity: { defaultPhoneRegion: env.DEFAULT_PHONE_REGION, hashSecret: env.IDENTIFIER_HASH_SECRET },
     windows: { events: env.EVENTS_WINDOW, conversations: env.CONVERSATIONS_WINDOW, messages: env.MESSAGES_WINDOW },
     traits: { staleAfterMs: env.TRAIT_STALE_AFTER_MS },

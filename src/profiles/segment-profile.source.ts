@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../common/errors';
+import { currentPriority } from '../common/priority';
 import { AppConfig } from '../config/config';
 import { preferencesOf } from './consent-preferences';
 import { upstreamErrorFor, upstreamPolicy, type UpstreamPolicy } from '../upstream/upstream-policy';
@@ -67,12 +68,14 @@ export class SegmentProfileSource extends ProfileSource {
     private readonly budget: ProfileApiBudget,
   ) {
     super();
-    // Every attempt, retries included, spends one call of the space's shared budget.
+    // Every attempt, retries included, spends one call of the space's shared budget; a call past
+    // its deadline stops waiting for one.
     this.policy = upstreamPolicy({
       source: 'segment',
       timeoutMs: config.upstream.timeoutMs,
+      deadlineMs: config.upstream.deadlineMs,
       retries: config.upstream.retries,
-      beforeAttempt: () => budget.acquire(),
+      beforeAttempt: (signal) => budget.acquire(currentPriority(), signal),
     });
     this.authorization = `Basic ${Buffer.from(`${config.segment.accessToken}:`).toString('base64')}`;
     const space = `${config.segment.profileApiUrl}/v1/spaces/${encodeURIComponent(config.segment.spaceId)}/collections`;

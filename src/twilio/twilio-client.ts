@@ -37,7 +37,11 @@ export function createTwilioClient(config: AppConfig): TwilioClient {
   return { client: twilio(config.twilio.accountSid, config.twilio.authToken, { httpClient, accountSid: config.twilio.accountSid }) };
 }
 
-/** The resilience policy of every Twilio call; calls that walk several pages get a longer timeout. */
+/**
+ * The resilience policy of every Twilio call. Calls that walk several pages get a longer timeout,
+ * and a deadline longer by the same factor: the same room for a retry as a one-page call.
+ */
 export function twilioPolicy(config: AppConfig, timeoutFactor = 1): UpstreamPolicy {
-  return upstreamPolicy({ source: 'twilio', timeoutMs: config.upstream.timeoutMs * timeoutFactor, retries: config.upstream.retries });
+  const { timeoutMs, deadlineMs, retries } = config.upstream;
+  return upstreamPolicy({ source: 'twilio', timeoutMs: timeoutMs * timeoutFactor, deadlineMs: deadlineMs * timeoutFactor, retries });
 }

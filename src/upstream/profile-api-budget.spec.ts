@@ -84,6 +84,18 @@ describe(ProfileApiBudget.name, () => {
     await budget.acquire('foreground');
   });
 
+  it('gives no token to a caller that gave up while it waited (its deadline passed)', async () => {
+    const budget = budgetOf({ SEGMENT_MAX_RPS: '10', SEGMENT_BUDGET_WAIT_MS: '5000' });
+    await budget.acquire('foreground'); // the burst of 1: the next caller waits (about 150 ms at 7/s)
+    const caller = new AbortController();
+    const waiting = budget.acquire('foreground', caller.signal);
+    caller.abort();
+    dateClock.advance(1_000); // a token is free again when the wait ends: a caller that kept waiting would take it
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    await budget.acquire('foreground'); // still there
+    expect(budget.stats().waits).toBe(1);
+  });
+
   it('pauses every caller after a 429', async () => {
     const budget = budgetOf({ SEGMENT_MAX_RPS: '1000', SEGMENT_BUDGET_WAIT_MS: '0' });
     await budget.pause(1_000);

@@ -106,11 +106,16 @@ export class ProfileApiBudget {
     }
   }
 
-  /** Waits for a token; throws BUDGET_EXHAUSTED when none comes within the caller's bound. */
-  async acquire(priority: Priority = currentPriority()): Promise<void> {
+  /**
+   * Waits for a token; throws BUDGET_EXHAUSTED when none comes within the caller's bound. A caller
+   * that gave up (its signal aborted) takes no token: its wait ends, with the signal's reason, when
+   * it would have tried again.
+   */
+  async acquire(priority: Priority = currentPriority(), signal?: AbortSignal): Promise<void> {
     const reserve = priority === 'background' ? this.burst / 2 : 0;
     const deadline = Date.now() + (priority === 'background' ? this.config.segment.budgetBackgroundWaitMs : this.config.segment.budgetWaitMs);
     for (;;) {
+      signal?.throwIfAborted();
       const wait = await this.take(reserve, 0);
       if (wait === 0) return;
       this.waits += 1;

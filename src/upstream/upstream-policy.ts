@@ -1,23 +1,30 @@
-import { ExponentialBackoff, handleWhen, retry, timeout, TimeoutStrategy, TaskCancelledError } from 'cockatiel';
+import { ExponentialBackoff, handleWhen, retry, timeout, TimeoutStrategy, TaskCancelledError, wrap } from 'cockatiel';
 import { ErrorCode, UpstreamError, type UpstreamErrorCode } from '../common/errors';
 
 export interface UpstreamPolicyOptions {
   source: string;
   /** Per attempt. */
   timeoutMs: number;
+  /** The whole call: every attempt, the backoff between them and `beforeAttempt`'s waits. */
+  deadlineMs: number;
   retries: number;
   /** Base of the exponential backoff; jittered. */
   backoffMs?: number;
-  /** Runs before each attempt, outside its timeout (e.g. waiting for the call budget). */
-  beforeAttempt?: () => Promise<void>;
+  /**
+   * Runs before each attempt, outside its timeout but within the deadline (e.g. waiting for the
+   * call budget); its signal aborts at the deadline, so it can stop waiting then.
+   */
+  beforeAttempt?: (signal: AbortSignal) => Promise<void>;
 }
 
 /**
  * The resilience policy every upstream call goes through (cockatiel): a timeout per attempt and
- * retries with decorrelated-jitter backoff for 429, 5xx and timeouts. Non-retryable failures
- * (400, 401, 404) pass straight through.
+ * retries with decorrelated-jitter backoff for 429, 5xx and timeouts, all under one deadline.
+ * Non-retryable failures (400, 401, 404) pass straight through.
  */
 export function upstreamPolicy(options: UpstreamPolicyOptions): UpstreamPolicy {
+  const { source } = options;
+  const timedOut = (message: string) => new UpstreamError(source, ErrorCode.UPSTREAM_TIMEOUT, `${source} ${message}`);
   const retryPolicy = retry(
     handleWhen((error) => error instanceof UpstreamError && error.retryable),
     {
@@ -25,31 +32,43 @@ export function upstreamPolicy(options: UpstreamPolicyOptions): UpstreamPolicy {
       backoff: new ExponentialBackoff({ initialDelay: options.backoffMs ?? 50, maxDelay: 1_000 }),
     },
   );
+  // cockatiel's composition: the deadline's signal is the one the retries run under, and each
+  // attempt's timeout derives its own from it, so the deadline also aborts the attempt in flight.
+  const deadlinePolicy = wrap(timeout(options.deadlineMs, TimeoutStrategy.Aggressive), retryPolicy);
   const timeoutPolicy = timeout(options.timeoutMs, TimeoutStrategy.Aggressive);
   return {
     async execute<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-      const attempt = async () => {
+      const attempt = async (deadline: AbortSignal) => {
         try {
-          return await timeoutPolicy.execute(({ signal }) =>
-            call(signal).catch((error: unknown) => {
-              // An aborted fetch after our own timeout surfaces as a timeout, not as a crash.
-              if (signal.aborted) throw new UpstreamError(options.source, ErrorCode.UPSTREAM_TIMEOUT, `${options.source} timed out`);
-              throw error;
-            }),
+          return await timeoutPolicy.execute(
+            ({ signal }) =>
+              call(signal).catch((error: unknown) => {
+                // An aborted fetch after our own timeout surfaces as a timeout, not as a crash.
+                if (signal.aborted) throw timedOut('timed out');
+                throw error;
+              }),
+            deadline,
           );
         } catch (error) {
           // cockatiel's own timeout error, mapped here so that the retry policy sees a timeout
           // (retryable), not an unknown error it would pass straight through.
-          if (error instanceof TaskCancelledError) {
-            throw new UpstreamError(options.source, ErrorCode.UPSTREAM_TIMEOUT, `${options.source} timed out after ${options.timeoutMs} ms`);
-          }
+          if (error instanceof TaskCancelledError) throw timedOut(`timed out after ${options.timeoutMs} ms`);
           throw error;
         }
       };
-      return retryPolicy.execute(async () => {
-        await options.beforeAttempt?.();
-        return attempt();
-      });
+      try {
+        return await deadlinePolicy.execute(async ({ signal }) => {
+          await options.beforeAttempt?.(signal);
+          // Past the deadline no attempt starts: not after a wait that outlasted it, nor after a
+          // backoff, which cockatiel's retry sleeps out even once its signal is aborted.
+          signal.throwIfAborted();
+          return attempt(signal);
+        });
+      } catch (error) {
+        // Only the deadline's own: each attempt's timeout is an UpstreamError by now.
+        if (error instanceof TaskCancelledError) throw timedOut(`gave no answer within ${options.deadlineMs} ms, retries included`);
+        throw error;
+      }
     },
   };
 }
