@@ -1,20 +1,25 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getIntrospectionQuery } from 'graphql';
+import helmet, { type HelmetOptions } from 'helmet';
 import Redis from 'ioredis';
 import { connect, type Socket } from 'node:net';
 import { ErrorCode } from '../src/common/errors';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox';
 import { AuditLog } from '../src/pipeline/audit-log';
 import { StrictAccess } from '../src/context/strict-access';
+import { securityHeadersOptions } from '../src/security/http-hygiene';
 import { dateClock } from './support/date-clock';
 import { eventually } from './support/eventually';
 import { subscribeToChanges } from './support/graphql-ws-client';
 import { startHarness, type Harness } from './support/harness';
 import { postSegment } from './support/segment-callers';
 import { postForm, taskRouter } from './support/twilio-callers';
+import { ensureViteBuilt } from './support/vite-build';
 
 /** Flex-token authentication, the access policy, GraphQL limits and HTTP hygiene, end to end. */
 
@@ -707,9 +712,65 @@ describe('persisted queries only (e2e)', () => {
   });
 });
 
+/** The headers of the answer to `path` from a plain Node server answering with `listener`. */
+async function plainServerHeaders(listener: RequestListener, path: string, init: RequestInit): Promise<Record<string, string>> {
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`, init);
+    await response.arrayBuffer();
+    return Object.fromEntries(response.headers);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/**
+ * What helmet itself does to the answer to this request when it runs per request, as Connect
+ * middleware on a plain Node server: each header it sets, with its value, and null for each it
+ * removes. The server announces itself in X-Powered-By first, as Express does, so that helmet's
+ * removing it shows.
+ */
+async function helmetPerRequest(options: HelmetOptions, path: string, init: RequestInit): Promise<Record<string, string | null>> {
+  const middleware = helmet(options);
+  const answer =
+    (withHelmet: boolean): RequestListener =>
+    (req, res) => {
+      res.sendDate = false;
+      res.setHeader('X-Powered-By', 'Express');
+      if (withHelmet) middleware(req, res, () => res.end());
+      else res.end();
+    };
+  const without = await plainServerHeaders(answer(false), path, init);
+  const withIt = await plainServerHeaders(answer(true), path, init);
+  const touched = [...new Set([...Object.keys(without), ...Object.keys(withIt)])].filter((name) => without[name] !== withIt[name]);
+  return Object.fromEntries(touched.map((name) => [name, withIt[name] ?? null]));
+}
+
+/**
+ * The service's answer to `path` beside helmet's per request with the service's own options, on
+ * every header helmet may set or remove (with every middleware on: COEP is the one off by
+ * default), so a header helmet's options turn off must be absent from the service's answer too.
+ */
+async function securityHeaders(h: Harness, path: string, init: RequestInit = {}) {
+  const helmetSets = await helmetPerRequest(securityHeadersOptions(h.config), path, init);
+  const helmetMaySet = await helmetPerRequest({ crossOriginEmbedderPolicy: true }, path, init);
+  const names = [...new Set([...Object.keys(helmetSets), ...Object.keys(helmetMaySet)])].sort();
+  const response = await fetch(`${h.url}${path}`, init);
+  await response.arrayBuffer();
+  return {
+    contentType: response.headers.get('content-type'),
+    service: Object.fromEntries(names.map((name) => [name, response.headers.get(name)])),
+    byHelmet: Object.fromEntries(names.map((name) => [name, helmetSets[name] ?? null])),
+  };
+}
+
 describe('HTTP hygiene (e2e)', () => {
   let h: Harness;
   beforeAll(async () => {
+    // The panel's page is the service's HTML answer (PanelAssets reads it at start).
+    ensureViteBuilt('panel', 'dist/index.html', ['src', 'index.html', 'vite.config.mts']);
     h = await startHarness();
   });
   afterAll(() => h.close());
@@ -768,6 +829,50 @@ describe('HTTP hygiene (e2e)', () => {
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
       expect(response.headers.get('content-security-policy')).toMatch(/frame-ancestors 'self' https:\/\/flex\.twilio\.com/);
       expect(response.headers.get('strict-transport-security')).toBeTruthy();
+    }
+  });
+
+  it('sends on every answer exactly the security headers helmet sets per request: the panel page, JSON, GraphQL, errors', async () => {
+    const answers = {
+      panel: await securityHeaders(h, '/panel', { headers: { accept: 'text/html', 'accept-encoding': 'gzip' } }),
+      health: await securityHeaders(h, '/healthz'),
+      graphql: await securityHeaders(h, '/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'https://flex.twilio.com', ...bearer(h.sandbox.credentials.agentToken) },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      }),
+      notFound: await securityHeaders(h, '/nope'),
+    };
+    expect(answers.panel.contentType).toMatch(/^text\/html/);
+    for (const { contentType, service, byHelmet } of Object.values(answers)) {
+      expect(service).toEqual(byHelmet);
+      if (contentType !== answers.panel.contentType) expect(contentType).toMatch(/^application\/json/);
+    }
+    // What the comparison covers: helmet's headers, and the one it removes.
+    expect(answers.health.byHelmet).toMatchObject({
+      'content-security-policy': expect.stringContaining("frame-ancestors 'self' https://flex.twilio.com;"),
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': null,
+      'x-powered-by': null,
+    });
+  });
+
+  it('changes its security headers with the configuration as helmet does: CORS_ORIGINS in frame-ancestors, no CSP with GRAPHQL_IDE', async () => {
+    const changes: Array<[Record<string, string>, string | null]> = [
+      [{ CORS_ORIGINS: 'https://flex.twilio.com,https://crm.example.com' }, "frame-ancestors 'self' https://flex.twilio.com https://crm.example.com;"],
+      [{ GRAPHQL_IDE: 'true' }, null],
+    ];
+    for (const [env, frameAncestors] of changes) {
+      const other = await startHarness({ sandbox: h.sandbox, env });
+      try {
+        for (const path of ['/panel', '/healthz']) {
+          const { service, byHelmet } = await securityHeaders(other, path);
+          expect(service).toEqual(byHelmet);
+          expect(service['content-security-policy']).toEqual(frameAncestors === null ? null : expect.stringContaining(frameAncestors));
+        }
+      } finally {
+        await other.close();
+      }
     }
   });
 });
