@@ -6,6 +6,7 @@ import { GraphQLModule } from '@nestjs/graphql';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { CacheModule } from './cache/cache.module';
+import { ChangesModule } from './changes/changes.module';
 import { formatGraphQLErrors, HttpErrorFilter } from './common/error-handling';
 import { loggingParams } from './common/logging';
 import { AppConfig } from './config/config';
@@ -61,6 +62,7 @@ export class AppModule {
             subscription: live.options(),
           }),
         }),
+        ChangesModule,
         LiveModule,
         ConsentModule,
         ContextModule,

@@ -5,7 +5,7 @@ import { AppConfig } from '../config/config';
 import type { ConversationSummary } from '../conversations/conversation.types';
 import { messageAuthor } from '../identity/identity';
 import type { ProfileEvent } from '../profiles/profile.types';
-import { latestNote, type WrapUpNote as KeptNote } from '../copilot/wrap-up-note';
+import { latestNote, type WrapUpNote as KeptNote } from '../changes/wrap-up-note';
 import { consentedEvent } from '../privacy/consent';
 import { ConsentService } from '../privacy/consent.service';
 import { RoutingDecision } from '../routing/routing-decision.model';

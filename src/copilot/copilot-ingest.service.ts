@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../common/errors';
 import { CustomerContextService } from '../context/customer-context.service';
 import { ChangeAnnouncer } from '../ingest/change-announcer';
-import type { ContextChange } from '../live/change';
-import { KeptRecords } from '../live/kept-records';
+import type { ContextChange } from '../changes/change';
+import { KeptRecords } from '../changes/kept-records';
 import { lookupFromInteraction, lookupFromParticipants } from './interaction-customer';
 import { InteractionSource } from './interaction.source';
-import { MAX_NOTES, NOTE_REVISION, NOTES_TTL_MS, toNote, type NoteDelivery, type WrapUpNote } from './wrap-up-note';
+import { MAX_NOTES, NOTE_REVISION, NOTES_TTL_MS, toNote, type NoteDelivery, type WrapUpNote } from '../changes/wrap-up-note';
 
 export type NoteOutcome = 'applied' | 'unchanged' | 'unknown_interaction' | 'unknown_customer';
 

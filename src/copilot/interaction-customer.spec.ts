@@ -1,5 +1,5 @@
 import { lookupFromInteraction, lookupFromParticipants } from './interaction-customer';
-import { latestNote, noteSignals, toNote } from './wrap-up-note';
+import { latestNote, noteSignals, toNote } from '../changes/wrap-up-note';
 
 const KD = `KD${'1'.repeat(32)}`;
 const WT = `WT${'2'.repeat(32)}`;

@@ -1,4 +1,4 @@
-import type { OperatorResultWire, TranscriptInfo } from './intelligence.types';
+import type { OperatorResultWire, TranscriptInfo } from '../changes/insight';
 
 /** Port to Twilio Conversational Intelligence (https://intelligence.twilio.com/v2). */
 export abstract class IntelligenceSource {

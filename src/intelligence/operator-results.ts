@@ -1,4 +1,4 @@
-import type { Insight, InsightKind, OperatorResultWire } from './intelligence.types';
+import type { Insight, InsightKind, OperatorResultWire } from '../changes/insight';
 
 /**
  * Language operator results, read as the service's insights. Pure: no I/O.

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TwilioCalls } from '../twilio/twilio-calls';
 import { IntelligenceSource } from './intelligence.source';
-import type { OperatorResultWire, TranscriptInfo } from './intelligence.types';
+import type { OperatorResultWire, TranscriptInfo } from '../changes/insight';
 
 const PAGE_SIZE = 50;
 

@@ -7,8 +7,8 @@ import { CustomerAccess } from '../auth/customer-access';
 import { principalOf, type CallerContext } from '../auth/principal';
 import { consentedEvent } from '../privacy/consent';
 import { ConsentService } from '../privacy/consent.service';
-import type { ContextChange } from './change';
-import { ChangeBus } from './change-bus';
+import type { ContextChange } from '../changes/change';
+import { ChangeBus } from '../changes/change-bus';
 import { CustomerContextChange } from './customer-context-change.model';
 
 const topicOf = (profileId: string) => `customerContextChanged:${profileId}`;

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/config';
 import type { CustomerRoot } from '../context/customer-context.service';
-import { PendingChanges } from '../live/pending-changes';
+import { PendingChanges } from '../changes/pending-changes';
 import type { ProfileEvent } from '../profiles/profile.types';
-import type { Insight } from '../intelligence/intelligence.types';
-import { ConsentRules, foldConsent, withDoNotContact, type ConsentRecord, type ConsentState, type ConsentView } from './consent';
+import type { Insight } from '../changes/insight';
+import type { ConsentRecord } from '../profiles/consent-preferences';
+import { ConsentRules, foldConsent, withDoNotContact, type ConsentState, type ConsentView } from './consent';
 
 /** When the customer last asked not to be contacted (a matched "Do Not Contact" operator), if ever. */
 function doNotContactAt(insights: readonly Insight[]): string | null {
