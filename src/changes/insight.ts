@@ -1,3 +1,6 @@
+// Conversational Intelligence results as the service keeps them (intelligence/operator-results.ts
+// reads them off Twilio's operator results), and the signals they give. Pure: no I/O.
+
 /** Insights read per customer, newest first. */
 export const MAX_INSIGHTS = 50;
 
@@ -19,23 +22,16 @@ export interface Insight {
   at: string;
 }
 
-/** The parts of a Transcript resource the service reads. */
-export interface TranscriptInfo {
-  sid: string;
-  /** The participant whose role is Customer: their media_participant_id (a phone) or email. */
-  customerAddress: string | null;
-  customerKey: string | null;
-  at: string;
-}
+const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** The parts of one OperatorResult the service reads (snake_case as on the wire). */
-export interface OperatorResultWire {
-  operator_type?: string | null;
-  name?: string | null;
-  operator_sid?: string | null;
-  extract_match?: boolean | null;
-  utterance_match?: boolean | null;
-  predicted_label?: string | null;
-  normalized_result?: string | null;
-  text_generation_results?: unknown;
+/** The signals insights give, from the customer's kept insights (any order). */
+export function insightSignals(insights: Insight[], now = Date.now()) {
+  const newest = [...insights].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+  const sentiment = newest.find((i) => i.kind === 'sentiment' && i.label);
+  return {
+    lastSentiment: sentiment?.label ?? null,
+    lastSentimentAt: sentiment ? new Date(sentiment.at).toISOString() : null,
+    escalationRequested24h: newest.some((i) => i.kind === 'escalation' && i.label === 'true' && now - Date.parse(i.at) <= DAY_MS),
+    doNotContact: newest.some((i) => i.kind === 'do_not_contact' && i.label === 'true'),
+  };
 }

@@ -3,7 +3,7 @@ import type { ChangeAnnouncer } from '../ingest/change-announcer';
 import type { KeptRecords } from '../changes/kept-records';
 import { CopilotIngestService } from './copilot-ingest.service';
 import type { InteractionSource } from './interaction.source';
-import type { NoteDelivery } from '../changes/wrap-up-note';
+import type { NoteDelivery } from './note-delivery';
 
 describe(CopilotIngestService.name, () => {
   const delivery: NoteDelivery = {

@@ -6,8 +6,8 @@ import type { ChangeAnnouncer } from '../ingest/change-announcer';
 import type { CacheService } from '../cache/cache.service';
 import { KeptRecords } from '../changes/kept-records';
 import { IntelligenceIngestService } from './intelligence-ingest.service';
-import type { IntelligenceSource } from './intelligence.source';
-import type { Insight, OperatorResultWire } from '../changes/insight';
+import type { Insight } from '../changes/insight';
+import type { IntelligenceSource, OperatorResultWire } from './intelligence.source';
 
 /** Two transcripts of one customer announced at once: both are kept (a read-modify-write of the whole list lost one). */
 describe('IntelligenceIngestService', () => {
