@@ -21,7 +21,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { PanelModule } from './panel/panel.module';
 import { PipelineModule } from './pipeline/pipeline.module';
 import { SubscriptionPipeline } from './live/subscriptions';
-import { ConsentModule } from './privacy/consent.module';
+import { ConsentModule } from './consent/consent.module';
 import { PrivacyModule } from './privacy/privacy.module';
 import { RoutingApiModule } from './routing/routing-api.module';
 import { AccessPolicy } from './security/access-policy';

@@ -14,8 +14,6 @@ import { preProcessFile } from 'typescript';
  */
 const KNOWN_LOOPS: Record<string, string> = {
   'context -> routing': 'CustomerContext has the routing decision as a field (customer-context.model.ts)',
-  'context -> privacy': 'customer-context.resolver.ts withholds traits and events by consent',
-  'routing -> privacy': 'routing reads the consent a rule may name',
 };
 
 const SRC = __dirname;

@@ -2,8 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CustomerContextService, type CustomerRoot } from '../context/customer-context.service';
 import type { Signals } from '../context/signals';
 import type { LookupInput } from '../identity/identity';
-import type { ConsentView } from '../privacy/consent';
-import { ConsentService } from '../privacy/consent.service';
+import type { ConsentView } from '../consent/consent';
+import { ConsentService } from '../consent/consent.service';
 import { incompleteDataReason, RoutingService, type Decision } from './routing.service';
 
 /** What the rules read about a customer, and which sources failed while reading it. */
