@@ -63,6 +63,11 @@ export class CustomerRouting {
     return this.decideOn(await this.factsOf(root), taskAttributes ?? root?.task?.attributes ?? {});
   }
 
+  /** `CustomerContext.routing`: the decision for a customer the request resolved, on the task their lookup came through. */
+  async decideFor(root: CustomerRoot): Promise<Decision> {
+    return this.decideOn(await this.factsOf(root), root.task?.attributes ?? {});
+  }
+
   private decideOn(facts: CustomerFacts, task: Record<string, unknown>): Decision {
     return this.router.decide(
       {
