@@ -6,6 +6,7 @@ import { GraphQLModule } from '@nestjs/graphql';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { CacheModule } from './cache/cache.module';
+import { ChangesModule } from './changes/changes.module';
 import { formatGraphQLErrors, HttpErrorFilter } from './common/error-handling';
 import { loggingParams } from './common/logging';
 import { AppConfig } from './config/config';
@@ -20,7 +21,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { PanelModule } from './panel/panel.module';
 import { PipelineModule } from './pipeline/pipeline.module';
 import { SubscriptionPipeline } from './live/subscriptions';
-import { ConsentModule } from './privacy/consent.module';
+import { ConsentModule } from './consent/consent.module';
 import { PrivacyModule } from './privacy/privacy.module';
 import { RoutingApiModule } from './routing/routing-api.module';
 import { AccessPolicy } from './security/access-policy';
@@ -61,6 +62,7 @@ export class AppModule {
             subscription: live.options(),
           }),
         }),
+        ChangesModule,
         LiveModule,
         ConsentModule,
         ContextModule,

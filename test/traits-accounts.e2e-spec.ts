@@ -266,6 +266,27 @@ describe('trait origins and accounts (e2e)', () => {
       expect(ctx.routing.matchedRules).toContain('enterprise_account');
     });
 
+    it('still routes on the account after a refresh that selects only routing, when Segment then fails to list it', async () => {
+      type Routed = { routing: { matchedRules: string[] } };
+      const lookup = { email: vip.email };
+      const before = await routed.gql<{ customerContext: Routed | null }>(
+        'query($lookup: CustomerLookupInput!) { customerContext(lookup: $lookup) { routing { matchedRules } } }',
+        { lookup },
+      );
+      expect(before.data?.customerContext?.routing.matchedRules).toContain('enterprise_account');
+      sandbox.calls.reset();
+      sandbox.faults.add({ service: 'segment', route: 'links', status: 500 });
+      // The refresh reads the account again for routing (the rules name it) and keeps the last one
+      // read when that fails; it drops only the cached parts the selection does not read.
+      const refreshed = await routed.gql<{ refreshCustomerContext: Routed | null }>(
+        'mutation($lookup: CustomerLookupInput!) { refreshCustomerContext(lookup: $lookup) { routing { matchedRules } } }',
+        { lookup },
+      );
+      expect(refreshed.errors).toBeUndefined();
+      expect(sandbox.calls.count({ route: 'links' })).toBeGreaterThan(0);
+      expect(refreshed.data?.refreshCustomerContext?.routing.matchedRules).toContain('enterprise_account');
+    });
+
     it('decides degraded, naming the source, when the account cannot be read', async () => {
       const customer = sandbox.data.customers.find((c) => c.archetype === 'regular' && c.userId && c.index > 8) as SandboxCustomer;
       sandbox.faults.add({ service: 'segment', route: 'links', status: 500 });

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConversationsModule } from '../conversations/conversations.module';
 import { ProfilesModule } from '../profiles/profiles.module';
-import { RoutingModule } from '../routing/routing.module';
 import { SecurityModule } from '../security/security.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { ConversationResolver, CustomerContextResolver } from './customer-context.resolver';
@@ -10,7 +9,7 @@ import { MessageTextResolver, WrapUpNoteTextResolver } from './message-text.reso
 
 /** The joined customer context, served over GraphQL (with the access policy's fields on messages and notes). */
 @Module({
-  imports: [ProfilesModule, ConversationsModule, TasksModule, RoutingModule, SecurityModule],
+  imports: [ProfilesModule, ConversationsModule, TasksModule, SecurityModule],
   providers: [CustomerContextService, CustomerContextResolver, ConversationResolver, MessageTextResolver, WrapUpNoteTextResolver],
   exports: [CustomerContextService],
 })

@@ -1,7 +1,6 @@
 import type { Type } from '@nestjs/common';
 import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
 import { GraphQLJSON } from 'graphql-scalars';
-import { RoutingDecision } from '../routing/routing-decision.model';
 
 @ObjectType()
 export class ExternalId {
@@ -335,9 +334,6 @@ export class CustomerContext {
     description: 'The latest Agent Copilot wrap-up note: what the last agent wrote, so the next one need not ask again.',
   })
   latestNote!: WrapUpNote | null;
-
-  @Field(() => RoutingDecision)
-  routing!: RoutingDecision;
 
   @Field(() => Freshness)
   freshness!: Freshness;

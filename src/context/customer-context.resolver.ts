@@ -5,11 +5,9 @@ import { AppConfig } from '../config/config';
 import type { ConversationSummary } from '../conversations/conversation.types';
 import { messageAuthor } from '../identity/identity';
 import type { ProfileEvent } from '../profiles/profile.types';
-import { latestNote, type WrapUpNote as KeptNote } from '../copilot/wrap-up-note';
-import { consentedEvent } from '../privacy/consent';
-import { ConsentService } from '../privacy/consent.service';
-import { RoutingDecision } from '../routing/routing-decision.model';
-import { incompleteDataReason, RoutingService } from '../routing/routing.service';
+import { latestNote, type WrapUpNote as KeptNote } from '../changes/wrap-up-note';
+import { consentedEvent } from '../consent/consent';
+import { ConsentService } from '../consent/consent.service';
 import { checkFirst, toConnection } from '../common/connection';
 import { filterTraitDetails } from '../profiles/trait-details';
 import {
@@ -29,6 +27,7 @@ import {
 } from './customer-context.model';
 import { CustomerContextService, CustomerRoot, type CustomerPart } from './customer-context.service';
 import { CustomerLookupInput } from './dto/customer-lookup.input';
+import { RoutingReads } from './routing-reads';
 import { selectedFields } from './selection';
 import { mergeJourney } from './signals';
 
@@ -54,7 +53,7 @@ const toConversation =
 export class CustomerContextResolver {
   constructor(
     private readonly contexts: CustomerContextService,
-    private readonly router: RoutingService,
+    private readonly routing: RoutingReads,
     private readonly consent: ConsentService,
   ) {}
 
@@ -76,7 +75,7 @@ export class CustomerContextResolver {
     // Start every selected upstream read now so they run in parallel, not field by field. The view
     // is tracked after the answer, by the request pipeline.
     if (!root) return root;
-    const parts = partsFor(selectedFields(info), this.router.readsAccount());
+    const parts = partsFor(selectedFields(info), this.routing.readsAccount());
     this.prefetch(root, parts);
     // A refresh reads the selected parts again (forceFresh) and drops the others' cached copies
     // everywhere: no instance answers a part from before the refresh.
@@ -195,23 +194,6 @@ export class CustomerContextResolver {
     };
   }
 
-  @ResolveField(() => RoutingDecision)
-  async routing(@Parent() root: CustomerRoot): Promise<RoutingDecision> {
-    const [profile, audiences, signals, consent, accounts] = await Promise.all([
-      this.contexts.profileTraits(root),
-      this.contexts.audiences(root),
-      this.contexts.signals(root),
-      this.consentOf(root),
-      // Accounts are read only when a rule names `account`.
-      this.router.readsAccount() ? this.contexts.accounts(root) : Promise.resolve([]),
-    ]);
-    // Decided on less than usual when a source failed: the decision says so, as a stamped task's does.
-    return this.router.decide(
-      { traits: profile.traits, traitOrigins: profile.origins, account: accounts[0] ?? null, audiences, signals, task: root.task?.attributes ?? {}, consent },
-      incompleteDataReason(root.failures()),
-    );
-  }
-
   @ResolveField(() => Freshness)
   async freshness(@Parent() root: CustomerRoot): Promise<Freshness> {
     // Every read this request starts for the customer, those of sibling and nested fields included
@@ -248,7 +230,7 @@ export class CustomerContextResolver {
 
 const ALL_PARTS: CustomerPart[] = ['traits', 'audiences', 'events', 'conversations', 'accounts'];
 
-/** The parts the selected fields read; accounts for routing only when a rule names `account`. */
+/** The parts the selected fields read (routing/ serves `routing`); accounts for routing only when a rule names `account`. */
 function partsFor(fields: Set<string>, rulesReadAccount: boolean): Set<CustomerPart> {
   const parts = new Set<CustomerPart>();
   if (fields.has('traits') || fields.has('traitDetails') || fields.has('routing') || fields.has('signals')) parts.add('traits');

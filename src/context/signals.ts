@@ -1,7 +1,6 @@
 import type { ConversationSummary } from '../conversations/conversation.types';
-import { noteSignals, type WrapUpNote } from '../copilot/wrap-up-note';
-import { insightSignals } from '../intelligence/operator-results';
-import type { Insight } from '../intelligence/intelligence.types';
+import { noteSignals, type WrapUpNote } from '../changes/wrap-up-note';
+import { insightSignals, type Insight } from '../changes/insight';
 import type { ProfileEvent, Traits } from '../profiles/profile.types';
 
 /** Facts derived from what the profile and conversation history say. Pure: no I/O. */

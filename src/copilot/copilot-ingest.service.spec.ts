@@ -1,9 +1,9 @@
 import { CustomerRoot, type CustomerContextService } from '../context/customer-context.service';
 import type { ChangeAnnouncer } from '../ingest/change-announcer';
-import type { KeptRecords } from '../live/kept-records';
+import type { KeptRecords } from '../changes/kept-records';
 import { CopilotIngestService } from './copilot-ingest.service';
 import type { InteractionSource } from './interaction.source';
-import type { NoteDelivery } from './wrap-up-note';
+import type { NoteDelivery } from './note-delivery';
 
 describe(CopilotIngestService.name, () => {
   const delivery: NoteDelivery = {

@@ -2,11 +2,19 @@ import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../common/errors';
 import { CustomerContextService } from '../context/customer-context.service';
 import { ChangeAnnouncer } from '../ingest/change-announcer';
-import type { ContextChange } from '../live/change';
-import { KeptRecords } from '../live/kept-records';
+import type { ContextChange } from '../changes/change';
+import { KeptRecords } from '../changes/kept-records';
 import { lookupFromInteraction, lookupFromParticipants } from './interaction-customer';
 import { InteractionSource } from './interaction.source';
-import { MAX_NOTES, NOTE_REVISION, NOTES_TTL_MS, toNote, type NoteDelivery, type WrapUpNote } from './wrap-up-note';
+import type { NoteEvent, WrapUpNote } from '../changes/wrap-up-note';
+import { toNote, type NoteDelivery } from './note-delivery';
+
+/** Notes kept per customer, newest first. */
+export const MAX_NOTES = 20;
+/** How long a customer's notes are kept after the last one arrived. */
+export const NOTES_TTL_MS = 30 * 24 * 60 * 60_000;
+/** A version's rank: a late note_created never replaces its note_updated. */
+export const NOTE_REVISION: Record<NoteEvent, number> = { note_created: 1, note_updated: 2 };
 
 export type NoteOutcome = 'applied' | 'unchanged' | 'unknown_interaction' | 'unknown_customer';
 

@@ -6,7 +6,7 @@ import { WebhookMetrics } from '../metrics/webhook-metrics';
 import { SID_PATTERNS, type SidKind } from '../twilio/sids';
 import { CountedTwilioWebhook, type WebhookAnswer } from '../twilio/twilio-webhook';
 import { CopilotIngestService } from './copilot-ingest.service';
-import type { NoteDelivery } from './wrap-up-note';
+import type { NoteDelivery } from './note-delivery';
 
 const sid = (kind: SidKind) => z.string().regex(SID_PATTERNS[kind], `not a ${kind} sid`);
 const optionalSid = (kind: SidKind) => sid(kind).nullable().optional();

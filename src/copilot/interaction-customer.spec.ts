@@ -1,5 +1,6 @@
 import { lookupFromInteraction, lookupFromParticipants } from './interaction-customer';
-import { latestNote, noteSignals, toNote } from './wrap-up-note';
+import { latestNote, noteSignals } from '../changes/wrap-up-note';
+import { toNote } from './note-delivery';
 
 const KD = `KD${'1'.repeat(32)}`;
 const WT = `WT${'2'.repeat(32)}`;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { ContextChange } from '../live/change';
-import { ChangeBus } from '../live/change-bus';
+import type { ContextChange } from '../changes/change';
+import { ChangeBus } from '../changes/change-bus';
 import type { ResolvedProfile } from '../profiles/profile.types';
 import type { ChangeSource, TrackedPart } from '../tracking/tracking-plan';
 import { TrackingService } from '../tracking/tracking.service';

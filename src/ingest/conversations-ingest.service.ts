@@ -4,7 +4,7 @@ import { CacheService } from '../cache/cache.service';
 import { AppConfig } from '../config/config';
 import { ConversationSource } from '../conversations/conversation.source';
 import { addressesFor, messageAuthor, parseAddress } from '../identity/identity';
-import type { ChangedPart, ContextChange } from '../live/change';
+import type { ChangedPart, ContextChange } from '../changes/change';
 import { cachedProfile } from './cached-profile';
 import { ChangeAnnouncer } from './change-announcer';
 import { IdentifierDigest } from '../common/identifier-digest';

@@ -4,10 +4,10 @@ import type { AppConfig } from '../config/config';
 import type { CustomerContextService } from '../context/customer-context.service';
 import type { ChangeAnnouncer } from '../ingest/change-announcer';
 import type { CacheService } from '../cache/cache.service';
-import { KeptRecords } from '../live/kept-records';
+import { KeptRecords } from '../changes/kept-records';
 import { IntelligenceIngestService } from './intelligence-ingest.service';
-import type { IntelligenceSource } from './intelligence.source';
-import type { Insight, OperatorResultWire } from './intelligence.types';
+import type { Insight } from '../changes/insight';
+import type { IntelligenceSource, OperatorResultWire } from './intelligence.source';
 
 /** Two transcripts of one customer announced at once: both are kept (a read-modify-write of the whole list lost one). */
 describe('IntelligenceIngestService', () => {

@@ -1,4 +1,5 @@
-import type { Insight, InsightKind, OperatorResultWire } from './intelligence.types';
+import type { Insight, InsightKind } from '../changes/insight';
+import type { OperatorResultWire } from './intelligence.source';
 
 /**
  * Language operator results, read as the service's insights. Pure: no I/O.
@@ -43,18 +44,4 @@ function textOf(r: OperatorResultWire): string | null {
   if (typeof t === 'string') return t.slice(0, 4000);
   if (t && typeof t === 'object' && typeof (t as { result?: unknown }).result === 'string') return (t as { result: string }).result.slice(0, 4000);
   return null;
-}
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** The signals insights give, from the customer's kept insights (any order). */
-export function insightSignals(insights: Insight[], now = Date.now()) {
-  const newest = [...insights].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
-  const sentiment = newest.find((i) => i.kind === 'sentiment' && i.label);
-  return {
-    lastSentiment: sentiment?.label ?? null,
-    lastSentimentAt: sentiment ? new Date(sentiment.at).toISOString() : null,
-    escalationRequested24h: newest.some((i) => i.kind === 'escalation' && i.label === 'true' && now - Date.parse(i.at) <= DAY_MS),
-    doNotContact: newest.some((i) => i.kind === 'do_not_contact' && i.label === 'true'),
-  };
 }

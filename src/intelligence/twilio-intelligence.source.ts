@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TwilioCalls } from '../twilio/twilio-calls';
-import { IntelligenceSource } from './intelligence.source';
-import type { OperatorResultWire, TranscriptInfo } from './intelligence.types';
+import { IntelligenceSource, type OperatorResultWire, type TranscriptInfo } from './intelligence.source';
 
 const PAGE_SIZE = 50;
 

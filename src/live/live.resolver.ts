@@ -5,10 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import type { PubSub } from 'mercurius';
 import { CustomerAccess } from '../auth/customer-access';
 import { principalOf, type CallerContext } from '../auth/principal';
-import { consentedEvent } from '../privacy/consent';
-import { ConsentService } from '../privacy/consent.service';
-import type { ContextChange } from './change';
-import { ChangeBus } from './change-bus';
+import { consentedEvent } from '../consent/consent';
+import { ConsentService } from '../consent/consent.service';
+import type { ContextChange } from '../changes/change';
+import { ChangeBus } from '../changes/change-bus';
 import { CustomerContextChange } from './customer-context-change.model';
 
 const topicOf = (profileId: string) => `customerContextChanged:${profileId}`;

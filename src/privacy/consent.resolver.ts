@@ -3,9 +3,9 @@ import { principalOf, type CallerContext } from '../auth/principal';
 import { CustomerContext } from '../context/customer-context.model';
 import { CustomerContextService, type CustomerRoot } from '../context/customer-context.service';
 import { AccessPolicy } from '../security/access-policy';
-import { uniqueWithheld, type Withheld } from './consent';
+import { uniqueWithheld, type Withheld } from '../consent/consent';
 import { ConsentCategory, CustomerConsent, WithheldField } from './consent.model';
-import { ConsentService } from './consent.service';
+import { ConsentService } from '../consent/consent.service';
 
 /** `CustomerContext.consent` and `CustomerContext.withheld`: the customer's consent, and what it hides. */
 @Resolver(() => CustomerContext)

@@ -1,3 +1,9 @@
+/** One consent preference object and when it was sent. */
+export interface ConsentRecord {
+  preferences: Record<string, unknown>;
+  at: string;
+}
+
 /**
  * `context.consent.categoryPreferences` of a Segment message or Profile API event, or null when
  * it carries none. An empty object counts: Segment reads it as "false for every category".

@@ -257,7 +257,7 @@ function toEvent(item: EventWire): ProfileEvent | null {
   const type = typeof item.type === 'string' ? item.type : 'track';
   const properties = item.properties && typeof item.properties === 'object' ? item.properties : null;
   const pageName = typeof properties?.name === 'string' ? properties.name : null;
-  // Consent lives on the profile's events, not its traits (src/privacy/consent.ts).
+  // Consent lives on the profile's events, not its traits (src/consent/consent.ts).
   const consent = preferencesOf(item.context);
   return {
     ...(consent ? { consent } : {}),

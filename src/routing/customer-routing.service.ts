@@ -2,8 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CustomerContextService, type CustomerRoot } from '../context/customer-context.service';
 import type { Signals } from '../context/signals';
 import type { LookupInput } from '../identity/identity';
-import type { ConsentView } from '../privacy/consent';
-import { ConsentService } from '../privacy/consent.service';
+import type { ConsentView } from '../consent/consent';
+import { ConsentService } from '../consent/consent.service';
 import { incompleteDataReason, RoutingService, type Decision } from './routing.service';
 
 /** What the rules read about a customer, and which sources failed while reading it. */
@@ -61,6 +61,11 @@ export class CustomerRouting {
   async preview(lookup: LookupInput, taskAttributes: Record<string, unknown> | null): Promise<Decision> {
     const root = await this.contexts.resolve(lookup);
     return this.decideOn(await this.factsOf(root), taskAttributes ?? root?.task?.attributes ?? {});
+  }
+
+  /** `CustomerContext.routing`: the decision for a customer the request resolved, on the task their lookup came through. */
+  async decideFor(root: CustomerRoot): Promise<Decision> {
+    return this.decideOn(await this.factsOf(root), root.task?.attributes ?? {});
   }
 
   private decideOn(facts: CustomerFacts, task: Record<string, unknown>): Decision {

@@ -17,7 +17,7 @@ import { TaskEnricher } from './enrichment/task-enricher';
 import { TaskRouterWebhookController } from './enrichment/taskrouter-webhook.controller';
 import { RoutingAttributesController } from './routing-attributes.controller';
 import { RoutingModule } from './routing.module';
-import { RoutingResolver } from './routing.resolver';
+import { CustomerContextRoutingResolver, RoutingResolver } from './routing.resolver';
 
 function createEnrichmentQueue(config: AppConfig, redis: RedisConnection): EnrichmentQueue {
   const { maxAttempts, claimIdleMs, dedupeTtlMs } = config.enrichment;
@@ -35,7 +35,8 @@ function createEnrichmentQueue(config: AppConfig, redis: RedisConnection): Enric
 
 /**
  * Routing for its callers: TaskRouter tasks stamped through a durable queue (webhook, workers,
- * enrichTask), Studio and Functions through /routing/attributes, and routingPreview.
+ * enrichTask), Studio and Functions through /routing/attributes, routingPreview, and
+ * CustomerContext.routing.
  */
 @Module({
   imports: [ContextModule, RoutingModule, TasksModule],
@@ -47,6 +48,7 @@ function createEnrichmentQueue(config: AppConfig, redis: RedisConnection): Enric
     EnrichmentMetrics,
     EnrichmentResolver,
     RoutingResolver,
+    CustomerContextRoutingResolver,
     RawBodyCapture,
     { provide: EnrichmentQueue, useFactory: createEnrichmentQueue, inject: [AppConfig, RedisConnection] },
   ],

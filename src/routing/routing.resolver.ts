@@ -1,6 +1,8 @@
-import { Args, Query, Resolver } from '@nestjs/graphql';
+import { Args, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { GraphQLJSON } from 'graphql-scalars';
 import { DomainError, ErrorCode } from '../common/errors';
+import { CustomerContext } from '../context/customer-context.model';
+import type { CustomerRoot } from '../context/customer-context.service';
 import { CustomerLookupInput } from '../context/dto/customer-lookup.input';
 import { CustomerRouting } from './customer-routing.service';
 import { RoutingDecision } from './routing-decision.model';
@@ -21,5 +23,17 @@ export class RoutingResolver {
       throw new DomainError(ErrorCode.BAD_REQUEST, 'taskAttributes must be a JSON object');
     }
     return this.routing.preview(lookup, (taskAttributes as Record<string, unknown> | null | undefined) ?? null);
+  }
+}
+
+/** `CustomerContext.routing`, served here: the context builds on nothing of routing/ but the `RoutingReads` port. */
+@Resolver(() => CustomerContext)
+export class CustomerContextRoutingResolver {
+  constructor(private readonly router: CustomerRouting) {}
+
+  @ResolveField(() => RoutingDecision)
+  routing(@Parent() root: CustomerRoot): Promise<RoutingDecision> {
+    // Decided on less than usual when a source failed: the decision says so, as a stamped task's does.
+    return this.router.decideFor(root);
   }
 }

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { join } from 'node:path';
 import { AppConfig } from '../config/config';
 import type { Signals } from '../context/signals';
-import type { ConsentView } from '../privacy/consent';
+import type { ConsentView } from '../consent/consent';
 import {
   applyToTaskAttributes,
   evaluate,

@@ -27,7 +27,7 @@ const roleSchema = z
     conversations: rulesSchema.optional(),
   })
   .strict();
-// `consent`: the consent rules, read and checked by src/privacy/consent.ts.
+// `consent`: the consent rules, read and checked by src/consent/consent.ts.
 const fileSchema = z.object({ roles: z.record(z.string().min(1), roleSchema), consent: z.unknown().optional() }).strict();
 
 interface Rules {

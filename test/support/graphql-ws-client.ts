@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { ChangedPart, ContextChange } from '../../src/live/change';
-import { ChangeBus } from '../../src/live/change-bus';
+import type { ChangedPart, ContextChange } from '../../src/changes/change';
+import { ChangeBus } from '../../src/changes/change-bus';
 import type { Harness } from './harness';
 
 /**

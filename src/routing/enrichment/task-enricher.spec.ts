@@ -1,7 +1,7 @@
 import type { AppConfig } from '../../config/config';
 import type { TaskSnapshot, TaskSource, TaskUpdate } from '../../tasks/task.source';
 import type { CustomerContextService } from '../../context/customer-context.service';
-import type { ConsentService } from '../../privacy/consent.service';
+import type { ConsentService } from '../../consent/consent.service';
 import { CustomerRouting, type CustomerFacts } from '../customer-routing.service';
 import { parseRulesFile } from '../rules';
 import { RoutingService } from '../routing.service';

@@ -1,16 +1,28 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/config';
-import type { CustomerRoot } from '../context/customer-context.service';
-import { PendingChanges } from '../live/pending-changes';
+import { PendingChanges } from '../changes/pending-changes';
 import type { ProfileEvent } from '../profiles/profile.types';
-import type { Insight } from '../intelligence/intelligence.types';
-import { ConsentRules, foldConsent, withDoNotContact, type ConsentRecord, type ConsentState, type ConsentView } from './consent';
+import type { Insight } from '../changes/insight';
+import type { ConsentRecord } from '../profiles/consent-preferences';
+import { ConsentRules, foldConsent, withDoNotContact, type ConsentState, type ConsentView } from './consent';
 
 /** When the customer last asked not to be contacted (a matched "Do Not Contact" operator), if ever. */
 function doNotContactAt(insights: readonly Insight[]): string | null {
   return insights
     .filter((i) => i.kind === 'do_not_contact' && i.label === 'true')
     .reduce<string | null>((latest, i) => (!latest || Date.parse(i.at) > Date.parse(latest) ? i.at : latest), null);
+}
+
+/**
+ * The customer one request resolved, as far as their consent reads them: the context's
+ * `CustomerRoot`. The context builds on this folder, so the type names what is read, not the class.
+ */
+export interface ResolvedCustomer {
+  readonly profileKey: string | null;
+  /** Reads `key` once per request: every field that needs it shares the read. */
+  once<T>(key: string, load: () => Promise<T>): Promise<T>;
+  /** How each source's reads went: `fetchedAt` null when one brought nothing, `error` when one failed. */
+  readonly sources: ReadonlyMap<string, { readonly fetchedAt: number | null; readonly error: string | null }>;
 }
 
 const NEVER_SET: ConsentState = { categories: {}, setAt: null, known: true };
@@ -46,7 +58,7 @@ export class ConsentService {
    * Intelligence results (through the request's customer, so once). A "Do Not Contact" result
    * declines the categories the policy's `consent.doNotContact` lists.
    */
-  state(root: CustomerRoot, events: () => Promise<ProfileEvent[]>, insights: () => Promise<Insight[]> = async () => []): Promise<ConsentState> {
+  state(root: ResolvedCustomer, events: () => Promise<ProfileEvent[]>, insights: () => Promise<Insight[]> = async () => []): Promise<ConsentState> {
     const profileKey = root.profileKey;
     if (!profileKey) return Promise.resolve(NEVER_SET);
     return root.once('consent', async () => {
@@ -72,7 +84,7 @@ export class ConsentService {
   }
 
   /** What the customer's consent lets through; without consent rules, everything (and nothing is read). */
-  async view(root: CustomerRoot, events: () => Promise<ProfileEvent[]>, insights?: () => Promise<Insight[]>): Promise<ConsentView> {
+  async view(root: ResolvedCustomer, events: () => Promise<ProfileEvent[]>, insights?: () => Promise<Insight[]>): Promise<ConsentView> {
     if (!this.rules.active) return this.rules.view(NEVER_SET);
     return this.rules.view(await this.state(root, events, insights));
   }

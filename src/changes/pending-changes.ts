@@ -5,7 +5,7 @@ import { cacheKeys } from '../cache/cache-keys';
 import { CacheService } from '../cache/cache.service';
 import { RedisConnection, redisUnavailable } from '../cache/redis-connection';
 import { AppConfig } from '../config/config';
-import type { ConsentRecord } from '../privacy/consent';
+import type { ConsentRecord } from '../profiles/consent-preferences';
 import type { ProfileEvent, ProfileTraits, Traits } from '../profiles/profile.types';
 
 /** How long webhook news is layered over fetched data: longer than Segment takes to catch up. */

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppConfig } from '../config/config';
 import { CustomerRoot } from '../context/customer-context.service';
-import type { Insight } from '../intelligence/intelligence.types';
-import type { PendingChanges } from '../live/pending-changes';
+import type { Insight } from '../changes/insight';
+import type { PendingChanges } from '../changes/pending-changes';
 import type { ProfileEvent } from '../profiles/profile.types';
 import { ConsentService } from './consent.service';
 

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { globToRegExp } from '../security/access-policy';
 import { maskValue } from '../security/masking';
+import type { ConsentRecord } from '../profiles/consent-preferences';
 
 /** The parts of a customer's data a consent rule can cover, as its paths' first segment says. */
 export type ConsentPart = 'traits' | 'events' | 'routing';
@@ -44,12 +45,6 @@ export interface ConsentState {
   setAt: string | null;
   /** False when the events it comes from could not be read: everything counts as never collected. */
   known: boolean;
-}
-
-/** One consent preference object and when it was sent. */
-export interface ConsentRecord {
-  preferences: Record<string, unknown>;
-  at: string;
 }
 
 /** A part of the answer withheld because the customer did not consent to its category. */

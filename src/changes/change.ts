@@ -1,6 +1,6 @@
 /** What changed about one customer, as webhooks tell us: fanned out to every instance. */
-import type { WrapUpNote } from '../copilot/wrap-up-note';
-import type { Insight } from '../intelligence/intelligence.types';
+import type { WrapUpNote } from './wrap-up-note';
+import type { Insight } from './insight';
 
 export type ChangedPart = 'traits' | 'events' | 'identity' | 'conversations' | 'messages' | 'consent' | 'erased' | 'intelligence' | 'notes';
 
