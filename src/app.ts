@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
@@ -66,37 +67,51 @@ function goingAway(this: FastifyInstance, done: () => void): void {
   done();
 }
 
-/** How often, while stopping, connections whose answer has gone out are looked for and closed. */
-const DRAIN_TICK_MS = 100;
-
 /**
  * A stopped HTTP server waits for every open connection to end, and Node closes only those idle
  * between two requests for it. Two kinds would hold the shutdown for as long as their client
  * likes, and with it the tracking flush that follows: a connection opened ahead of need that has
  * not sent a request (browsers preconnect), which Node never counts idle, and a keep-alive
  * connection whose request was in flight, idle only once answered (then kept for Fastify's 72 s
- * keep-alive, or more). So at shutdown the first are closed at once, the second as soon as their
- * answer has gone out, and whatever is still open after `graceMs` (an answer still being
- * computed, a request still arriving) is cut. WebSockets are `goingAway`'s.
+ * keep-alive, or more). So at shutdown the first are closed at once; each answer in flight is
+ * made the last of its connection, which closes once its last byte is out (never cut while the
+ * answer is still being sent, and the client knows not to send another); and whatever is still
+ * open after `graceMs` (an answer still being computed, a request still arriving) is cut.
+ * WebSockets are `goingAway`'s.
  */
 function closeConnectionsAtShutdown(fastify: FastifyInstance, graceMs: number): void {
   const server = fastify.server;
   const unused = new Set<Socket>();
+  const answering = new Set<ServerResponse>();
+  let stopping = false;
   server.on('connection', (socket: Socket) => {
     unused.add(socket);
     socket.once('close', () => unused.delete(socket));
   });
   // A request's headers have arrived (or a WebSocket's upgrade): the connection is in use.
-  server.on('request', (request: { socket: Socket }) => unused.delete(request.socket));
-  server.on('upgrade', (request: { socket: Socket }) => unused.delete(request.socket));
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    unused.delete(request.socket);
+    // Once stopping, Fastify answers with `Connection: close` itself.
+    if (stopping) return;
+    answering.add(response);
+    response.once('close', () => answering.delete(response));
+  });
+  server.on('upgrade', (request: IncomingMessage) => unused.delete(request.socket));
   fastify.addHook('preClose', (done) => {
+    stopping = true;
     for (const socket of unused) socket.destroy();
-    const drain = setInterval(() => server.closeIdleConnections(), DRAIN_TICK_MS).unref();
+    for (const response of answering) {
+      if (!response.headersSent) response.setHeader('connection', 'close');
+      else {
+        // Its headers promised keep-alive: end the connection once the answer is out (a socket
+        // ends after what it was given to send).
+        const socket = response.socket;
+        if (response.writableEnded) socket?.end();
+        else response.once('finish', () => socket?.end());
+      }
+    }
     const cut = setTimeout(() => server.closeAllConnections(), graceMs).unref();
-    server.once('close', () => {
-      clearInterval(drain);
-      clearTimeout(cut);
-    });
+    server.once('close', () => clearTimeout(cut));
     done();
   });
 }

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startHarness, type Harness } from './support/harness';
 import { eventually } from './support/twilio-callers';
@@ -9,6 +10,8 @@ import { eventually } from './support/twilio-callers';
  * as the client likes. Every wait here ends on an event; a shutdown that hangs fails by the test's
  * timeout.
  */
+const EXAMPLE_POLICY = join(__dirname, '..', 'config', 'access-policy.example.yaml');
+
 describe('shutdown (e2e)', () => {
   let h: Harness | undefined;
   afterEach(async () => {
@@ -49,8 +52,8 @@ describe('shutdown (e2e)', () => {
    * the rest. `Expect: 100-continue` makes the server say when it has read the headers: it
    * answers `100 Continue` just before handling the request.
    */
-  const halfSentQuery = (harness: Harness, socket: Socket) => {
-    const body = JSON.stringify({ query: '{ __typename }' });
+  const halfSentQuery = (harness: Harness, socket: Socket, query = '{ __typename }') => {
+    const body = JSON.stringify({ query });
     const half = Math.floor(body.length / 2);
     socket.write(
       [
@@ -92,10 +95,47 @@ describe('shutdown (e2e)', () => {
     await gone;
     await stopping;
     h = undefined;
-    // The request was answered in full before its connection was closed.
+    // The request was answered in full, saying it was the connection's last, before the connection was closed.
     const answer = text().replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer.slice(0, answer.indexOf('\r\n\r\n'))).toMatch(/\r\nconnection: close\r\n/i);
     expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('answers a customer read in flight at shutdown from Redis as before it: consent, cache and budget still there', async () => {
+    // The example policy hides what the VIP's consent declines: read from Redis, the answer keeps
+    // to that; with Redis gone the consent read fails and everything would be withheld.
+    const env = { ACCESS_POLICY_FILE: EXAMPLE_POLICY, HTTP_SHUTDOWN_GRACE_MS: '600000' };
+    h = await startHarness({ env });
+    // The same data through another instance with keys of its own: after it, nothing of this
+    // customer is cached for the instance under test.
+    const reference = await startHarness({ env, sandbox: h.sandbox });
+    const vip = h.sandbox.data.byArchetype('vip');
+    const query = `{ customerContext(lookup: {userId: ${JSON.stringify(vip.userId)}}) { traits withheld { part path action consent } freshness { stale sources { source error } } } }`;
+    let expected: unknown;
+    try {
+      expected = (await reference.gql(query)).data;
+    } finally {
+      await reference.close();
+    }
+    expect(JSON.stringify(expected)).toContain('preferred_store');
+
+    const socket = await opened(h);
+    const text = received(socket);
+    const gone = closedByServer(socket);
+    const rest = halfSentQuery(h, socket, query);
+    await eventually(text, (seen) => seen.startsWith('HTTP/1.1 100 Continue'), 10_000, 'the server reading the headers');
+
+    // The whole query runs after the shutdown began: its module hooks have run, the server is closing.
+    const stopping = h.close();
+    await refusingConnections(h);
+    rest();
+    await gone;
+    await stopping;
+    h = undefined;
+    const answer = text().replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect((JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { data: unknown }).data).toEqual(expected);
   });
 
   it('cuts what is still open once HTTP_SHUTDOWN_GRACE_MS has passed', async () => {

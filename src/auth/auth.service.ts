@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { cacheKeys } from '../cache/cache-keys';
@@ -31,7 +31,7 @@ const MAX_IN_HAND = 50_000;
  * HTTP goes through `authenticateRequest`, a WebSocket `connection_init` calls `authenticate`.
  */
 @Injectable()
-export class AuthService implements OnApplicationBootstrap, OnModuleDestroy {
+export class AuthService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(AuthService.name);
   /** Several root fields of one GraphQL request share one authentication. */
   private readonly inFlight = new WeakMap<FastifyRequest, Promise<Principal>>();
@@ -61,7 +61,8 @@ export class AuthService implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
-  onModuleDestroy(): void {
+  /** After the HTTP server has drained: a revocation still reaches the answers given meanwhile. */
+  onApplicationShutdown(): void {
     this.stopWatching();
   }
 

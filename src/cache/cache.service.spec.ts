@@ -61,9 +61,9 @@ class LocksThrough extends RedisConnection {
     if (locks && locks.status !== 'ready') await new Promise((resolve) => locks.once('ready', resolve));
   }
 
-  override async onModuleDestroy(): Promise<void> {
+  override async onApplicationShutdown(): Promise<void> {
     this.locks?.disconnect();
-    await super.onModuleDestroy();
+    await super.onApplicationShutdown();
   }
 }
 
@@ -78,7 +78,7 @@ describe(CacheService.name, () => {
     const config = loadConfig({ REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '5000' });
     const redis = connection(config);
     const cache = new CacheService(config, redis, new CacheMetrics(new Registry()));
-    open.push({ close: () => cache.onModuleDestroy().then(() => redis.onModuleDestroy()) });
+    open.push({ close: () => cache.onApplicationShutdown().then(() => redis.onApplicationShutdown()) });
     await redis.onModuleInit();
     cache.onModuleInit();
     await redis.onApplicationBootstrap();

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { BentoCache, bentostore } from 'bentocache';
 import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisDriver } from 'bentocache/drivers/redis';
@@ -49,7 +49,7 @@ const MAX_REMEMBERED_ERRORS = 10_000;
  * Without Redis it runs on L1 alone.
  */
 @Injectable()
-export class CacheService implements OnModuleInit, OnModuleDestroy {
+export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(CacheService.name);
   private readonly bento: BentoCache<{ cache: ReturnType<typeof bentostore> }>;
   private readonly singleFlight?: SingleFlight;
@@ -285,7 +285,8 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After the HTTP server has drained (`RedisConnection.onApplicationShutdown`). */
+  async onApplicationShutdown(): Promise<void> {
     await this.bento.disconnectAll();
   }
 

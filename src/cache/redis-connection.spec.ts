@@ -63,7 +63,7 @@ describe(RedisConnection.name, () => {
     return connection;
   };
   afterEach(async () => {
-    await Promise.all(connections.splice(0).map((c) => c.onModuleDestroy()));
+    await Promise.all(connections.splice(0).map((c) => c.onApplicationShutdown()));
     await server?.stop();
     server = undefined;
   });
@@ -209,7 +209,7 @@ describe(RedisConnection.name, () => {
       const attempts = failedAttempts(listener, 1);
       await connection.subscribe(listener, 'changes-sub', 'changes');
       await attempts;
-      await connection.onModuleDestroy(); // a QUIT queued behind the SUBSCRIBE would wait here for good
+      await connection.onApplicationShutdown(); // a QUIT queued behind the SUBSCRIBE would wait here for good
       expect(await unhandled.settled()).toEqual([]);
     } finally {
       unhandled.stop();
@@ -279,7 +279,7 @@ describe('RedisConnection.pubSub on a Redis Cluster', () => {
       const after = await publishes(ports);
       expect(after.map((n, i) => n - before[i]).sort((x, y) => x - y)).toEqual([0, 0, 30]);
     } finally {
-      await connection.onModuleDestroy();
+      await connection.onApplicationShutdown();
       await cluster.stop();
     }
   }, 60_000);
@@ -302,7 +302,7 @@ describe('redisUnavailable', () => {
       expect(reply).toBeInstanceOf(Error);
       expect(redisUnavailable(reply)).toBe(reply);
     } finally {
-      await connection.onModuleDestroy();
+      await connection.onApplicationShutdown();
       await server?.stop();
     }
   }, 15_000);

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { CacheBusMessage, CreateBusDriverResult } from 'bentocache/types';
 import Redis, { Cluster, ReplyError, type RedisOptions } from 'ioredis';
 import { DomainError, ErrorCode } from '../common/errors';
@@ -16,7 +16,7 @@ const FIRST_CONNECTION_MS = 3_000;
  * See docs/adr/0003-redis-connections-without-patching.md.
  */
 @Injectable()
-export class RedisConnection implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+export class RedisConnection implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RedisConnection.name);
   private readonly clients: Array<Redis | Cluster> = [];
   /** Per connection: settles with its first `ready` (true) or first failed attempt (false). */
@@ -135,7 +135,13 @@ export class RedisConnection implements OnModuleInit, OnApplicationBootstrap, On
     return client;
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Closes every connection once the HTTP server has drained (Nest's last shutdown step, after
+   * module destroy hooks such as the enrichment workers handing their jobs back, and after the
+   * server's close): a request still answered at shutdown reads its consent, cache and budget
+   * from Redis like any other, instead of falling back as if Redis were down.
+   */
+  async onApplicationShutdown(): Promise<void> {
     this.closed = true;
     await Promise.all(
       this.clients.map(async (client) => {
@@ -308,7 +314,7 @@ class RedisBus {
     this.unsubscribes.delete(channel);
   }
 
-  /** Stops listening; the connections are closed with the module (`RedisConnection.onModuleDestroy`). */
+  /** Stops listening; the connections are closed at shutdown (`RedisConnection.onApplicationShutdown`). */
   async disconnect(): Promise<void> {
     for (const channel of [...this.unsubscribes.keys()]) await this.unsubscribe(channel);
   }

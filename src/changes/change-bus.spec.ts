@@ -98,7 +98,7 @@ describe('ChangeBus on a real Redis', () => {
     server = await startRedisServer();
   });
   afterAll(async () => {
-    await Promise.all(connections.map((c) => c.onModuleDestroy()));
+    await Promise.all(connections.map((c) => c.onApplicationShutdown()));
     await server.stop();
   });
 

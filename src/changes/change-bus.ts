@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { cacheKeys } from '../cache/cache-keys';
@@ -26,7 +26,7 @@ type ChangeMessage = ContextChange & { origin?: string };
  * the push reads the change.
  */
 @Injectable()
-export class ChangeBus implements OnModuleInit, OnModuleDestroy {
+export class ChangeBus implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ChangeBus.name);
   private readonly local = new EventEmitter().setMaxListeners(0);
   private readonly channel: string;
@@ -86,7 +86,8 @@ export class ChangeBus implements OnModuleInit, OnModuleDestroy {
     return () => this.local.off('change', listener);
   }
 
-  onModuleDestroy(): void {
+  /** After the HTTP server has drained (`RedisConnection.onApplicationShutdown`). */
+  onApplicationShutdown(): void {
     this.off?.();
     this.local.removeAllListeners();
   }

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Kind, OperationTypeNode, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
@@ -70,7 +70,7 @@ const answerKey = (question: string, viewKey: string) => `${viewKey}\n${question
  * authentication, limits and access checks; a hit skips only execution.
  */
 @Injectable()
-export class AnswerCache implements OnModuleInit, OnModuleDestroy {
+export class AnswerCache implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AnswerCache.name);
   private readonly entries?: LRUCache<string, KeptAnswer>;
   /** Cache key → keys of the answers built from it. */
@@ -118,7 +118,8 @@ export class AnswerCache implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe.push(this.cache.onKeysChanged((keys) => keys.forEach((key) => this.changed(key))));
   }
 
-  onModuleDestroy(): void {
+  /** After the HTTP server has drained: a change still drops the kept answers until the last is given. */
+  onApplicationShutdown(): void {
     this.unsubscribe.forEach((off) => off());
   }
 

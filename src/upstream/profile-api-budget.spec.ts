@@ -52,7 +52,7 @@ class Connections {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.made.map((c) => c.onModuleDestroy()));
+    await Promise.all(this.made.map((c) => c.onApplicationShutdown()));
   }
 }
 
