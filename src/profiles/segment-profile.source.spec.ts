@@ -49,6 +49,36 @@ describe(SegmentProfileSource.name, () => {
     }
   });
 
+  it("fails as BUDGET_EXHAUSTED, not as Segment's timeout, when the retry's budget token cannot come before the call's deadline", async () => {
+    let calls = 0;
+    const server = createServer((_request, response) => {
+      calls += 1;
+      response.writeHead(calls === 1 ? 503 : 200, { 'content-type': 'application/json' });
+      response.end(calls === 1 ? '{"error":{"code":"unavailable"}}' : '{"data":[],"cursor":{"has_more":false}}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      // A budget of one call a second, spent by the first attempt: the retry's token is 1 s away,
+      // within SEGMENT_BUDGET_WAIT_MS but past the call's 500 ms deadline.
+      const env = { UPSTREAM_RETRIES: '2', UPSTREAM_TIMEOUT_MS: '500', UPSTREAM_DEADLINE_MS: '500', SEGMENT_MAX_RPS: '1', SEGMENT_BUDGET_WAIT_MS: '5000' };
+      const config = sandboxConfig(loadConfig(env), sandbox);
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const metrics = new UpstreamMetrics();
+      const budgeted = new SegmentProfileSource(
+        { ...config, segment: { ...config.segment, profileApiUrl: url } },
+        metrics,
+        new ProfileApiBudget(config, { enabled: false } as RedisConnection),
+      );
+      const error = (await budgeted.resolve(phone()).catch((e: unknown) => e)) as DomainError;
+      expect(error).toBeInstanceOf(DomainError);
+      expect(error.code).toBe(ErrorCode.BUDGET_EXHAUSTED);
+      expect(metrics.snapshot()).toEqual([expect.objectContaining({ source: 'segment', lastError: ErrorCode.BUDGET_EXHAUSTED })]);
+      expect(calls).toBe(1); // Segment answered once, promptly; the retry never went out
+    } finally {
+      server.close();
+    }
+  });
+
   it('resolves a phone, its + sent as %2B, to the use_ id the cursor names', async () => {
     const resolved = await profiles.resolve(phone());
     expect(resolved?.profileId).toBe(vip.profileId);

@@ -68,14 +68,15 @@ export class SegmentProfileSource extends ProfileSource {
     private readonly budget: ProfileApiBudget,
   ) {
     super();
-    // Every attempt, retries included, spends one call of the space's shared budget; a call past
-    // its deadline stops waiting for one.
+    // Every attempt, retries included, spends one call of the space's shared budget. A token that
+    // cannot come before the call's deadline fails the call at once as BUDGET_EXHAUSTED (the
+    // budget is the cause, not Segment); a call past its deadline stops waiting for one.
     this.policy = upstreamPolicy({
       source: 'segment',
       timeoutMs: config.upstream.timeoutMs,
       deadlineMs: config.upstream.deadlineMs,
       retries: config.upstream.retries,
-      beforeAttempt: (signal) => budget.acquire(currentPriority(), signal),
+      beforeAttempt: (signal, deadlineAt) => budget.acquire(currentPriority(), { signal, until: deadlineAt }),
     });
     this.authorization = `Basic ${Buffer.from(`${config.segment.accessToken}:`).toString('base64')}`;
     const space = `${config.segment.profileApiUrl}/v1/spaces/${encodeURIComponent(config.segment.spaceId)}/collections`;

@@ -88,12 +88,29 @@ describe(ProfileApiBudget.name, () => {
     const budget = budgetOf({ SEGMENT_MAX_RPS: '10', SEGMENT_BUDGET_WAIT_MS: '5000' });
     await budget.acquire('foreground'); // the burst of 1: the next caller waits (about 150 ms at 7/s)
     const caller = new AbortController();
-    const waiting = budget.acquire('foreground', caller.signal);
+    const waiting = budget.acquire('foreground', { signal: caller.signal });
     caller.abort();
     dateClock.advance(1_000); // a token is free again when the wait ends: a caller that kept waiting would take it
     await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
     await budget.acquire('foreground'); // still there
     expect(budget.stats().waits).toBe(1);
+  });
+
+  it("refuses at once, taking no token, a wait that fits its own bound but not the call's deadline (`until`)", async () => {
+    // 10/s planned as 8: a burst of 1 and 7/s, so the next token is about 150 ms away; 5 s would allow it.
+    const budget = budgetOf({ SEGMENT_MAX_RPS: '10', SEGMENT_BUDGET_WAIT_MS: '5000' });
+    await budget.acquire('foreground');
+    let outcome: unknown = 'waiting';
+    budget.acquire('foreground', { until: Date.now() + 100 }).then(
+      () => (outcome = 'granted'),
+      (error: unknown) => (outcome = error),
+    );
+    // No timer has fired yet (and Date stands still): only a refusal that did not wait is seen here.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(outcome).toMatchObject({ code: ErrorCode.BUDGET_EXHAUSTED });
+    expect(budget.stats()).toEqual({ waits: 1, exhausted: 1 });
+    dateClock.advance(150); // one token refilled: the refused caller took none of it
+    await budget.acquire('foreground', { until: Date.now() + 100 });
   });
 
   it('pauses every caller after a 429', async () => {

@@ -107,24 +107,30 @@ export class ProfileApiBudget {
   }
 
   /**
-   * Waits for a token; throws BUDGET_EXHAUSTED when none comes within the caller's bound. A caller
-   * that gave up (its signal aborted) takes no token: its wait ends, with the signal's reason, when
-   * it would have tried again.
+   * Waits for a token; throws BUDGET_EXHAUSTED when none comes within the caller's bound: the
+   * earlier of its own (SEGMENT_BUDGET_WAIT_MS or SEGMENT_BUDGET_BACKGROUND_WAIT_MS, from now) and
+   * `until` (the end of the call's deadline, as `Date.now()` counts), so a wait that cannot fit is
+   * refused at once, before the deadline could report the budget's wait as Segment's timeout. A
+   * caller that gave up (its signal aborted) takes no token: its wait ends, with the signal's
+   * reason, when it would have tried again.
    */
-  async acquire(priority: Priority = currentPriority(), signal?: AbortSignal): Promise<void> {
+  async acquire(priority: Priority = currentPriority(), { signal, until = Infinity }: { signal?: AbortSignal; until?: number } = {}): Promise<void> {
     const reserve = priority === 'background' ? this.burst / 2 : 0;
-    const deadline = Date.now() + (priority === 'background' ? this.config.segment.budgetBackgroundWaitMs : this.config.segment.budgetWaitMs);
+    const ownBound = Date.now() + (priority === 'background' ? this.config.segment.budgetBackgroundWaitMs : this.config.segment.budgetWaitMs);
     for (;;) {
       signal?.throwIfAborted();
       const wait = await this.take(reserve, 0);
       if (wait === 0) return;
       this.waits += 1;
-      if (Date.now() + wait > deadline) {
+      const now = Date.now();
+      // At `until` the caller's deadline fires: the wait must end before it.
+      if (now + wait > ownBound || now + wait >= until) {
         this.exhausted += 1;
         throw new UpstreamError('segment', ErrorCode.BUDGET_EXHAUSTED, 'Profile API budget spent (SEGMENT_MAX_RPS)');
       }
-      // Jitter so waiting instances do not all retry on the same millisecond.
-      await new Promise((resolve) => setTimeout(resolve, wait + Math.floor(Math.random() * 5)));
+      // Jitter so waiting instances do not all retry on the same millisecond; never up to `until`.
+      const jittered = Math.min(wait + Math.floor(Math.random() * 5), until - now - 1);
+      await new Promise((resolve) => setTimeout(resolve, jittered));
     }
   }
 

@@ -85,7 +85,34 @@ describe('upstreamPolicy', () => {
       expect(attempts).toBe(1);
     });
 
-    it('fails with UPSTREAM_TIMEOUT when a wait before the attempt (the call budget) outlasts the deadline, and makes no call', async () => {
+    it("tells each wait before an attempt when the call's deadline ends, the same for every attempt", async () => {
+      const deadlines: number[] = [];
+      const policy = upstreamPolicy({
+        source: 'segment',
+        timeoutMs: 1_000,
+        deadlineMs: 2_500,
+        retries: 2,
+        backoffMs: 1,
+        beforeAttempt: async (_signal, deadlineAt) => void deadlines.push(deadlineAt),
+      });
+      const start = Date.now();
+      let attempts = 0;
+      const call = watch(
+        policy.execute(async () => {
+          if (++attempts > 1) return 'answered';
+          await new Promise((resolve) => setTimeout(resolve, 500)); // a slow 503: the retry starts later
+          throw new UpstreamError('segment', ErrorCode.UPSTREAM_UNAVAILABLE, 'segment failed (503)', 503);
+        }),
+      );
+
+      await jest.advanceTimersByTimeAsync(1_000);
+      expect(call.outcome).toBe('answered');
+      expect(deadlines).toEqual([start + 2_500, start + 2_500]);
+    });
+
+    // The policy's own guard, for any wait: the Profile API budget is told the deadline (above) and
+    // refuses a wait that cannot end before it as BUDGET_EXHAUSTED, so it never gets here.
+    it('cuts a wait before the attempt that ignores its signal at the deadline, as UPSTREAM_TIMEOUT, and makes no call', async () => {
       const waits: AbortSignal[] = [];
       // A wait that does not even look at its signal: it ends 5 s on, long after the deadline.
       const beforeAttempt = (signal: AbortSignal) => (waits.push(signal), new Promise<void>((resolve) => setTimeout(resolve, 5_000)));

@@ -12,9 +12,11 @@ export interface UpstreamPolicyOptions {
   backoffMs?: number;
   /**
    * Runs before each attempt, outside its timeout but within the deadline (e.g. waiting for the
-   * call budget); its signal aborts at the deadline, so it can stop waiting then.
+   * call budget). It is told when the deadline ends (`deadlineAt`, as `Date.now()` counts), so a
+   * wait that cannot end before then can fail at once with its own reason; its signal aborts at the
+   * deadline, so it can stop waiting then.
    */
-  beforeAttempt?: (signal: AbortSignal) => Promise<void>;
+  beforeAttempt?: (signal: AbortSignal, deadlineAt: number) => Promise<void>;
 }
 
 /**
@@ -56,9 +58,10 @@ export function upstreamPolicy(options: UpstreamPolicyOptions): UpstreamPolicy {
           throw error;
         }
       };
+      const deadlineAt = Date.now() + options.deadlineMs;
       try {
         return await deadlinePolicy.execute(async ({ signal }) => {
-          await options.beforeAttempt?.(signal);
+          await options.beforeAttempt?.(signal, deadlineAt);
           // Past the deadline no attempt starts: not after a wait that outlasted it, nor after a
           // backoff, which cockatiel's retry sleeps out even once its signal is aborted.
           signal.throwIfAborted();
