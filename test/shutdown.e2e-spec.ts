@@ -48,11 +48,15 @@ describe('shutdown (e2e)', () => {
     );
 
   /**
-   * A GraphQL POST whose headers and first half of its body are sent at once; the caller sends
-   * the rest. `Expect: 100-continue` makes the server say when it has read the headers: it
-   * answers `100 Continue` just before handling the request.
+   * Opens a connection and sends a GraphQL POST's headers and the first half of its body.
+   * `Expect: 100-continue` makes the server say when it has read the headers (it answers
+   * `100 Continue` just before handling the request): this resolves then, with what the server
+   * sent so far, the connection's end, and `rest()` to send the rest of the body.
    */
-  const halfSentQuery = (harness: Harness, socket: Socket, query = '{ __typename }') => {
+  const halfSentQuery = async (harness: Harness, query = '{ __typename }') => {
+    const socket = await opened(harness);
+    const text = received(socket);
+    const gone = closedByServer(socket);
     const body = JSON.stringify({ query });
     const half = Math.floor(body.length / 2);
     socket.write(
@@ -68,7 +72,25 @@ describe('shutdown (e2e)', () => {
         body.slice(0, half),
       ].join('\r\n'),
     );
-    return () => socket.write(body.slice(half));
+    await eventually(text, (seen) => seen.startsWith('HTTP/1.1 100 Continue'), 10_000, 'the server reading the headers');
+    return { text, gone, rest: () => socket.write(body.slice(half)) };
+  };
+
+  /**
+   * A query whose body arrives only once `harness` has begun to stop (its module hooks have run,
+   * its server is closing), so all of it runs during the shutdown. Resolves once the shutdown is
+   * done and the server has closed the connection, with the answer's head and its parsed body.
+   */
+  const askedWhileStopping = async (harness: Harness, query?: string) => {
+    const { text, gone, rest } = await halfSentQuery(harness, query);
+    const stopping = harness.close();
+    await refusingConnections(harness);
+    rest();
+    await gone;
+    await stopping;
+    const answer = text().replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
+    const end = answer.indexOf('\r\n\r\n');
+    return { head: answer.slice(0, end), body: JSON.parse(answer.slice(end + 4)) as { data: unknown } };
   };
 
   it('closes at once a connection that has sent no request (a browser preconnects them)', async () => {
@@ -83,23 +105,12 @@ describe('shutdown (e2e)', () => {
 
   it('answers a request in flight when the shutdown begins, then closes its keep-alive connection', async () => {
     h = await startHarness({ env: { HTTP_SHUTDOWN_GRACE_MS: '600000' } });
-    const socket = await opened(h);
-    const text = received(socket);
-    const gone = closedByServer(socket);
-    const rest = halfSentQuery(h, socket);
-    await eventually(text, (seen) => seen.startsWith('HTTP/1.1 100 Continue'), 10_000, 'the server reading the headers');
-
-    const stopping = h.close();
-    await refusingConnections(h);
-    rest();
-    await gone;
-    await stopping;
+    const { head, body } = await askedWhileStopping(h);
     h = undefined;
     // The request was answered in full, saying it was the connection's last, before the connection was closed.
-    const answer = text().replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
-    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
-    expect(answer.slice(0, answer.indexOf('\r\n\r\n'))).toMatch(/\r\nconnection: close\r\n/i);
-    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ data: { __typename: 'Query' } });
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(head).toMatch(/\r\nconnection: close\r\n/i);
+    expect(body).toEqual({ data: { __typename: 'Query' } });
   });
 
   it('answers a customer read in flight at shutdown from Redis as before it: consent, cache and budget still there', async () => {
@@ -120,31 +131,15 @@ describe('shutdown (e2e)', () => {
     }
     expect(JSON.stringify(expected)).toContain('preferred_store');
 
-    const socket = await opened(h);
-    const text = received(socket);
-    const gone = closedByServer(socket);
-    const rest = halfSentQuery(h, socket, query);
-    await eventually(text, (seen) => seen.startsWith('HTTP/1.1 100 Continue'), 10_000, 'the server reading the headers');
-
-    // The whole query runs after the shutdown began: its module hooks have run, the server is closing.
-    const stopping = h.close();
-    await refusingConnections(h);
-    rest();
-    await gone;
-    await stopping;
+    const { head, body } = await askedWhileStopping(h, query);
     h = undefined;
-    const answer = text().replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
-    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
-    expect((JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { data: unknown }).data).toEqual(expected);
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(body.data).toEqual(expected);
   });
 
   it('cuts what is still open once HTTP_SHUTDOWN_GRACE_MS has passed', async () => {
     h = await startHarness({ env: { HTTP_SHUTDOWN_GRACE_MS: '200' } });
-    const socket = await opened(h);
-    const text = received(socket);
-    const gone = closedByServer(socket);
-    halfSentQuery(h, socket);
-    await eventually(text, (seen) => seen.startsWith('HTTP/1.1 100 Continue'), 10_000, 'the server reading the headers');
+    const { text, gone } = await halfSentQuery(h);
 
     // The rest of the body never comes.
     await h.close();
