@@ -59,13 +59,15 @@ export class CustomerRouting {
 
   /** A dry run without a deadline: what the rules give for this customer now. */
   async preview(lookup: LookupInput, taskAttributes: Record<string, unknown> | null): Promise<Decision> {
-    const root = await this.contexts.resolve(lookup);
-    return this.decideOn(await this.factsOf(root), taskAttributes ?? root?.task?.attributes ?? {});
+    return this.decideFor(await this.contexts.resolve(lookup), taskAttributes);
   }
 
-  /** `CustomerContext.routing`: the decision for a customer the request resolved, on the task their lookup came through. */
-  async decideFor(root: CustomerRoot): Promise<Decision> {
-    return this.decideOn(await this.factsOf(root), root.task?.attributes ?? {});
+  /**
+   * The decision for a customer the request resolved (`CustomerContext.routing`, and a preview):
+   * on `taskAttributes` when given, else on the task their lookup came through.
+   */
+  async decideFor(root: CustomerRoot | null, taskAttributes: Record<string, unknown> | null = null): Promise<Decision> {
+    return this.decideOn(await this.factsOf(root), taskAttributes ?? root?.task?.attributes ?? {});
   }
 
   private decideOn(facts: CustomerFacts, task: Record<string, unknown>): Decision {
